@@ -1,0 +1,3 @@
+from backport.cli import main
+
+main()

@@ -1,0 +1,140 @@
+"""Plain records passed between the scanner, the verdict engine and the reports.
+
+All frozen: change one with `dataclasses.replace`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Iterable
+
+_VERSION = re.compile(r"\d+(?:\.\d+)*")
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A stable-line version such as 4.20; compares numerically (4.9 < 4.10)."""
+
+    parts: tuple[int, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> "Version | None":
+        text = text.strip()
+        if not _VERSION.fullmatch(text):
+            return None
+        return cls(tuple(int(p) for p in text.split(".")))
+
+    def contains(self, release: tuple[int, ...]) -> bool:
+        """Whether a point release (4.20.1) belongs to this line (4.20)."""
+        return len(release) > len(self.parts) and release[: len(self.parts)] == self.parts
+
+    def __str__(self) -> str:
+        return ".".join(str(p) for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Release:
+    """A point release found from a tag, e.g. RELEASE-4.20.1."""
+
+    tag: str
+    version: tuple[int, ...]
+    commit: str
+    date: str  # ISO 8601, the tagger date (committer date for lightweight tags)
+
+
+@dataclass(frozen=True)
+class Line:
+    """A maintained stable line: a version and the ref that carries it."""
+
+    version: Version
+    ref: str
+    commit: str
+    releases: tuple[Release, ...] = ()  # oldest first
+
+    @property
+    def last_release(self) -> Release | None:
+        return self.releases[-1] if self.releases else None
+
+
+@dataclass(frozen=True)
+class Request:
+    """One item of a nomination value: `4.20` or `4.18+`."""
+
+    version: Version
+    plus: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.version}+" if self.plus else str(self.version)
+
+    def expand(self, versions: Iterable[Version]) -> list[Version]:
+        if self.plus:
+            return [v for v in versions if v >= self.version]
+        return [v for v in versions if v == self.version]
+
+
+@dataclass(frozen=True)
+class Nomination:
+    """A request (or refusal) to backport a commit, as found in a message or note."""
+
+    source: str  # "trailer" | "note" | "fixes"
+    text: str  # the line as written, e.g. "Backport-to: 4.19+ # maybe older"
+    kind: str  # "request" | "none" | "skip"
+    requests: tuple[Request, ...] = ()
+    comment: str | None = None
+    misplaced: bool = False  # found outside the message's final trailer block
+
+    def versions(self, known: Iterable[Version]) -> list[Version]:
+        known = sorted(set(known))
+        found: set[Version] = set()
+        for request in self.requests:
+            found.update(request.expand(known))
+        return sorted(found)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A nomination we could not understand, kept so it is never lost silently."""
+
+    commit: str
+    text: str
+    error: str
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """An unstable commit that matters to backporting: nominated, a fix, or a revert."""
+
+    commit: str
+    subject: str
+    author: str  # "Name <mail>"
+    date: str  # author date, ISO 8601
+    committed: str  # committer date on unstable, ISO 8601: when it landed
+    parents: tuple[str, ...]
+    order: int  # position in unstable history, 0 = oldest scanned
+    nominations: tuple[Nomination, ...] = ()
+    fixes: tuple[str, ...] = ()  # Fixes:/Amends: targets as written (may be abbreviated)
+    reverts: tuple[str, ...] = ()  # "This reverts commit X" targets
+
+    @property
+    def nominated(self) -> bool:
+        return any(n.kind in ("request", "none") for n in self.nominations)
+
+    @property
+    def declined(self) -> bool:
+        """Tagged `none`: deliberately not for backport."""
+        return any(n.kind == "none" for n in self.nominations)
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    unstable_ref: str
+    unstable_commit: str
+    base: str | None  # the oldest line's fork point: where the scan stopped
+    commits: tuple[Candidate, ...]  # interesting commits, oldest first
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def candidates(self) -> tuple[Candidate, ...]:
+        """Commits with at least one nomination (request, none or skip)."""
+        return tuple(c for c in self.commits if c.nominations)

@@ -1,0 +1,193 @@
+"""The nomination grammar: find and parse backport lines in a message or note.
+
+Pure text in, records out; no git. The commit-msg hook imports this module,
+so it stays free of heavy imports.
+
+A nomination line is `Key: value` at the start of a line, the key matched
+case-insensitively, anywhere in the message: real history has them in their
+own paragraph above the sign-offs, where git's trailer parser does not look
+(Xen 13316827fa). Such lines are kept and marked `misplaced`.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass
+from typing import Sequence
+
+from backport.models import Nomination, Request, Version
+
+DEFAULT_KEYS = ("Backport-to", "Backport")
+DEFAULT_SKIP_KEYS = ("Backport-skip",)
+DEFAULT_FIXES_KEYS = ("Fixes", "Amends")
+
+_ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
+_TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
+_SHA = re.compile(r"\b([0-9a-fA-F]{7,40})\b")
+_REVERTS = re.compile(r"^This reverts commit ([0-9a-fA-F]{7,40})", re.MULTILINE)
+# Trailers that git itself writes: one of these makes a paragraph with some
+# free-form lines still count as the trailer block, as in git's own parser.
+_GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
+
+
+@dataclass(frozen=True)
+class Grammar:
+    """Which keys mean what. Built from configuration."""
+
+    keys: tuple[str, ...] = DEFAULT_KEYS
+    skip_keys: tuple[str, ...] = DEFAULT_SKIP_KEYS
+    fixes_keys: tuple[str, ...] = DEFAULT_FIXES_KEYS
+
+    def line_pattern(self) -> re.Pattern[str]:
+        keys = sorted({*self.keys, *self.skip_keys}, key=len, reverse=True)
+        alternatives = "|".join(re.escape(k) for k in keys)
+        return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+    def fixes_pattern(self) -> re.Pattern[str]:
+        alternatives = "|".join(re.escape(k) for k in self.fixes_keys)
+        return re.compile(rf"^(?:{alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """What one message or note says about backporting."""
+
+    nominations: tuple[Nomination, ...]
+    errors: tuple[tuple[str, str], ...]  # (line as written, what is wrong)
+    fixes: tuple[str, ...]
+    reverts: tuple[str, ...]
+
+
+def parse_value(value: str) -> tuple[str, tuple[Request, ...], str | None]:
+    """Parse the value of a nomination line.
+
+    Returns (kind, requests, comment) with kind "request" or "none".
+    Raises ValueError with a sentence saying what is wrong.
+    """
+    body, hash_, comment = value.partition("#")
+    comment_text = comment.strip() if hash_ else None
+    tokens = [t for t in re.split(r"[,\s]+", body.strip()) if t]
+    if not tokens:
+        raise ValueError("no version given (expected e.g. 4.20, 4.18+ or none)")
+    requests: list[Request] = []
+    saw_none = False
+    for token in tokens:
+        if token.lower() == "none":
+            saw_none = True
+            continue
+        match = _ITEM.fullmatch(token)
+        version = Version.parse(match.group(1)) if match else None
+        if match is None or version is None:
+            raise ValueError(f"malformed version {token!r} (expected e.g. 4.20, 4.18+ or none)")
+        requests.append(Request(version, bool(match.group(2))))
+    if saw_none and requests:
+        raise ValueError("'none' cannot be combined with versions")
+    if saw_none:
+        return "none", (), comment_text or None
+    return "request", tuple(dict.fromkeys(requests)), comment_text or None
+
+
+def trailer_block(lines: Sequence[str]) -> range:
+    """Indexes of the message's final trailer block, following git's rules.
+
+    The block is the last paragraph when it is all trailers (continuation lines
+    allowed), or when at least a quarter of it is trailers and one of them is
+    git-generated (Signed-off-by, cherry-pick -x line).
+    """
+    end = len(lines)
+    while end > 0 and not lines[end - 1].strip():
+        end -= 1
+    start = end
+    while start > 0 and lines[start - 1].strip():
+        start -= 1
+    if start == 0 or start == end:  # the subject paragraph is never trailers
+        return range(0)
+    paragraph = lines[start:end]
+    trailers = sum(1 for line in paragraph if _TRAILER.match(line))
+    continuation = sum(1 for line in paragraph if line[:1] in (" ", "\t"))
+    git_made = any(line.lower().startswith(_GIT_TRAILERS) for line in paragraph)
+    if trailers and trailers + continuation == len(paragraph):
+        return range(start, end)
+    if git_made and trailers * 4 >= len(paragraph):
+        return range(start, end)
+    return range(0)
+
+
+def message_body(message: str) -> str:
+    """The message as git would commit it: no `#` comments, nothing past scissors,
+    nothing past a format-patch `---` separator."""
+    kept = []
+    for line in message.splitlines():
+        if line.startswith("# ") and ">8" in line:
+            break
+        if line == "---":
+            break
+        if line.startswith("#"):
+            continue
+        kept.append(line)
+    return "\n".join(kept)
+
+
+def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> Parsed:
+    """Find every nomination, fix reference and revert marker in `text`.
+
+    `source` is "trailer" for commit messages (trailer placement is checked)
+    or "note" for notes (every line counts, placement does not matter).
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    block = trailer_block(lines) if source == "trailer" else range(len(lines))
+    starts = _line_starts(lines)
+    skip_keys = {k.lower() for k in grammar.skip_keys}
+    nominations: list[Nomination] = []
+    errors: list[tuple[str, str]] = []
+    for match in grammar.line_pattern().finditer(text):
+        key, value = match.group(1), match.group(2)
+        written = match.group(0).rstrip()
+        index = _index_of(starts, match.start())
+        kind_override = "skip" if key.lower() in skip_keys else None
+        try:
+            kind, requests, comment = parse_value(value)
+        except ValueError as err:
+            errors.append((written, str(err)))
+            continue
+        if kind_override == "skip":
+            if kind == "none":
+                errors.append((written, "Backport-skip needs the line versions it declines"))
+                continue
+            kind = "skip"
+        nominations.append(
+            Nomination(
+                source=source,
+                text=written,
+                kind=kind,
+                requests=requests,
+                comment=comment,
+                misplaced=index not in block,
+            )
+        )
+    fixes = tuple(_fix_targets(text, grammar))
+    reverts = tuple(dict.fromkeys(m.group(1).lower() for m in _REVERTS.finditer(text)))
+    return Parsed(tuple(nominations), tuple(errors), fixes, reverts)
+
+
+def _fix_targets(text: str, grammar: Grammar) -> list[str]:
+    found = []
+    for match in grammar.fixes_pattern().finditer(text):
+        sha = _SHA.match(match.group(1).strip())
+        if sha:
+            found.append(sha.group(1).lower())
+    return list(dict.fromkeys(found))
+
+
+def _line_starts(lines: Sequence[str]) -> list[int]:
+    starts, offset = [], 0
+    for line in lines:
+        starts.append(offset)
+        offset += len(line) + 1
+    return starts
+
+
+def _index_of(starts: list[int], offset: int) -> int:
+    return bisect_right(starts, offset) - 1
