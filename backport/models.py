@@ -33,6 +33,11 @@ class Version:
         return ".".join(str(p) for p in self.parts)
 
 
+def listing(versions: Iterable[Version]) -> str:
+    """"4.18, 4.19, 4.20" for messages."""
+    return ", ".join(str(v) for v in sorted(versions)) or "none"
+
+
 @dataclass(frozen=True)
 class Release:
     """A point release found from a tag, e.g. RELEASE-4.20.1."""

@@ -1,0 +1,137 @@
+"""Command line: parses arguments, hands plain values to `backport.commands`,
+and is the only place that prints errors and picks exit codes.
+
+Exit codes: 0 done; 1 lint or hook findings; 2 usage or configuration error;
+3 git or repository error.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Sequence
+
+import click
+
+from backport import __version__
+from backport.errors import BackportError
+from backport.session import Session
+
+FORMATS = ("text", "markdown", "html", "json")
+
+
+@dataclass(frozen=True)
+class Globals:
+    repo: str
+    unstable: str | None
+    lines: tuple[str, ...]
+
+    def session(self) -> Session:
+        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--repo", default=".", metavar="PATH", help="Repository to work on (default: current directory).")
+@click.option("--unstable", metavar="REF", help="Unstable branch (default: staging, master or main).")
+@click.option(
+    "--line",
+    "lines",
+    multiple=True,
+    metavar="VERSION[=REF]",
+    help="Limit the run to this stable line, optionally at REF (any revision). Repeatable.",
+)
+@click.version_option(__version__, prog_name="backport")
+@click.pass_context
+def cli(ctx: click.Context, repo: str, unstable: str | None, lines: tuple[str, ...]) -> None:
+    """Track stable-branch backports: nominations, verdicts, reports, hooks."""
+    ctx.obj = Globals(repo, unstable, lines)
+
+
+@cli.command()
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of stdout.")
+@pass_globals
+def scan(g: Globals, fmt: str, output: str | None) -> int:
+    """List the nominations found on the unstable branch."""
+    from backport.commands import scan as command
+
+    return command.run(g.session(), fmt, output)
+
+
+@cli.command()
+@click.argument("commit")
+@click.option("--to", "targets", multiple=True, required=True, metavar="V", help="Line version, e.g. 4.20 or 4.18+.")
+@click.option("-m", "--message", "comment", help="Comment kept with the nomination.")
+@pass_globals
+def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | None) -> int:
+    """Nominate a commit already on unstable, with a note on refs/notes/backport."""
+    from backport.commands import notes as command
+
+    return command.nominate(g.session(), commit, targets, comment)
+
+
+@cli.command()
+@click.argument("commit")
+@click.option("--line", "targets", multiple=True, required=True, metavar="V", help="Line version to decline.")
+@click.option("-m", "--message", "reason", required=True, help="Why it is not backported.")
+@pass_globals
+def skip(g: Globals, commit: str, targets: tuple[str, ...], reason: str) -> int:
+    """Decline a commit for a line, with the reason, on refs/notes/backport."""
+    from backport.commands import notes as command
+
+    return command.skip(g.session(), commit, targets, reason)
+
+
+@cli.command("config")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@pass_globals
+def config_(g: Globals, fmt: str) -> int:
+    """Print the effective configuration and where each value came from."""
+    from backport.commands import config as command
+
+    return command.run(g.session(), fmt)
+
+
+@cli.command()
+@click.option("--keep", type=click.Path(file_okay=False), help="Build the demo repository here and keep it.")
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+def demo(keep: str | None, command: tuple[str, ...]) -> int:
+    """Run backport on a bundled Xen-shaped demo repository.
+
+    Extra arguments are a backport command to run there instead of the
+    default (e.g. `backport demo check --format json`).
+    """
+    from backport.commands import demo as demo_command
+
+    def run_here(args: list[str]) -> int:
+        code = cli.main(args=args, prog_name="backport", standalone_mode=False)
+        return code if isinstance(code, int) else 0
+
+    return demo_command.run(keep, list(command), run_here)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point: never ends in a traceback for a user's mistake."""
+    try:
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="backport", standalone_mode=False)
+    except click.exceptions.Abort:
+        _fail("interrupted", 130)
+    except click.ClickException as err:
+        hint = " (see 'backport --help')" if isinstance(err, click.UsageError) else ""
+        _fail(err.format_message().replace("\n", " ") + hint, 2)
+    except BackportError as err:
+        _fail(str(err), err.exit_code)
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head); nothing to say
+        sys.exit(0)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"backport: error: {message}", err=True)
+    sys.exit(code)

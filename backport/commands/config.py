@@ -1,0 +1,66 @@
+"""`backport config`: every effective value and where it came from."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from backport.config import SETTINGS, git_key
+from backport.output import SCHEMA, dumps, emit
+from backport.session import Session
+
+
+def run(session: Session, fmt: str) -> int:
+    config = session.config
+    lines = session.lines
+    if fmt == "json":
+        document = {
+            "schema": SCHEMA,
+            "repository": session.repo.path,
+            "settings": {
+                s.name: {"value": _plain(config[s.name]), "source": config.source(s.name)} for s in SETTINGS
+            },
+            "unstable": {"ref": session.unstable.ref, "commit": session.unstable.commit},
+            "lines": [
+                {
+                    "version": str(line.version),
+                    "ref": line.ref,
+                    "commit": line.commit,
+                    "last_release": line.last_release.tag if line.last_release else None,
+                }
+                for line in lines
+            ],
+            "known_lines": [str(v) for v in session.known_versions],
+        }
+        emit(dumps(document), None)
+        return 0
+    out = [f"repository  {session.repo.path}", f"unstable    {session.unstable.ref} ({session.unstable.commit[:12]})", ""]
+    out.append("lines:")
+    for line in lines:
+        release = line.last_release.tag if line.last_release else "no release yet"
+        out.append(f"  {str(line.version):<8} {line.ref:<24} {line.commit[:12]}  last release {release}")
+    if not lines:
+        out.append("  none found; name them with --line VERSION=REF or git config backport.lines")
+    unmaintained = sorted(set(session.known_versions) - {line.version for line in lines})
+    if unmaintained:
+        out.append("  not in this run: " + ", ".join(map(str, unmaintained)))
+    out.append("")
+    out.append("settings:")
+    width = max(len(s.name) for s in SETTINGS)
+    for setting in SETTINGS:
+        value = _shown(config[setting.name])
+        out.append(f"  {setting.name:<{width}}  {value}")
+        out.append(f"  {'':<{width}}    from {config.source(setting.name)}; {git_key(setting.name)}")
+    emit("\n".join(out), None)
+    return 0
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ", ".join(value) if value else "(none)"
+    if value is None:
+        return "(unset)"
+    return str(value).lower() if isinstance(value, bool) else str(value)

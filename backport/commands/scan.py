@@ -1,0 +1,72 @@
+"""`backport scan`: the nominations found on unstable."""
+
+from __future__ import annotations
+
+from backport.models import Nomination, ScanResult, Version
+from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json
+from backport.scan import scan
+from backport.session import Session
+
+
+def run(session: Session, fmt: str, output: str | None) -> int:
+    session.require_history()
+    result = scan(
+        session.git,
+        session.unstable.ref,
+        session.unstable.commit,
+        session.lines,
+        session.known_versions,
+        session.grammar,
+    )
+    if fmt == "json":
+        emit(dumps(to_json(result)), output)
+    else:
+        emit(to_text(result, [line.version for line in session.lines]), output)
+    return 0
+
+
+def to_json(result: ScanResult) -> dict:
+    return {
+        "schema": SCHEMA,
+        "unstable": {"ref": result.unstable_ref, "commit": result.unstable_commit},
+        "candidates": [candidate_json(c) for c in result.candidates],
+        "problems": [problem_json(p) for p in result.problems],
+    }
+
+
+def to_text(result: ScanResult, maintained: list[Version]) -> str:
+    candidates = result.candidates
+    since = f" since {result.base[:12]}" if result.base else ""
+    out = [
+        f"{result.unstable_ref} {result.unstable_commit[:12]}: "
+        f"{_count(len(candidates), 'nominated commit')}, {_count(len(result.problems), 'problem')}{since}"
+    ]
+    for candidate in candidates:
+        out.append("")
+        out.append(f"{candidate.commit[:12]}  {candidate.subject}")
+        out.append(f"    {candidate.author}, {candidate.committed[:10]}")
+        for nomination in candidate.nominations:
+            out.append(f"    {nomination.source:<7} {nomination.text}{_meaning(nomination, maintained)}")
+    if result.problems:
+        out.append("")
+        out.append("Problems:")
+        for problem in result.problems:
+            out.append(f"  {problem.commit[:12]}  {problem.text!r}: {problem.error}")
+    return "\n".join(out)
+
+
+def _meaning(nomination: Nomination, maintained: list[Version]) -> str:
+    notes = []
+    if nomination.kind == "none":
+        notes.append("not for backport")
+    else:
+        versions = nomination.versions(maintained)
+        verb = "declines" if nomination.kind == "skip" else "for"
+        notes.append(f"{verb} {', '.join(map(str, versions))}" if versions else "no maintained line")
+    if nomination.misplaced:
+        notes.append("outside the trailer block")
+    return "   (" + "; ".join(notes) + ")"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -1,0 +1,210 @@
+"""Layered configuration: defaults < .backport.toml (read from the unstable ref)
+< `git config backport.*` < command-line flags. Every value remembers where it
+came from, so `backport config` can say.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from backport.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+TOML_FILE = ".backport.toml"
+NOTES_REF = "refs/notes/backport"
+UNSTABLE_CANDIDATES = ("staging", "master", "main")
+
+# Branch short names that carry a stable line. The version group is what counts.
+DEFAULT_LINE_PATTERNS = (
+    r"(?:stable|release)[-/]v?(?P<version>\d+(?:\.\d+)+)",
+    r"(?:linux-)?v?(?P<version>\d+(?:\.\d+)+)\.[xy]",
+    r"v?(?P<version>\d+\.\d+)",
+)
+# Tags that mark point releases; the version must extend the line's version.
+DEFAULT_RELEASE_PATTERNS = (
+    r"(?:RELEASE-|release-|v|[a-z]+-)?(?P<version>\d+(?:\.\d+){2,})",
+)
+DEFAULT_FIX_PATTERNS = (
+    r"\bXSA-\d+",
+    r"\bCVE-\d{4}-\d+",
+    r"\bfix(es|ed)?\b",
+    r"\bregression\b",
+    r"\bcrash(es|ed)?\b",
+    r"\bleaks?\b",
+    r"\boverflows?\b",
+    r"\buse[- ]after[- ]free\b",
+    r"\bdeadlocks?\b",
+    r"\brace\b",
+)
+
+
+def _words(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return tuple(w for w in re.split(r"[,\s]+", value) if w)
+    if isinstance(value, (list, tuple)) and all(isinstance(v, (str, int, float)) for v in value):
+        return tuple(str(v) for v in value)
+    raise ValueError("expected a list of strings")
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise ValueError("expected a list of regular expressions")
+    for item in items:
+        try:
+            re.compile(item)
+        except re.error as err:
+            raise ValueError(f"bad regular expression {item!r}: {err}") from None
+    return tuple(items)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError("expected a string")
+
+
+def _count(value: Any) -> int:
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number of days")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise ValueError("expected a whole number of days") from None
+    if number < 0:
+        raise ValueError("expected a whole number of days")
+    return number
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("", "1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true or false")
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    parse: Callable[[Any], Any]
+    default: Any
+    help: str
+    multi: bool = False  # git config: several entries add up
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("unstable", _text, None, "unstable branch (default: first of staging, master, main)"),
+    Setting("maintained", _words, (), "maintained line versions (default: every discovered line)", True),
+    Setting("oldest", _text, None, "oldest maintained line; older discovered lines are ignored"),
+    Setting("lines", _words, (), "explicit lines as VERSION=REF, added to the discovered ones", True),
+    Setting("keys", _words, ("Backport-to", "Backport"), "message/note keys that nominate", True),
+    Setting("skip-keys", _words, ("Backport-skip",), "note keys that decline", True),
+    Setting("fixes-keys", _words, ("Fixes", "Amends"), "keys naming the commit a fix fixes", True),
+    Setting("stale-after", _count, 30, "days a pending backport may wait before it is stale"),
+    Setting("maintainers", _text, "MAINTAINERS", "MAINTAINERS file, read from the unstable ref"),
+    Setting("line-patterns", _patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
+    Setting("release-patterns", _patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
+    Setting("hook.strict", _flag, False, "make hook warnings block the commit"),
+    Setting("hook.fix-patterns", _patterns, DEFAULT_FIX_PATTERNS, "subject words that suggest a fix", True),
+)
+_BY_NAME = {s.name: s for s in SETTINGS}
+# git config keys are case-insensitive and cannot hold '-': staleAfter, hook.fixPatterns
+_BY_GIT_KEY = {"backport." + s.name.replace("-", "").lower(): s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    values: Mapping[str, Any]
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def source(self, name: str) -> str:
+        return self.sources.get(name, "default")
+
+
+def defaults() -> Config:
+    return Config({s.name: s.default for s in SETTINGS}, {s.name: "default" for s in SETTINGS})
+
+
+def git_key(name: str) -> str:
+    """How a setting is spelled in git config, e.g. backport.staleAfter."""
+    head, _, tail = name.rpartition(".")
+    words = tail.split("-")
+    camel = words[0] + "".join(w.capitalize() for w in words[1:])
+    return "backport." + (f"{head}.{camel}" if head else camel)
+
+
+def parse_toml(data: bytes, origin: str) -> dict[str, Any]:
+    """Settings from a .backport.toml; unknown keys and bad values are errors."""
+    try:
+        document = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{origin}: not UTF-8 text", "save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(f"{origin}: {err}", "fix the TOML syntax there") from None
+    flat: dict[str, Any] = {}
+    for key, value in document.items():
+        if isinstance(value, dict):
+            for sub, subvalue in value.items():
+                flat[f"{key}.{sub}"] = subvalue
+        else:
+            flat[key] = value
+    result = {}
+    for key, value in flat.items():
+        setting = _BY_NAME.get(key)
+        if setting is None:
+            known = ", ".join(s.name for s in SETTINGS)
+            raise ConfigError(f"{origin}: unknown key {key!r}", f"known keys: {known}")
+        result[key] = _checked(setting, value, f"{origin}: {key}")
+    return result
+
+
+def parse_git_config(entries: list[tuple[str, str]]) -> dict[str, tuple[Any, str]]:
+    """Settings from `git config -z --get-regexp ^backport\\.` output."""
+    collected: dict[str, list[str]] = {}
+    for key, value in entries:
+        setting = _BY_GIT_KEY.get(key.lower())
+        if setting is None:
+            continue  # other tools' backport.* keys, or hook state: not ours to judge
+        collected.setdefault(setting.name, []).append(value)
+    result = {}
+    for name, values in collected.items():
+        setting = _BY_NAME[name]
+        where = f"git config {git_key(name)}"
+        if setting.multi:
+            merged: list[Any] = []
+            for value in values:
+                merged.extend(_checked(setting, value, where))
+            result[name] = (tuple(merged), where)
+        else:
+            result[name] = (_checked(setting, values[-1], where), where)
+    return result
+
+
+def _checked(setting: Setting, value: Any, where: str) -> Any:
+    try:
+        return setting.parse(value)
+    except ValueError as err:
+        raise ConfigError(f"{where}: {err} (got {value!r})", "see `backport config`") from None
+
+
+def layer(base: Config, values: Mapping[str, Any], origin: str) -> Config:
+    merged = dict(base.values)
+    sources = dict(base.sources)
+    for name, value in values.items():
+        merged[name] = value
+        sources[name] = origin
+    return Config(merged, sources)

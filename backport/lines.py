@@ -1,0 +1,163 @@
+"""Stable lines: discovered from branch names, point releases from tags.
+
+Local branches win over remote-tracking ones (the user's own view), and
+`origin` over other remotes, when several refs carry the same version.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from backport.errors import ConfigError, RepoError, UsageError
+from backport.git import Git, check_revision
+from backport.models import Line, Release, Version, listing
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    """A `--line VERSION[=REF]` argument."""
+
+    version: Version
+    ref: str | None
+
+    @classmethod
+    def parse(cls, text: str) -> "LineSpec":
+        version_text, eq, ref = text.partition("=")
+        version = Version.parse(version_text)
+        if version is None or (eq and not ref.strip()):
+            raise UsageError(
+                f"bad --line {text!r}", "write --line VERSION=REF (e.g. 4.20=stable-4.20) or --line VERSION"
+            )
+        return cls(version, check_revision(ref.strip()) if eq else None)
+
+
+def _rank(refname: str) -> tuple[int, str]:
+    if refname.startswith("refs/heads/"):
+        return (0, refname)
+    if refname.startswith("refs/remotes/origin/"):
+        return (1, refname)
+    return (2, refname)
+
+
+def _short(refname: str) -> str:
+    """Branch name without refs/heads/ or refs/remotes/<remote>/."""
+    if refname.startswith("refs/heads/"):
+        return refname[len("refs/heads/") :]
+    parts = refname.split("/", 3)
+    return parts[3] if len(parts) == 4 else refname
+
+
+def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str]]:
+    """Every branch that looks like a stable line: version -> (short ref, commit)."""
+    compiled = [re.compile(p) for p in patterns]
+    found: dict[Version, tuple[tuple[int, str], str, str]] = {}
+    for refname, commit in git.refs(["refs/heads", "refs/remotes"], "%(refname)%00%(objectname)"):
+        short = _short(refname)
+        if short == "HEAD":
+            continue
+        for pattern in compiled:
+            match = pattern.fullmatch(short)
+            if match:
+                version = Version.parse(match.group("version"))
+                if version is None:
+                    break
+                display = short if refname.startswith("refs/heads/") else refname[len("refs/remotes/") :]
+                rank = _rank(refname)
+                if version not in found or rank < found[version][0]:
+                    found[version] = (rank, display, commit)
+                break
+    return {v: (ref, commit) for v, (_, ref, commit) in found.items()}
+
+
+def releases(git: Git, line_version: Version, tip: str, patterns: Sequence[str]) -> tuple[Release, ...]:
+    """Point releases of a line: tags matching the patterns, reachable from the tip."""
+    compiled = [re.compile(p) for p in patterns]
+    rows = git.refs(
+        [f"--merged={tip}", "refs/tags"],
+        "%(refname:short)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
+    )
+    found = []
+    for tag, obj, peeled, date in rows:
+        for pattern in compiled:
+            match = pattern.fullmatch(tag)
+            if not match:
+                continue
+            version = tuple(int(p) for p in match.group("version").split("."))
+            if line_version.contains(version):
+                found.append(Release(tag, version, peeled or obj, date))
+            break
+    found.sort(key=lambda r: (r.version, r.date))
+    return tuple(found)
+
+
+def select(
+    git: Git,
+    *,
+    specs: Sequence[LineSpec],
+    configured: Iterable[str],
+    maintained: Sequence[str],
+    oldest: str | None,
+    line_patterns: Sequence[str],
+    release_patterns: Sequence[str],
+) -> tuple[list[Line], list[Version]]:
+    """The lines this run works on, and every known line version.
+
+    `--line` flags limit the run to the lines they name. Otherwise the
+    maintained lines (configured list, or `oldest` and newer, or all).
+    """
+    discovered = discover(git, line_patterns)
+    for item in configured:
+        spec = LineSpec.parse(item)
+        if spec.ref is None:
+            raise ConfigError(f"configured line {item!r} has no ref", "write it as VERSION=REF")
+        discovered[spec.version] = (spec.ref, "")
+    known = sorted(discovered)
+    wanted: dict[Version, str]
+    if specs:
+        wanted = {}
+        for spec in specs:
+            if spec.ref is not None:
+                wanted[spec.version] = spec.ref
+            elif spec.version in discovered:
+                wanted[spec.version] = discovered[spec.version][0]
+            else:
+                raise UsageError(
+                    f"no stable line {spec.version} found",
+                    f"known lines: {listing(known)}; or give its ref as --line {spec.version}=REF",
+                )
+        known = sorted({*known, *wanted})
+    else:
+        chosen = list(known)
+        if maintained:
+            versions = []
+            for text in maintained:
+                version = Version.parse(text)
+                if version is None:
+                    raise ConfigError(f"maintained: {text!r} is not a version", "write e.g. 4.20")
+                if version not in discovered:
+                    raise ConfigError(
+                        f"maintained line {version} has no branch",
+                        f"known lines: {listing(known)}; add it with git config backport.lines {version}=REF",
+                    )
+                versions.append(version)
+            chosen = sorted(set(versions))
+        if oldest:
+            floor = Version.parse(oldest)
+            if floor is None:
+                raise ConfigError(f"oldest: {oldest!r} is not a version", "write e.g. 4.19")
+            chosen = [v for v in chosen if v >= floor]
+        wanted = {v: discovered[v][0] for v in chosen}
+    lines = []
+    resolved = git.resolve_many(wanted.values())
+    for version in sorted(wanted):
+        ref = wanted[version]
+        commit = resolved.get(ref)
+        if commit is None:
+            raise RepoError(
+                f"line {version}: unknown revision {ref!r}",
+                "check the branch name, or fetch it (git fetch origin)",
+            )
+        lines.append(Line(version, ref, commit, releases(git, version, commit, release_patterns)))
+    return lines, known

@@ -1,0 +1,135 @@
+"""Everything a command needs about one repository: where it is, its effective
+configuration, the unstable branch and the stable lines of this run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Sequence
+
+from backport import config as cfg
+from backport.errors import RepoError
+from backport.git import Git, Repository, check_revision, open_repository
+from backport.lines import LineSpec, select
+from backport.models import Line, Version
+from backport.nominations import Grammar
+
+
+@dataclass(frozen=True)
+class Unstable:
+    ref: str
+    commit: str
+
+
+@dataclass
+class Session:
+    repo: Repository
+    git: Git
+    config: cfg.Config
+    unstable: Unstable
+    line_specs: Sequence[LineSpec] = field(default_factory=tuple)
+
+    @classmethod
+    def open(
+        cls,
+        path: str,
+        *,
+        unstable: str | None = None,
+        line_specs: Sequence[str] = (),
+    ) -> "Session":
+        specs = tuple(LineSpec.parse(s) for s in line_specs)
+        repo = open_repository(path)
+        git = Git(repo.path)
+        git_values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
+        flag_unstable = check_revision(unstable) if unstable else None
+        chosen = flag_unstable or (git_values["unstable"][0] if "unstable" in git_values else None)
+        ref = chosen or _detect_unstable(git)
+        config = cfg.defaults()
+        commit = git.resolve(ref)
+        if commit is None:
+            raise RepoError(
+                f"unknown revision {ref!r} for the unstable branch",
+                "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
+            )
+        toml = git.show_file(commit, cfg.TOML_FILE)
+        if toml is not None:
+            config = cfg.layer(config, cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})"), f"{cfg.TOML_FILE} ({ref})")
+        for name, (value, where) in git_values.items():
+            config = cfg.layer(config, {name: value}, where)
+        if flag_unstable:
+            config = cfg.layer(config, {"unstable": flag_unstable}, "--unstable")
+        elif config["unstable"] and config["unstable"] != ref and not chosen:
+            # .backport.toml names the unstable branch; honour it
+            ref = check_revision(config["unstable"])
+            commit = git.resolve(ref)
+            if commit is None:
+                raise RepoError(
+                    f"unknown revision {ref!r} for the unstable branch ({config.source('unstable')})",
+                    "fix the setting or pass --unstable REF",
+                )
+        if not config["unstable"]:
+            config = cfg.layer(config, {"unstable": ref}, "detected")
+        if specs:
+            config = cfg.layer(config, {"lines": tuple(_spec_text(s) for s in specs)}, "--line")
+        return cls(repo, git, config, Unstable(ref, commit), specs)
+
+    @cached_property
+    def _lines(self) -> tuple[list[Line], list[Version]]:
+        return select(
+            self.git,
+            specs=self.line_specs,
+            configured=() if self.line_specs else self.config["lines"],
+            maintained=self.config["maintained"],
+            oldest=self.config["oldest"],
+            line_patterns=self.config["line-patterns"],
+            release_patterns=self.config["release-patterns"],
+        )
+
+    @property
+    def lines(self) -> list[Line]:
+        """The stable lines this run works on, oldest first."""
+        return self._lines[0]
+
+    @property
+    def known_versions(self) -> list[Version]:
+        """Every line version that exists, maintained or not."""
+        return self._lines[1]
+
+    @property
+    def grammar(self) -> Grammar:
+        return Grammar(
+            keys=tuple(self.config["keys"]),
+            skip_keys=tuple(self.config["skip-keys"]),
+            fixes_keys=tuple(self.config["fixes-keys"]),
+        )
+
+    def require_history(self) -> None:
+        """History-reading commands need the whole history."""
+        if self.repo.shallow:
+            raise RepoError(
+                "this is a shallow clone: the history backport needs is missing",
+                "run git fetch --unshallow",
+            )
+
+
+def _spec_text(spec: LineSpec) -> str:
+    return f"{spec.version}={spec.ref}" if spec.ref else str(spec.version)
+
+
+def _detect_unstable(git: Git) -> str:
+    found = git.resolve_many(
+        [*UNSTABLE, *(f"origin/{name}" for name in UNSTABLE)]
+    )
+    for name in UNSTABLE:
+        if name in found:
+            return name
+    for name in UNSTABLE:
+        if f"origin/{name}" in found:
+            return f"origin/{name}"
+    raise RepoError(
+        f"no unstable branch found (looked for {', '.join(UNSTABLE)})",
+        "pass --unstable REF or set git config backport.unstable",
+    )
+
+
+UNSTABLE = cfg.UNSTABLE_CANDIDATES
