@@ -7,33 +7,35 @@ Exit codes: 0 done; 1 lint or hook findings; 2 usage or configuration error;
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import sys
-from dataclasses import dataclass
 from typing import Sequence
 
 import click
 
 from backport import __version__
+from backport.commands import Globals, pass_globals
 from backport.errors import BackportError
-from backport.session import Session
 
-FORMATS = ("text", "markdown", "html", "json")
-
-
-@dataclass(frozen=True)
-class Globals:
-    repo: str
-    unstable: str | None
-    lines: tuple[str, ...]
-
-    def session(self) -> Session:
-        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines)
+# Commands in their own module (backport.commands.<name>.cli_command), loaded
+# only when run or listed.
+MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook")
 
 
-pass_globals = click.make_pass_decorator(Globals)
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        present = [n for n in MODULE_COMMANDS if importlib.util.find_spec(f"backport.commands.{n}")]
+        return sorted({*super().list_commands(ctx), *present})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in MODULE_COMMANDS and importlib.util.find_spec(f"backport.commands.{name}"):
+            command: click.Command = importlib.import_module(f"backport.commands.{name}").cli_command
+            return command
+        return super().get_command(ctx, name)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--repo", default=".", metavar="PATH", help="Repository to work on (default: current directory).")
 @click.option("--unstable", metavar="REF", help="Unstable branch (default: staging, master or main).")
 @click.option(

@@ -143,3 +143,58 @@ class ScanResult:
     def candidates(self) -> tuple[Candidate, ...]:
         """Commits with at least one nomination (request, none or skip)."""
         return tuple(c for c in self.commits if c.nominations)
+
+
+# -- verdicts: what `check` decides and `report` groups ------------------------
+
+APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED = "applied", "pending", "not-needed", "skipped", "reverted"
+STATES = (APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED)
+
+
+@dataclass(frozen=True)
+class Target:
+    """The verdict for one (candidate, line) pair; fields as SPEC's JSON `targets`."""
+
+    version: Version
+    state: str  # one of STATES
+    applies: str | None = None  # "clean" | "conflict" for pending, else None
+    conflicts: tuple[str, ...] = ()  # conflicted paths when applies == "conflict"
+    after: tuple[str, ...] = ()  # pending candidates it needs first (full ids, unstable order)
+    applied_as: str | None = None  # the line's commit that carries it
+    evidence: str | None = None  # ancestor|cherry-picked-from|master-commit|upstream-line|patch-id|fixes|note
+    age_days: int | None = None  # days since it landed on unstable (pending only)
+    stale: bool = False
+    stale_reason: str | None = None  # "missed RELEASE-4.20.1" | "waiting 47 days"
+    owners: tuple[str, ...] = ()  # "Name <mail>"
+    reason: str | None = None  # why skipped, or the nomination's comment
+    empty: bool = False  # picks clean but changes nothing: there in substance
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A candidate with every nomination (inferred ones included) and its targets."""
+
+    candidate: Candidate
+    nominations: tuple[Nomination, ...]
+    targets: tuple[Target, ...]
+    merge: bool = False  # a merge commit, judged against its first parent
+
+
+@dataclass(frozen=True)
+class UntaggedFix:
+    """A `Fixes:`/`Amends:` commit whose bug is on lines, with no nomination."""
+
+    candidate: Candidate
+    fixes: str  # full id of the fixed commit
+    lines: tuple[Version, ...]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    unstable_ref: str
+    unstable_commit: str
+    lines: tuple[Line, ...]
+    verdicts: tuple[Verdict, ...]  # unstable order, oldest first
+    untagged_fixes: tuple[UntaggedFix, ...] = ()
+    problems: tuple[Problem, ...] = ()
+    now: str = ""  # ISO 8601: the moment ages were computed at

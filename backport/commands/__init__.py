@@ -1,1 +1,67 @@
-"""One module per command: plain values in, an exit code out."""
+"""One module per command: plain values in, an exit code out.
+
+Commands that live in their own module expose `cli_command` (a click
+command); `backport.cli` loads them lazily, so `backport --help` and the
+hook stay quick.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+import click
+
+from backport.errors import UsageError
+from backport.session import Session
+
+FORMATS = ("text", "markdown", "html", "json")
+
+
+@dataclass(frozen=True)
+class Globals:
+    repo: str
+    unstable: str | None
+    lines: tuple[str, ...]
+
+    def session(self) -> Session:
+        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines)
+
+
+pass_globals = click.make_pass_decorator(Globals)
+
+
+def format_options(formats: tuple[str, ...] = FORMATS) -> Callable[[Any], Any]:
+    """--format and --output, as every reporting command takes them."""
+
+    def decorate(func: Any) -> Any:
+        func = click.option(
+            "--output", "-o", type=click.Path(dir_okay=False), help="Write to FILE instead of stdout."
+        )(func)
+        return click.option(
+            "--format", "fmt", type=click.Choice(formats), default="text", show_default=True, help="Output format."
+        )(func)
+
+    return decorate
+
+
+def now_option(func: Any) -> Any:
+    """--now: judge ages and staleness as of this moment (reproducible reports)."""
+    return click.option(
+        "--now",
+        "now",
+        metavar="DATETIME",
+        callback=lambda _ctx, _param, value: parse_now(value),
+        help="Pretend it is this ISO 8601 time (default: the current time).",
+    )(func)
+
+
+def parse_now(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(timezone.utc)
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise UsageError(f"bad --now {value!r}", "write an ISO 8601 time, e.g. 2025-06-01T12:00:00+00:00") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
