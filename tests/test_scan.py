@@ -1,0 +1,128 @@
+"""The scanner on real repositories: every nomination source, problems, range."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from builder import RepoBuilder, xen_like
+
+from backport.scan import scan
+from backport.session import Session
+
+
+def scanned(path: Path, *args: str):
+    session = Session.open(str(path), line_specs=args)
+    return scan(session.git, session.unstable.ref, session.unstable.commit, session.lines, session.known_versions, session.grammar)
+
+
+def by_subject(result):
+    return {c.subject: c for c in result.commits}
+
+
+def test_every_source_is_found(tmp_path: Path) -> None:
+    repo, ids = xen_like(tmp_path)
+    a = repo.commit("x86: fix A\n\nSigned-off-by: A <a@b>\nBackport-to: 4.20\n", {"a": "1"})
+    b = repo.commit("arm: fix B\n\nBackport: 4.19+ # maybe older\n\nSigned-off-by: A <a@b>\n", {"b": "1"})
+    c = repo.commit("tools: fix C", {"c": "1"})
+    d = repo.commit("docs: D\n\nbackport-to: none # docs only\n", {"d": "1"})
+    repo.note(c, "Backport-to: 4.19")
+    repo.note(a, "Backport-skip: 4.19 # not affected")
+    result = scanned(tmp_path)
+    found = by_subject(result)
+    assert [n.text for n in found["x86: fix A"].nominations] == ["Backport-to: 4.20", "Backport-skip: 4.19 # not affected"]
+    assert [n.source for n in found["x86: fix A"].nominations] == ["trailer", "note"]
+    assert found["arm: fix B"].nominations[0].misplaced
+    assert found["arm: fix B"].nominations[0].comment == "maybe older"
+    assert found["tools: fix C"].nominations[0].source == "note"
+    assert found["docs: D"].declined
+    assert [c.commit for c in result.candidates] == [a, b, c, d]
+    assert result.problems == ()
+
+
+def test_order_is_unstable_order_oldest_first(tmp_path: Path) -> None:
+    repo, _ = xen_like(tmp_path)
+    first = repo.commit("one\n\nBackport-to: 4.20\n")
+    repo.commit("plain")
+    second = repo.commit("two\n\nBackport-to: 4.20\n")
+    candidates = scanned(tmp_path).candidates
+    assert [c.commit for c in candidates] == [first, second]
+    assert candidates[0].order < candidates[1].order
+
+
+def test_scan_stops_at_the_oldest_lines_fork_point(tmp_path: Path) -> None:
+    repo = RepoBuilder(tmp_path, branch="staging")
+    old = repo.commit("ancient\n\nBackport-to: 4.19\n")
+    repo.branch("stable-4.19")
+    new = repo.commit("recent\n\nBackport-to: 4.19\n")
+    assert [c.commit for c in scanned(tmp_path).candidates] == [new]
+    assert old not in {c.commit for c in scanned(tmp_path).commits}
+
+
+def test_malformed_and_unknown_values_are_problems_not_dropped(tmp_path: Path) -> None:
+    repo, _ = xen_like(tmp_path)
+    bad = repo.commit("bad\n\nBackport-to: 4.2O\nBackport-to: 4.2\nBackport-to: 4.30+\n")
+    repo.note(bad, "Backport-to: 5.0")
+    result = scanned(tmp_path)
+    assert [(p.commit, p.text) for p in result.problems] == [
+        (bad, "Backport-to: 4.2O"),
+        (bad, "Backport-to: 4.2"),
+        (bad, "Backport-to: 4.30+"),
+        (bad, "Backport-to: 5.0"),
+    ]
+    errors = [p.error for p in result.problems]
+    assert "malformed version '4.2O'" in errors[0]
+    assert errors[1] == "unknown stable line 4.2 (known: 4.19, 4.20)"
+    assert errors[2] == "no stable line 4.30 or newer (known: 4.19, 4.20)"
+
+
+def test_unmaintained_but_existing_line_is_not_a_problem(tmp_path: Path) -> None:
+    repo, _ = xen_like(tmp_path)
+    repo.commit("x\n\nBackport-to: 4.19\n")
+    result = scanned(tmp_path, "4.20")
+    assert result.problems == ()
+
+
+def test_fixes_and_reverts_are_recorded(tmp_path: Path) -> None:
+    repo, ids = xen_like(tmp_path)
+    fix = repo.commit(f"fix\n\nFixes: {ids['pre20'][:12]} (\"pre\")\n")
+    nominated = repo.commit("feature\n\nBackport-to: 4.20\n", {"f": "1"})
+    repo.git("revert", "--no-edit", nominated)
+    commits = by_subject(scanned(tmp_path))
+    assert commits["fix"].fixes == (ids["pre20"][:12],)
+    assert commits['Revert "feature"'].reverts == (nominated,)
+
+
+def test_non_utf8_messages_are_read(tmp_path: Path) -> None:
+    repo, _ = xen_like(tmp_path)
+    (tmp_path / "msg").write_bytes("caf\xe9: fix\n\nBackport-to: 4.20\n".encode("latin-1"))
+    repo.git("-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", str(tmp_path / "msg"))
+    (tmp_path / "msg").write_bytes(b"raw \xff\xfe bytes\n\nBackport-to: 4.19\n")
+    repo.git("commit", "-q", "--allow-empty", "-F", str(tmp_path / "msg"))
+    candidates = scanned(tmp_path).candidates
+    assert candidates[0].subject == "café: fix"  # declared latin-1: re-encoded by git
+    # undeclared bytes: whatever git makes of them, readable text, never an error
+    assert candidates[1].subject.startswith("raw ") and candidates[1].subject.endswith(" bytes")
+    assert [str(n.requests[0].version) for c in candidates for n in c.nominations] == ["4.20", "4.19"]
+
+
+def test_scan_cli_text_and_json(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path)
+    sha = repo.commit("x86: fix\n\nBackport-to: 4.19+ # also older\n")
+    text = run("scan", repo=tmp_path)
+    assert text.code == 0, text
+    assert "x86: fix" in text.out and "for 4.19, 4.20" in text.out
+    result = run("scan", "--format", "json", repo=tmp_path)
+    import json
+
+    document = json.loads(result.out)
+    assert document["schema"] == 1
+    assert document["candidates"] == [
+        {
+            "commit": sha,
+            "subject": "x86: fix",
+            "author": "Ada Author <ada@example.org>",
+            "date": document["candidates"][0]["date"],
+            "nominations": [{"source": "trailer", "text": "Backport-to: 4.19+ # also older"}],
+        }
+    ]
+    assert document["problems"] == []
