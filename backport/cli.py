@@ -8,6 +8,7 @@ Exit codes: 0 done; 1 lint or hook findings; 2 usage or configuration error;
 from __future__ import annotations
 
 import importlib
+import os
 import importlib.util
 import sys
 from typing import Sequence
@@ -129,7 +130,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:
-        sys.stderr.close()  # the reader went away (| head); nothing to say
+        # the reader went away (| head): stop quietly, and keep Python from
+        # complaining while it flushes stdout on the way out
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     sys.exit(code if isinstance(code, int) else 0)
 
