@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import subprocess
 from dataclasses import dataclass
-from typing import Iterable, Iterator, Mapping, Sequence
+from typing import IO, Iterable, Iterator, Mapping, Sequence
 
 from backport.errors import GitError, RepoError, UsageError
 
@@ -137,6 +137,60 @@ class Git:
             pending.append(tail)
         if pending and any(pending):
             raise GitError(list(args), 0, f"truncated output ({len(pending)} stray fields)")
+
+    def pipe(self, first: Sequence[str], second: Sequence[str], input: bytes) -> bytes:
+        """Stdout of `git <first> | git <second>`, `input` fed to the first.
+
+        Two processes chained with Popen, no shell. The input is written from
+        a thread because the first command's output can fill the pipe before
+        we finish writing; stderr goes to files so a chatty git cannot block.
+        """
+        import tempfile
+        import threading
+
+        commands = [["git", *first], ["git", *second]]
+        with tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2:
+            try:
+                producer = subprocess.Popen(
+                    commands[0], cwd=self.cwd, env=self.env,
+                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err1,
+                )
+            except FileNotFoundError:
+                raise RepoError("git is not installed", "install git 2.30 or newer") from None
+            consumer = subprocess.Popen(
+                commands[1], cwd=self.cwd, env=self.env,
+                stdin=producer.stdout, stdout=subprocess.PIPE, stderr=err2,
+            )
+            assert producer.stdout is not None and producer.stdin is not None
+            producer.stdout.close()  # the consumer owns it now; a dead consumer then stops the producer
+
+            def feed(stream: IO[bytes]) -> None:
+                try:
+                    stream.write(input)
+                except BrokenPipeError:
+                    pass  # the producer died; its exit code says why
+                finally:
+                    try:
+                        stream.close()
+                    except BrokenPipeError:
+                        pass
+
+            writer = threading.Thread(target=feed, args=(producer.stdin,), daemon=True)
+            writer.start()
+            try:
+                output, _ = consumer.communicate()
+                writer.join()
+                producer.wait()
+            finally:
+                for proc in (producer, consumer):
+                    if proc.poll() is None:
+                        proc.kill()
+                        proc.wait()
+            for proc, args, err in ((producer, first, err1), (consumer, second, err2)):
+                if proc.returncode != 0:
+                    err.seek(0)
+                    raise GitError(list(args), proc.returncode, err.read().decode("utf-8", "replace"))
+        return output
 
     # -- common queries -----------------------------------------------------
 
