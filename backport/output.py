@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from backport.errors import UsageError
-from backport.models import Candidate, Nomination, Problem
+from backport.models import Candidate, CheckResult, Line, Nomination, Problem, Target, UntaggedFix, Verdict
 
 SCHEMA = 1
 
@@ -61,3 +61,63 @@ def problem_json(problem: Problem) -> dict[str, Any]:
 
 def is_terminal() -> bool:
     return sys.stdout.isatty()
+
+
+# -- `check` and `report --format json`: SPEC schema 1 ------------------------
+
+
+def line_json(line: Line) -> dict[str, Any]:
+    last = line.last_release
+    return {
+        "version": str(line.version),
+        "ref": line.ref,
+        "commit": line.commit,
+        "last_release": last.tag if last else None,
+    }
+
+
+def target_json(target: Target) -> dict[str, Any]:
+    """SPEC's target object, plus `reason` (why skipped or reverted, or the
+    nomination's comment): the reports need it and the field list lacked it."""
+    return {
+        "version": str(target.version),
+        "state": target.state,
+        "applies": target.applies,
+        "conflicts": list(target.conflicts),
+        "after": list(target.after),
+        "applied_as": target.applied_as,
+        "evidence": target.evidence,
+        "age_days": target.age_days,
+        "stale": target.stale,
+        "stale_reason": target.stale_reason,
+        "owners": list(target.owners),
+        "reason": target.reason,
+    }
+
+
+def verdict_json(verdict: Verdict) -> dict[str, Any]:
+    document = candidate_json(verdict.candidate)
+    document["nominations"] = [nomination_json(n) for n in verdict.nominations]
+    document["targets"] = [target_json(t) for t in verdict.targets]
+    return document
+
+
+def untagged_fix_json(fix: UntaggedFix) -> dict[str, Any]:
+    return {
+        "commit": fix.candidate.commit,
+        "subject": fix.candidate.subject,
+        "fixes": fix.fixes,
+        "lines": [str(v) for v in fix.lines],
+    }
+
+
+def check_json(result: CheckResult) -> dict[str, Any]:
+    """The whole verdict document, as `check --format json` and `report --format json` print it."""
+    return {
+        "schema": SCHEMA,
+        "unstable": {"ref": result.unstable_ref, "commit": result.unstable_commit},
+        "lines": [line_json(line) for line in result.lines],
+        "candidates": [verdict_json(v) for v in result.verdicts],
+        "untagged_fixes": [untagged_fix_json(f) for f in result.untagged_fixes],
+        "problems": [problem_json(p) for p in result.problems],
+    }
