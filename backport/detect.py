@@ -1,0 +1,413 @@
+"""Already-applied detection: is an unstable commit on a stable line, and why we think so.
+
+Evidence, strongest first:
+  ancestor            the commit itself is reachable from the line's tip;
+  cherry-picked-from  a line commit says `(cherry picked from commit X)` (`cherry-pick -x`);
+  master-commit       Xen's `master commit: X` line;
+  upstream-line       Linux stable's `commit X upstream.` or `[ Upstream commit X ]`;
+  patch-id            a line commit has the same `git patch-id --stable`.
+
+Reference lines are read before patch-ids because they survive what patch-ids
+do not: on real Xen history 388 of 412 stable-4.20 backports carry a
+reference line, while only 289 kept their original patch-id (context lines
+drift, conflicts get resolved by hand).
+
+Cost: per line one streamed `git log` of the line's own commits (fork point
+..tip) and one `git rev-list` for ancestry; one batch resolves every
+abbreviated id; patch-ids only for what is still undecided, one two-process
+pipeline for the line commits and one for the commits asked about. The
+per-line index is cached by (tip, fork point): history below a commit never
+changes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+
+from backport.git import Git
+from backport.models import Line, Version
+
+if TYPE_CHECKING:  # the cache module is optional at import time for the hook's light path
+    from backport.cache import Cache
+
+ANCESTOR = "ancestor"
+CHERRY_PICKED_FROM = "cherry-picked-from"
+MASTER_COMMIT = "master-commit"
+UPSTREAM_LINE = "upstream-line"
+PATCH_ID = "patch-id"
+EVIDENCE = (ANCESTOR, CHERRY_PICKED_FROM, MASTER_COMMIT, UPSTREAM_LINE, PATCH_ID)
+
+_HEX = rb"([0-9a-fA-F]{7,40})"
+_REFERENCES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
+    (CHERRY_PICKED_FROM, re.compile(rb"^[ \t]*\(cherry picked from commit " + _HEX + rb"\)", re.M | re.I)),
+    (MASTER_COMMIT, re.compile(rb"^[ \t]*master commit:[ \t]*" + _HEX + rb"\b", re.M | re.I)),
+    (UPSTREAM_LINE, re.compile(rb"^[ \t]*commit " + _HEX + rb"\s+upstream\b", re.M | re.I)),
+    (UPSTREAM_LINE, re.compile(rb"^[ \t]*\[[ \t]*upstream commit " + _HEX + rb"[ \t]*\]", re.M | re.I)),
+)
+_REVERTS = re.compile(rb"^This reverts commit " + _HEX, re.M)
+# Same diff on both sides, whatever the user's diff config: --full-index so two
+# different binary changes to one path do not share a patch-id.
+_DIFF = ("diff-tree", "--stdin", "-p", "--root", "--full-index", "--no-renames", "--no-color")
+_PATCH_ID = ("patch-id", "--stable")
+# Bump when the index format or the reference patterns change: old entries are then ignored.
+_INDEX_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One commit found on one line."""
+
+    commit: str  # the line's commit that carries it (the commit itself for `ancestor`)
+    evidence: str  # one of EVIDENCE
+
+
+@dataclass(frozen=True)
+class LineIndex:
+    """What a line's own commits (fork point..tip) carry, ids as written in them."""
+
+    tip: str
+    fork: str | None
+    commits: tuple[str, ...]  # non-merge commits, oldest first
+    references: tuple[tuple[str, str, str], ...]  # (id as written, line commit, evidence), oldest first
+    reverts: tuple[tuple[str, str], ...]  # (line commit, id it reverts as written)
+    patch_ids: Mapping[str, str] | None = None  # patch-id -> oldest line commit; None until needed
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "version": _INDEX_VERSION,
+            "commits": list(self.commits),
+            "references": [list(r) for r in self.references],
+            "reverts": [list(r) for r in self.reverts],
+            "patch_ids": dict(self.patch_ids) if self.patch_ids is not None else None,
+        }
+
+    @classmethod
+    def from_json(cls, tip: str, fork: str | None, data: Any) -> "LineIndex | None":
+        """The cached index, or None when the entry is not one we wrote."""
+        try:
+            if data["version"] != _INDEX_VERSION:
+                return None
+            patch_ids = data["patch_ids"]
+            return cls(
+                tip,
+                fork,
+                tuple(str(c) for c in data["commits"]),
+                tuple((str(a), str(b), str(c)) for a, b, c in data["references"]),
+                tuple((str(a), str(b)) for a, b in data["reverts"]),
+                {str(k): str(v) for k, v in patch_ids.items()} if patch_ids is not None else None,
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Per (commit, line version): where the line carries it."""
+
+    applied: Mapping[tuple[str, Version], Applied] = field(default_factory=dict)
+
+    def find(self, commit: str, version: Version) -> Applied | None:
+        return self.applied.get((commit, version))
+
+    def on_line(self, commit: str, version: Version) -> bool:
+        return (commit, version) in self.applied
+
+
+def effective_reverts(reverts: Mapping[str, Sequence[str]]) -> dict[str, str]:
+    """Reverted commit -> the revert that still stands.
+
+    `reverts` maps a commit to the commits it reverts (full ids). A revert
+    that is itself reverted (a reapply) no longer counts, so the original
+    is live again; parity decides arbitrarily long chains.
+    """
+    reverted_by: dict[str, list[str]] = {}
+    for reverter, targets in reverts.items():
+        for target in targets:
+            reverted_by.setdefault(target, []).append(reverter)
+    memo: dict[str, str | None] = {}
+
+    def standing_revert(commit: str, seen: frozenset[str]) -> str | None:
+        if commit in memo:
+            return memo[commit]
+        result = None
+        for reverter in reverted_by.get(commit, ()):
+            if reverter not in seen and standing_revert(reverter, seen | {commit}) is None:
+                result = reverter
+                break
+        memo[commit] = result
+        return result
+
+    found = {}
+    for commit in reverted_by:
+        reverter = standing_revert(commit, frozenset())
+        if reverter is not None:
+            found[commit] = reverter
+    return found
+
+
+def fork_point(git: Git, unstable: str, tip: str) -> str | None:
+    return git.merge_base(unstable, tip)
+
+
+def read_line_index(git: Git, tip: str, fork: str | None) -> LineIndex:
+    """One streamed `git log` of the line's own commits."""
+    args = ["log", "-z", "--no-color", "--format=%H%x00%P%x00%B", tip]
+    if fork:
+        args.append(f"^{fork}")
+    commits: list[str] = []
+    references: list[tuple[str, str, str]] = []
+    reverts: list[tuple[str, str]] = []
+    for sha_raw, parents, body in git.records([*args, "--"], 3):
+        sha = sha_raw.decode()
+        if len(parents.split()) <= 1:
+            commits.append(sha)
+        for evidence, pattern in _REFERENCES:
+            for match in pattern.finditer(body):
+                references.append((match.group(1).decode().lower(), sha, evidence))
+        for match in _REVERTS.finditer(body):
+            reverts.append((sha, match.group(1).decode().lower()))
+    # git log gives newest first; the oldest carrier is the one that brought the change
+    commits.reverse()
+    order = {sha: i for i, sha in enumerate(commits)}
+    references.sort(key=lambda r: order.get(r[1], -1))
+    return LineIndex(tip, fork, tuple(commits), tuple(references), tuple(reverts))
+
+
+def patch_ids(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]] | None = None) -> dict[str, str]:
+    """commit -> `git patch-id --stable`, in one pipeline. Commits whose diff is
+    empty have none. A merge is diffed against its first parent (as cherry-pick -m 1)."""
+    if not commits:
+        return {}
+    out = git.pipe(_DIFF, _PATCH_ID, diff_tree_input(commits, parents or {}))
+    found = {}
+    for row in out.decode().splitlines():
+        parts = row.split()
+        if len(parts) == 2:
+            found[parts[1]] = parts[0]
+    return found
+
+
+def diff_tree_input(commits: Iterable[str], parents: Mapping[str, Sequence[str]]) -> bytes:
+    """`git diff-tree --stdin` lines: a merge names its first parent, so it is
+    diffed against it alone (a bare merge id would print nothing)."""
+    lines = []
+    for commit in commits:
+        known = parents.get(commit, ())
+        lines.append(f"{commit} {known[0]}\n" if len(known) > 1 else f"{commit}\n")
+    return "".join(lines).encode()
+
+
+def reachable(git: Git, tip: str, base: str | None) -> set[str]:
+    """Every commit reachable from `tip` but not from `base`: one rev-list."""
+    args = ["rev-list", tip]
+    if base:
+        args.append(f"^{base}")
+    return set(git.out([*args, "--"]).split())
+
+
+def ancestors_of(git: Git, commits: Iterable[str], base: str) -> set[str]:
+    """Which of `commits` are ancestors of `base` (or `base` itself).
+
+    One `rev-list C... ^base`: what it lists is not below base, so the rest is.
+    """
+    commits = list(dict.fromkeys(commits))
+    if not commits:
+        return set()
+    revs = "".join(f"{c}\n" for c in [*commits, f"^{base}"]).encode()
+    listed = set(git.out(["rev-list", "--stdin"], input=revs).split())
+    return {c for c in commits if c not in listed}
+
+
+class Detector:
+    """Finds where the lines of a run carry given unstable commits."""
+
+    def __init__(
+        self,
+        git: Git,
+        unstable: str,
+        lines: Sequence[Line],
+        *,
+        base: str | None,
+        cache: "Cache | None" = None,
+    ) -> None:
+        self.git = git
+        self.unstable = unstable
+        self.lines = list(lines)
+        self.base = base
+        self.cache = cache
+        self._indexes: dict[Version, LineIndex] | None = None
+        self._reachable: dict[Version, set[str]] | None = None
+        self._contains_base: dict[Version, bool] = {}
+
+    # -- per line --------------------------------------------------------
+
+    def indexes(self) -> dict[Version, LineIndex]:
+        if self._indexes is None:
+            self._indexes = {line.version: self._index(line) for line in self.lines}
+        return self._indexes
+
+    def _index(self, line: Line) -> LineIndex:
+        fork = fork_point(self.git, self.unstable, line.commit)
+        key = f"{line.commit}:{fork}"
+        if self.cache is not None:
+            cached = LineIndex.from_json(line.commit, fork, self.cache.get("line-index", key))
+            if cached is not None:
+                return cached
+        index = read_line_index(self.git, line.commit, fork)
+        self._store(index)
+        return index
+
+    def _store(self, index: LineIndex) -> None:
+        if self.cache is not None:
+            self.cache.put("line-index", f"{index.tip}:{index.fork}", index.to_json())
+
+    def _with_patch_ids(self, version: Version) -> LineIndex:
+        index = self.indexes()[version]
+        if index.patch_ids is None:
+            by_commit = patch_ids(self.git, index.commits)
+            oldest_first: dict[str, str] = {}
+            for commit in index.commits:
+                pid = by_commit.get(commit)
+                if pid is not None:
+                    oldest_first.setdefault(pid, commit)
+            index = LineIndex(index.tip, index.fork, index.commits, index.references, index.reverts, oldest_first)
+            assert self._indexes is not None
+            self._indexes[version] = index
+            self._store(index)
+        return index
+
+    # -- the question ------------------------------------------------------
+
+    def detect(self, commits: Iterable[str], parents: Mapping[str, Sequence[str]] | None = None) -> Detection:
+        """Where each of `commits` (full ids) is on each line, with the evidence."""
+        wanted = list(dict.fromkeys(commits))
+        if not wanted or not self.lines:
+            return Detection({})
+        indexes = self.indexes()
+        found: dict[tuple[str, Version], Applied] = {}
+        self._by_ancestry(wanted, found)
+        resolved = self._resolve_written(indexes.values())
+        for line in self.lines:
+            carriers = _carriers(indexes[line.version], resolved)
+            for commit in wanted:
+                if (commit, line.version) not in found and commit in carriers:
+                    carrier, evidence = carriers[commit]
+                    found[(commit, line.version)] = Applied(carrier, evidence)
+        self._by_patch_id(wanted, parents or {}, resolved, found)
+        return Detection(found)
+
+    def _by_ancestry(self, wanted: list[str], found: dict[tuple[str, Version], Applied]) -> None:
+        # rev-list tip ^base per line answers everything above the scan base;
+        # one more rev-list sorts the rest into "below base" (on every line
+        # that contains base) and "elsewhere".
+        above = self._above()
+        seen = set().union(*above.values())
+        below_base: set[str] = set()
+        if self.base:
+            below_base = ancestors_of(self.git, [c for c in wanted if c not in seen], self.base)
+        for line in self.lines:
+            base_on_line = self._base_on_line(line)
+            for commit in wanted:
+                if commit in above[line.version] or (base_on_line and commit in below_base):
+                    found[(commit, line.version)] = Applied(commit, ANCESTOR)
+
+    def _above(self) -> dict[Version, set[str]]:
+        if self._reachable is None:
+            self._reachable = {line.version: reachable(self.git, line.commit, self.base) for line in self.lines}
+        return self._reachable
+
+    def _base_on_line(self, line: Line) -> bool:
+        if not self.base:
+            return False
+        if line.version not in self._contains_base:
+            self._contains_base[line.version] = line.commit == self.base or self.git.is_ancestor(self.base, line.commit)
+        return self._contains_base[line.version]
+
+    def _resolve_written(self, indexes: Iterable[LineIndex]) -> dict[str, str]:
+        """Every id written in the lines' messages -> full id, in one batch."""
+        written = set()
+        for index in indexes:
+            written.update(r[0] for r in index.references)
+            written.update(r[1] for r in index.reverts)
+        full = {w for w in written if len(w) == 40}
+        resolved = self.git.resolve_many(sorted(written - full))
+        # a full id need not name an object here (a commit of another tree): keep it as is
+        resolved.update({w: w for w in full})
+        return resolved
+
+    def _by_patch_id(
+        self,
+        wanted: list[str],
+        parents: Mapping[str, Sequence[str]],
+        resolved: Mapping[str, str],
+        found: dict[tuple[str, Version], Applied],
+    ) -> None:
+        open_lines = [line for line in self.lines if any((c, line.version) not in found for c in wanted)]
+        if not open_lines:
+            return
+        undecided = [c for c in wanted if any((c, line.version) not in found for line in open_lines)]
+        ids = self._commit_patch_ids(undecided, parents)
+        if not ids:
+            return
+        for line in open_lines:
+            index = self._with_patch_ids(line.version)
+            assert index.patch_ids is not None
+            live = _live(index, resolved)
+            for commit in undecided:
+                pid = ids.get(commit)
+                carrier = index.patch_ids.get(pid) if pid else None
+                if carrier is not None and carrier in live and (commit, line.version) not in found:
+                    found[(commit, line.version)] = Applied(carrier, PATCH_ID)
+
+    def _commit_patch_ids(self, commits: list[str], parents: Mapping[str, Sequence[str]]) -> dict[str, str]:
+        """Patch-ids of the commits asked about; cached per commit (a commit's diff never changes)."""
+        known: dict[str, str] = {}
+        missing = []
+        for commit in commits:
+            value = self.cache.get("patch-id", commit) if self.cache is not None else None
+            if isinstance(value, dict) and "patch_id" in value:
+                if value["patch_id"]:
+                    known[commit] = str(value["patch_id"])
+            else:
+                missing.append(commit)
+        fresh = patch_ids(self.git, missing, parents)
+        for commit in missing:
+            if self.cache is not None:
+                self.cache.put("patch-id", commit, {"patch_id": fresh.get(commit)})
+        known.update(fresh)
+        return known
+
+
+def _live(index: LineIndex, resolved: Mapping[str, str]) -> set[str]:
+    """The line's commits that still stand: one reverted on the line (and not
+    reapplied) carries nothing."""
+    reverts: dict[str, list[str]] = {}
+    for reverter, written in index.reverts:
+        target = resolved.get(written)
+        if target:
+            reverts.setdefault(reverter, []).append(target)
+    gone = effective_reverts(reverts)
+    return {c for c in index.commits if c not in gone} | {
+        r[1] for r in index.references if r[1] not in gone
+    }
+
+
+def _carriers(index: LineIndex, resolved: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+    """Referenced full id -> (oldest live line commit naming it, evidence).
+
+    When one commit is named several ways the strongest evidence wins, then
+    the oldest carrier.
+    """
+    live = _live(index, resolved)
+    rank = {e: i for i, e in enumerate(EVIDENCE)}
+    best: dict[str, tuple[str, str]] = {}
+    for written, carrier, evidence in index.references:
+        target = resolved.get(written)
+        if target is None or carrier not in live:
+            continue
+        current = best.get(target)
+        if current is None or rank[evidence] < rank[current[1]]:
+            best[target] = (carrier, evidence)
+    return best
