@@ -1,0 +1,159 @@
+"""`backport report`: what is pending, stale, conflicting, and who owes it."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from datetime import datetime
+from email.headerregistry import Address
+
+import click
+
+from backport.commands import Globals, format_options, now_option, pass_globals
+from backport.commands.check import check_session
+from backport.errors import ConfigError, UsageError
+from backport.git import Git
+from backport.models import Line, Version
+from backport.output import check_json, dumps, emit, is_terminal
+from backport.report import Report, build
+from backport.session import Session
+from backport.verdicts import SimulatorFactory, default_simulator
+
+
+@click.command("report")
+@format_options()
+@now_option
+@click.option(
+    "--mail",
+    "mail_dir",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Also write one ready-to-send message per owner to DIR/<owner>.eml.",
+)
+@pass_globals
+def cli_command(g: Globals, fmt: str, output: str | None, now: datetime, mail_dir: str | None) -> int:
+    """Pending, conflicting and stale backports per line, and who owes them.
+
+    Runs over every maintained line, or the ones given with --line.
+    """
+    return run(g.session(), fmt, output, now, mail_dir)
+
+
+def run(
+    session: Session,
+    fmt: str,
+    output: str | None,
+    now: datetime,
+    mail_dir: str | None = None,
+    *,
+    simulator_factory: SimulatorFactory = default_simulator,
+) -> int:
+    sender = coordinator(session.git) if mail_dir else None  # fail before the long part
+    progress = Progress(sys.stderr.isatty())
+    progress(f"reading {session.unstable.ref}")
+    try:
+        result = check_session(session, now, simulator_factory=simulator_factory, progress=progress)
+    finally:
+        progress.done()
+    if fmt == "json" and not mail_dir:
+        emit(dumps(check_json(result)), output)
+        return 0
+    from backport.simulate import reproduce_command
+
+    report = build(result, went_in=went_in_since_release(session.git, result.lines), reproduce=reproduce_command)
+    emit(render(report, fmt, colour=_colour(output)), output)
+    if mail_dir and sender is not None:
+        write_mail(report, mail_dir, sender, now)
+    return 0
+
+
+def render(report: Report, fmt: str, *, colour: bool = False) -> str:
+    if fmt == "json":
+        return dumps(check_json(report.result))
+    if fmt == "markdown":
+        from backport.render.markdown import render as markdown
+
+        return markdown(report)
+    if fmt == "html":
+        from backport.render.html import render_html
+
+        return render_html(report)
+    from backport.render.text import render as text
+
+    return text(report, colour=colour)
+
+
+def went_in_since_release(git: Git, lines: tuple[Line, ...]) -> dict[Version, frozenset[str]]:
+    """For each line, the commits it gained after its last point release."""
+    found: dict[Version, frozenset[str]] = {}
+    for line in lines:
+        release = line.last_release
+        if release is None:
+            continue
+        out = git.out(["rev-list", line.commit, f"^{release.commit}", "--"])
+        found[line.version] = frozenset(out.split())
+    return found
+
+
+def coordinator(git: Git) -> Address:
+    """The sender of --mail: the coordinator's own git identity (read, never set)."""
+    from backport.render.mail import person
+
+    name = git.run(["config", "user.name"], check=False).stdout.decode("utf-8", "replace").strip()
+    mail = git.run(["config", "user.email"], check=False).stdout.decode("utf-8", "replace").strip()
+    if not mail:
+        raise ConfigError(
+            "--mail needs your address for From:", "set it with git config user.email YOU@EXAMPLE.ORG"
+        )
+    return person(f"{name} <{mail}>" if name else f"<{mail}>")
+
+
+def write_mail(report: Report, directory: str, sender: Address, now: datetime) -> None:
+    from backport.render.mail import messages
+
+    if os.path.exists(directory) and not os.path.isdir(directory):
+        raise UsageError(f"--mail {directory} is not a directory", "give a new or existing directory")
+    os.makedirs(directory, exist_ok=True)
+    mails, unreachable = messages(report, sender=sender, now=now)
+    for mail in mails:
+        _write_bytes(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
+    for owner in unreachable:
+        click.echo(f"backport: no mail for {owner!r}: no usable address", err=True)
+    click.echo(f"backport: wrote {len(mails)} message{'' if len(mails) == 1 else 's'} to {directory}", err=True)
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    """Atomically, so a half-written message is never sent."""
+    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(os.path.abspath(path)))
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _colour(output: str | None) -> bool:
+    """Colour for a person at a terminal; never in files or pipes."""
+    return (output is None or output == "-") and is_terminal() and not os.environ.get("NO_COLOR")
+
+
+class Progress:
+    """One status line on stderr, rewritten in place; silent unless stderr is a terminal."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.shown = False
+
+    def __call__(self, message: str) -> None:
+        if self.enabled:
+            click.echo(f"\r\x1b[K{message}…", err=True, nl=False)
+            self.shown = True
+
+    def done(self) -> None:
+        if self.shown:
+            click.echo("\r\x1b[K", err=True, nl=False)
+            self.shown = False

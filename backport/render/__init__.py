@@ -1,0 +1,96 @@
+"""Renderers of a `backport.report.Report`: text, Markdown, HTML, mail.
+
+Each module turns the same grouped records into one format; the helpers here
+are the wording they share, so the formats never disagree.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import datetime
+
+from backport.models import Release, UntaggedFix
+from backport.report import Entry, LineReport
+
+SHORT = 12
+# Line breaks and other controls in a subject or a name would break a table
+# row, forge a line of text output or a mail header, or drive the terminal.
+_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
+
+
+def short(commit: str | None) -> str:
+    return commit[:SHORT] if commit else ""
+
+
+def one_line(text: str) -> str:
+    """`text` as a single printable line: breaks become spaces, other control
+    characters a visible escape."""
+    text = _BREAKS.sub(" ", text).replace("\t", " ")
+    return "".join(
+        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text
+    )
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def day(iso: str | None) -> str:
+    """The date part of an ISO 8601 time."""
+    return (iso or "")[:10]
+
+
+def moment(iso: str | None) -> str:
+    """"2025-06-01 12:00 +00:00" of an ISO 8601 time: to the minute, with its offset."""
+    if not iso:
+        return "now"
+    try:
+        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
+    except ValueError:
+        return iso
+    return when.strftime("%Y-%m-%d %H:%M %z").replace("+0000", "UTC") if when.tzinfo else when.strftime("%Y-%m-%d %H:%M")
+
+
+def name(person: str) -> str:
+    """"Jan Kowalski" of "Jan Kowalski <jan@example.org>"."""
+    shown = person.split("<", 1)[0].strip()
+    return shown or person.strip("<> ")
+
+
+def release_text(release: Release | None) -> str:
+    return f"{release.tag} ({day(release.date)})" if release else "none yet"
+
+
+def since_text(line: LineReport) -> str:
+    release = line.line.last_release
+    if release is None:
+        return "No point release yet"
+    went = plural(line.went_in_since_release, "backport")
+    return f"Last release {release.tag} on {day(release.date)}; {went} went in since"
+
+
+def age(entry: Entry) -> str:
+    days = entry.target.age_days
+    return "" if days is None else plural(days, "day")
+
+
+def notes(entry: Entry) -> str:
+    """What a reader should know about a pending entry besides its state."""
+    parts = []
+    if entry.target.after:
+        parts.append("after " + ", ".join(short(c) for c in entry.target.after))
+    if entry.verdict.merge:
+        parts.append("merge: picked against its first parent")
+    if entry.target.stale:
+        parts.append(f"STALE: {entry.target.stale_reason or 'waiting'}")
+    return "; ".join(parts)
+
+
+def fixes_text(entry: Entry) -> str:
+    fixes = entry.verdict.candidate.fixes
+    return "fixes " + ", ".join(short(f) for f in fixes) + f" (not on {entry.line.version})" if fixes else ""
+
+
+def untagged_lines(fix: UntaggedFix) -> str:
+    return ", ".join(str(v) for v in fix.lines)

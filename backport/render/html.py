@@ -1,0 +1,72 @@
+"""One self-contained HTML page: inline CSS and script, no external assets.
+
+Autoescaping is on for the whole template, and a Content-Security-Policy
+allows only this page's own style and script (by hash), so even a value
+that slipped through escaping could not run or load anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from functools import lru_cache
+from importlib import resources
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from backport import __version__, render
+from backport.owners import address
+from backport.report import Report
+
+
+def render_html(report: Report) -> str:
+    css, js = _asset("report.css"), _asset("report.js")
+    csp = f"default-src 'none'; style-src '{_hash(css)}'; script-src '{_hash(js)}'; img-src data:"
+    return _environment().get_template("report.html.j2").render(
+        report=report,
+        result=report.result,
+        css=Markup(css),
+        js=Markup(js),
+        csp=csp,
+        version=__version__,
+    )
+
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    env = Environment(
+        loader=PackageLoader("backport", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        short=render.short,
+        address=address,
+        moment=render.moment,
+        name=render.name,
+        age=render.age,
+        plural=render.plural,
+        one_line=render.one_line,
+        since_text=render.since_text,
+        release_text=render.release_text,
+        fixes_text=render.fixes_text,
+        untagged_lines=render.untagged_lines,
+    )
+    return env
+
+
+@lru_cache(maxsize=None)
+def _asset(name: str) -> str:
+    text = resources.files("backport").joinpath("templates", name).read_text(encoding="utf-8")
+    # Inline <style>/<script> end at the first "</"; ours never contain one.
+    assert "</" not in text, f"{name} must not contain '</'"
+    return text
+
+
+def _hash(text: str) -> str:
+    digest = hashlib.sha256(text.encode("utf-8")).digest()
+    return "sha256-" + base64.b64encode(digest).decode("ascii")
