@@ -73,6 +73,8 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str]
 
 def releases(git: Git, line_version: Version, tip: str, patterns: Sequence[str]) -> tuple[Release, ...]:
     """Point releases of a line: tags matching the patterns, reachable from the tip."""
+    if not patterns:
+        return ()  # nothing can match: spare the for-each-ref walk (the commit hook relies on it)
     compiled = [re.compile(p) for p in patterns]
     rows = git.refs(
         [f"--merged={tip}", "refs/tags"],
