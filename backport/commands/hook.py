@@ -1,0 +1,83 @@
+"""`backport hook install|uninstall|run`."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from backport import hook_install
+from backport.commands import Globals, pass_globals
+from backport.git import open_repository
+from backport.hook import HOOKS
+
+_SAID = {
+    "installed": "installed {hook}",
+    "updated": "updated {hook}",
+    "chained": "installed {hook}; your hook is now {other} and runs first",
+    "saved": "installed {hook}; your hook is set aside as {other} (uninstall puts it back)",
+    "removed": "removed {hook}",
+    "restored": "removed {hook}; put back your hook from {other}",
+    "not-ours": "left {hook} alone: it is not ours",
+    "absent": "no {hook} to remove",
+}
+
+
+def _hook_types(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--hook-type",
+        "-t",
+        "names",
+        multiple=True,
+        type=click.Choice(HOOKS),
+        help="Only this hook (repeatable; default: commit-msg and applypatch-msg).",
+    )(func)
+
+
+@click.group("hook")
+def cli_command() -> None:
+    """The commit-msg and applypatch-msg (git am) hooks that catch untagged fixes."""
+
+
+@cli_command.command()
+@click.option("--force", is_flag=True, help="Set a foreign hook aside instead of running it first.")
+@_hook_types
+@pass_globals
+def install(g: Globals, force: bool, names: tuple[str, ...]) -> int:
+    """Install the hooks (honours core.hooksPath; keeps and chains a foreign hook)."""
+    changes = hook_install.install(open_repository(g.repo), names or HOOKS, force=force)
+    _say(changes)
+    return 0
+
+
+@cli_command.command()
+@_hook_types
+@pass_globals
+def uninstall(g: Globals, names: tuple[str, ...]) -> int:
+    """Remove our hooks and put back the hooks they replaced."""
+    _say(hook_install.uninstall(open_repository(g.repo), names or HOOKS))
+    return 0
+
+
+@cli_command.command()
+@click.argument("name", type=click.Choice(HOOKS))
+@click.argument("message_file", type=click.Path(dir_okay=False))
+@pass_globals
+def run(g: Globals, name: str, message_file: str) -> int:
+    """Run a hook's check on MESSAGE_FILE (for pre-commit and other hook managers)."""
+    from backport.hook import main
+
+    return main([name, message_file], repo=g.repo)
+
+
+def _say(changes: list[hook_install.Change]) -> None:
+    for change in changes:
+        where = {"hook": _shown(change.hook), "other": _shown(change.other or "")}
+        click.echo(_SAID[change.action].format(**where))
+
+
+def _shown(path: str) -> str:
+    if not path:
+        return path
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative

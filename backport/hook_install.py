@@ -1,0 +1,149 @@
+"""Installing and removing the git hooks, next to whatever hooks are there.
+
+Our script carries MARKER, so we only ever replace or remove our own. A
+foreign hook is never overwritten: by default it is kept as
+`<name>.pre-backport` and our script runs it first (its verdict still
+counts); with `force` it is set aside as `<name>.backport-saved` and no
+longer runs. Uninstall puts either back.
+
+The installed script names the Python that installed it (a venv's python
+works without activating the venv) and runs it with `-I`: isolated mode
+keeps the repository's own directory off `sys.path`, so a `backport/`
+folder in the user's work tree can never be imported and run by the hook.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+import tempfile
+from dataclasses import dataclass
+from typing import Sequence
+
+from backport.errors import RepoError, UsageError
+from backport.git import Git, Repository
+from backport.hook import HOOKS
+
+MARKER = "# backport-hook: written by `backport hook install`; `backport hook uninstall` removes it"
+CHAINED = ".pre-backport"  # a foreign hook we run first
+SAVED = ".backport-saved"  # a foreign hook --force set aside
+
+# Imported inside the hook, not at `python -m`, so that a Python without
+# backport says so in one line and lets the commit through.
+_BOOTSTRAP = """import sys
+try:
+    from backport.hook import main
+except ImportError as err:
+    print("backport: hook skipped:", err, "(run backport hook install again)", file=sys.stderr)
+    sys.exit(0)
+sys.exit(main(sys.argv[1:]))"""
+
+_TEMPLATE = """#!/bin/sh
+{marker}
+# {name}: warns when a fix is committed without a backport nomination.
+python={python}
+chained="$0{chained}"
+if [ -x "$chained" ]; then
+    "$chained" "$@" || exit $?
+fi
+if ! command -v "$python" >/dev/null 2>&1; then
+    echo "backport: hook skipped: $python is gone (run backport hook install again)" >&2
+    exit 0
+fi
+exec "$python" -I -c '{bootstrap}' {name} "$@"
+"""
+
+
+def script(name: str, python: str | None) -> str:
+    """The hook script. Without `python`, it uses $BACKPORT_PYTHON or python3
+    (the copies in the source tree's hooks/ directory)."""
+    if name not in HOOKS:
+        raise UsageError(f"unknown hook {name!r}", f"choose from {', '.join(HOOKS)}")
+    quoted = shlex.quote(python) if python else '"${BACKPORT_PYTHON:-python3}"'
+    return _TEMPLATE.format(marker=MARKER, name=name, python=quoted, chained=CHAINED, bootstrap=_BOOTSTRAP)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What install or uninstall did to one hook, for the command to print."""
+
+    hook: str  # path of the hook file
+    action: str  # installed | updated | chained | saved | removed | restored | not-ours | absent
+    other: str | None = None  # the foreign hook's new or old path
+
+
+def hooks_dir(git: Git) -> str:
+    """Where git looks for hooks: honours core.hooksPath (absolute or relative)."""
+    return os.path.normpath(os.path.join(git.cwd, git.out(["rev-parse", "--git-path", "hooks"])))
+
+
+def is_ours(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return MARKER in handle.read(4096)
+    except (FileNotFoundError, IsADirectoryError):
+        return False
+
+
+def install(repo: Repository, names: Sequence[str] = HOOKS, *, force: bool = False) -> list[Change]:
+    git = Git(repo.path)
+    directory = hooks_dir(git)
+    os.makedirs(directory, exist_ok=True)
+    changes = []
+    for name in names:
+        text = script(name, sys.executable)
+        path = os.path.join(directory, name)
+        if not os.path.lexists(path):
+            _write(path, text)
+            changes.append(Change(path, "installed"))
+        elif is_ours(path):
+            _write(path, text)
+            changes.append(Change(path, "updated"))
+        else:
+            aside = path + (SAVED if force else CHAINED)
+            if os.path.lexists(aside):
+                raise RepoError(
+                    f"{path} is not ours and {os.path.basename(aside)} exists too",
+                    "remove or merge one of them, then run backport hook install again",
+                )
+            os.replace(path, aside)
+            _write(path, text)
+            changes.append(Change(path, "saved" if force else "chained", aside))
+    return changes
+
+
+def uninstall(repo: Repository, names: Sequence[str] = HOOKS) -> list[Change]:
+    directory = hooks_dir(Git(repo.path))
+    changes = []
+    for name in names:
+        path = os.path.join(directory, name)
+        if os.path.lexists(path) and not is_ours(path):
+            changes.append(Change(path, "not-ours"))
+            continue
+        if not os.path.lexists(path):
+            changes.append(Change(path, "absent"))
+            continue
+        os.unlink(path)
+        for suffix in (CHAINED, SAVED):
+            if os.path.lexists(path + suffix):
+                os.replace(path + suffix, path)
+                changes.append(Change(path, "restored", path + suffix))
+                break
+        else:
+            changes.append(Change(path, "removed"))
+    return changes
+
+
+def _write(path: str, text: str) -> None:
+    """Atomically, executable: git never runs half a hook."""
+    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(path))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,218 @@
+"""`backport tag`: put a nomination trailer on HEAD or on `git format-patch` files.
+
+Where the trailer goes is git's decision: `git interpret-trailers` places it
+(end of the trailer block, a new paragraph when there is none, before a
+patch's `---`). But interpret-trailers also rewrites the trailers already
+there (`Key:value` becomes `Key: value`, trailing blanks and CRs go), and a
+tag must change nothing else. So we take only the position from its output
+and insert the new lines into the original bytes ourselves (`insert_trailer`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from dataclasses import dataclass
+from typing import Sequence
+
+from backport.errors import RepoError, UsageError
+from backport.git import Git
+from backport.hook import Ancestry, Rules, suggest
+from backport.models import Nomination, Request, Version, listing
+from backport.nominations import message_body, parse, parse_value
+from backport.scan import _unknown_lines
+from backport.session import Session
+
+_MBOX_FROM = re.compile(rb"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Value:
+    """A validated nomination value, e.g. `4.19+ # maybe older`."""
+
+    kind: str  # "request" | "none"
+    requests: tuple[Request, ...]
+    text: str  # as it goes after the key
+
+    @classmethod
+    def parse(cls, targets: Sequence[str], comment: str | None, known: Sequence[Version]) -> "Value":
+        body = ", ".join(t.strip() for t in targets)
+        try:
+            kind, requests, _ = parse_value(body)
+        except ValueError as err:
+            raise UsageError(f"bad --to {body!r}: {err}", f"known lines: {listing(known)}") from None
+        problems = _unknown_lines("", [Nomination("trailer", body, kind, requests)], known)
+        if problems:
+            raise UsageError(problems[0].error, "give a known line with --to, or --to none")
+        note = " ".join((comment or "").split())  # a trailer is one line
+        text = ", ".join(str(r) for r in requests) if kind == "request" else "none"
+        return cls(kind, requests, text + (f" # {note}" if note else ""))
+
+
+@dataclass(frozen=True)
+class Tagged:
+    """What `tag` did to one target (HEAD or a patch file), for the command to print."""
+
+    target: str
+    trailer: str | None  # the line added; None when nothing changed
+    note: str = ""  # why nothing changed, or what happened (old -> new commit)
+
+
+def insert_trailer(git: Git, message: bytes, trailer: str, *, patch: bool) -> bytes | None:
+    """`message` with `trailer` added where git puts it; None when git finds it
+    already there. Every original line is kept byte for byte."""
+    original = message if message.endswith(b"\n") else message + b"\n"
+    args = ["interpret-trailers", "--where", "end", "--if-exists", "addIfDifferent", "--if-missing", "add"]
+    if not patch:
+        args.append("--no-divider")  # a commit message's own `---` line is not a patch divider
+    output = git.run([*args, "--trailer", trailer], input=original).stdout
+    old, new = original.split(b"\n"), output.split(b"\n")
+    added = len(new) - len(old)
+    if added <= 0:
+        return None
+    # The tail after the new trailer is copied verbatim by git: align on it.
+    same = 0
+    while same < len(old) and old[-1 - same] == new[-1 - same]:
+        same += 1
+    at = len(old) - same
+    inserted = new[at : at + added]
+    wanted = trailer.encode()
+    if sum(line == wanted for line in inserted) != 1 or any(line.strip() for line in inserted if line != wanted):
+        return output  # an alignment we do not understand: git's own output is still right
+    if at > 0 and old[at - 1].endswith(b"\r"):
+        inserted = [line + b"\r" for line in inserted]  # a CRLF patch stays CRLF
+    return b"\n".join(old[:at] + inserted + old[at:])
+
+
+def covered(message: str, value: Value, session: Session) -> bool:
+    """Whether the message already nominates what `value` asks for.
+
+    Raises UsageError when it says the opposite (`none` against versions)."""
+    nominations = [n for n in parse(message, session.grammar).nominations if n.kind in ("request", "none")]
+    if not nominations:
+        return False
+    declined = [n for n in nominations if n.kind == "none"]
+    requested = [n for n in nominations if n.kind == "request"]
+    if value.kind == "none":
+        if requested:
+            raise UsageError(
+                f"it already asks for a backport ({requested[0].text!r})",
+                "edit the message (git commit --amend) to take that out first",
+            )
+        return True
+    if declined:
+        raise UsageError(
+            f"it already says {declined[0].text!r}", "edit the message (git commit --amend) to take that out first"
+        )
+    known = session.known_versions
+    have = {r for n in requested for r in n.requests}
+    have_versions = {v for n in requested for v in n.versions(known)}
+    return all(r in have or (r.expand(known) and set(r.expand(known)) <= have_versions) for r in value.requests)
+
+
+def infer(session: Session, message: str, what: str) -> Value:
+    """The value the hook would suggest for this message's `Fixes:` lines."""
+    rules = Rules.from_session(session)
+    ancestry = Ancestry(session.git, rules.lines)
+    fixes = parse(message, rules.grammar).fixes
+    ancestry.prime(fixes)
+    affected = {v for target in fixes for v in ancestry.locate(target)[1]}
+    if not affected:
+        reason = "its Fixes: lines name no commit on a maintained line" if fixes else "it has no Fixes: line"
+        raise UsageError(f"cannot tell which lines {what} is for: {reason}", "say which with --to V (or --to none)")
+    return Value.parse([suggest(affected, [line.version for line in rules.lines])], None, session.known_versions)
+
+
+def tag_head(session: Session, value: Value | None, comment: str | None) -> Tagged:
+    git = session.git
+    head = git.resolve("HEAD")
+    if head is None:
+        raise UsageError("HEAD has no commit yet", "commit first, then tag it")
+    staged = git.run(["diff", "--cached", "--quiet", "HEAD", "--"], check=False)
+    if staged.returncode != 0:
+        raise UsageError(
+            "there are staged changes, which amending HEAD would take in",
+            "commit or unstage them (git restore --staged PATH) first",
+        )
+    published = _published(session, head)
+    if published:
+        raise UsageError(
+            f"HEAD is already on {published}: tagging it would rewrite published history",
+            f"nominate it with a note instead: backport nominate {head[:12]} --to V",
+        )
+    raw = git.run(["cat-file", "commit", head]).stdout
+    message = raw.split(b"\n\n", 1)[1] if b"\n\n" in raw else b""
+    text = message.decode("utf-8", "replace")
+    value = value or _with_comment(infer(session, text, "HEAD"), comment, session)
+    if covered(text, value, session):
+        return Tagged("HEAD", None, "already nominated, nothing to do")
+    trailer = f"{session.config['keys'][0]}: {value.text}"
+    new = insert_trailer(git, message, trailer, patch=False)
+    if new is None:
+        return Tagged("HEAD", None, "already nominated, nothing to do")
+    # --no-verify: only a validated trailer changes, and the commit's other
+    # hooks (pre-commit's formatters, a chained commit-msg) already passed it.
+    # --cleanup=verbatim: git must not re-clean a message we kept byte for byte.
+    git.run(
+        ["commit", "--amend", "--quiet", "--no-verify", "--allow-empty", "--cleanup=verbatim", "-F", "-"],
+        input=new,
+    )
+    return Tagged("HEAD", trailer, f"{head[:12]} -> {git.out(['rev-parse', 'HEAD'])[:12]}")
+
+
+def tag_patch(session: Session, path: str, value: Value | None, comment: str | None) -> Tagged:
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror}", "give git format-patch output files") from None
+    if os.path.basename(path).endswith("cover-letter.patch"):
+        return Tagged(path, None, "a cover letter, left alone")
+    if len(_MBOX_FROM.findall(data)) > 1:
+        raise UsageError(f"{path} holds several patches", "tag the files of git format-patch without --stdout")
+    if not re.search(rb"^---\r?$", data, re.MULTILINE):
+        raise UsageError(f"{path} is not a git format-patch file (no '---' line)", "give format-patch output files")
+    text = message_body(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+    value = value or _with_comment(infer(session, text, path), comment, session)
+    if covered(text, value, session):
+        return Tagged(path, None, "already nominated, nothing to do")
+    trailer = f"{session.config['keys'][0]}: {value.text}"
+    new = insert_trailer(session.git, data, trailer, patch=True)
+    if new is None:
+        return Tagged(path, None, "already nominated, nothing to do")
+    _replace_file(path, new)
+    return Tagged(path, trailer)
+
+
+def _with_comment(value: Value, comment: str | None, session: Session) -> Value:
+    return Value.parse([value.text], comment, session.known_versions) if comment else value
+
+
+def _published(session: Session, head: str) -> str | None:
+    """A remote-tracking copy of the unstable branch that already holds HEAD."""
+    branch = session.unstable.ref.split("/")[-1]
+    rows = session.git.refs(["--contains", head, "refs/remotes"], "%(refname:short)")
+    for (name,) in rows:
+        if name.split("/", 1)[-1] == branch:
+            return name
+    return None
+
+
+def _replace_file(path: str, data: bytes) -> None:
+    """Write atomically with the old file's mode: an interrupted tag leaves the patch whole."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = None
+    try:
+        mode = os.stat(path).st_mode & 0o7777
+        fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=directory)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException as err:
+        if tmp and os.path.exists(tmp):
+            os.unlink(tmp)
+        if isinstance(err, OSError):
+            raise RepoError(f"cannot write {path}: {err.strerror}", "check the directory is writable") from None
+        raise
