@@ -1,0 +1,219 @@
+"""`backport check [COMMIT...]`: the verdict for each nominated commit on each line."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import click
+
+from backport.commands import Globals, format_options, now_option, pass_globals
+from backport.errors import UsageError
+from backport.git import check_revision
+from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
+from backport.output import check_json, dumps, emit
+from backport.scan import scan
+from backport.session import Session
+from backport.verdicts import SimulatorFactory, default_simulator, evaluate
+
+if TYPE_CHECKING:
+    from backport.simulate import Simulator
+
+HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the rest
+
+
+@click.command("check")
+@click.argument("commits", nargs=-1, metavar="[COMMIT]...")
+@format_options(("text", "json"))
+@now_option
+@pass_globals
+def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: datetime) -> int:
+    """Verdicts for nominated commits: applied, pending, not-needed, skipped, reverted.
+
+    With COMMITs, only those candidates are shown.
+    """
+    return run(g.session(), commits, fmt, output, now)
+
+
+def run(
+    session: Session,
+    commits: Sequence[str],
+    fmt: str,
+    output: str | None,
+    now: datetime,
+    simulator_factory: SimulatorFactory = default_simulator,
+) -> int:
+    result = check_session(session, now, commits, simulator_factory=simulator_factory)
+    if fmt == "json":
+        emit(dumps(check_json(result)), output)
+        return 0
+    with simulator_factory(session.git, session.repo) as simulator:
+        emit(to_text(result, simulator), output)
+    return 0
+
+
+def check_session(
+    session: Session,
+    now: datetime,
+    commits: Sequence[str] = (),
+    *,
+    simulator_factory: SimulatorFactory = default_simulator,
+    progress: Callable[[str], None] | None = None,
+) -> CheckResult:
+    """Scan and judge the session's repository: what `check` and `report` both start from.
+
+    `commits` (any revisions) limits the verdicts to those candidates; one
+    that names nothing, or nothing nominated, is a usage error.
+    """
+    session.require_history()
+    wanted = _resolve(session, commits)
+    scanned = scan(
+        session.git,
+        session.unstable.ref,
+        session.unstable.commit,
+        session.lines,
+        session.known_versions,
+        session.grammar,
+    )
+    interesting = {c.commit for c in scanned.commits}
+    for name, sha in wanted.items():
+        if sha not in interesting:
+            raise UsageError(
+                f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
+                f"nominate it with: backport nominate {sha[:12]} --to VERSION",
+            )
+    result = evaluate(
+        session,
+        scanned,
+        now=now,
+        simulator_factory=simulator_factory,
+        only=set(wanted.values()) if wanted else None,
+        cache=open_cache(session),
+        progress=progress,
+    )
+    if wanted:
+        listed = {v.candidate.commit for v in result.verdicts} | {f.candidate.commit for f in result.untagged_fixes}
+        for name, sha in wanted.items():
+            if sha not in listed:
+                raise UsageError(
+                    f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
+                    f"nominate it with: backport nominate {sha[:12]} --to VERSION",
+                )
+    return result
+
+
+def open_cache(session: Session) -> "object | None":
+    try:
+        from backport.cache import Cache
+    except ImportError:  # the cache is an optimisation; run without it
+        return None
+    return Cache.open(session.repo)
+
+
+def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
+    found = {}
+    for name in commits:
+        sha = session.git.resolve(check_revision(name))
+        if sha is None:
+            raise UsageError(f"unknown commit {name!r}", "give a commit id or revision on the unstable branch")
+        found[name] = sha
+    return found
+
+
+# -- text ------------------------------------------------------------------------
+
+
+def to_text(result: CheckResult, simulator: "Simulator | None" = None) -> str:
+    out = [_heading(result)]
+    for verdict in result.verdicts:
+        out.append("")
+        out.extend(_verdict_text(verdict, result, simulator))
+    if result.untagged_fixes:
+        out.append("")
+        out.append("Untagged fixes (the bug is on these lines, nobody nominated the fix):")
+        for fix in result.untagged_fixes:
+            lines = ", ".join(str(v) for v in fix.lines)
+            out.append(f"  {fix.candidate.commit[:12]}  {fix.candidate.subject}")
+            out.append(f"      fixes {fix.fixes[:12]}, on {lines}")
+    if result.problems:
+        out.append("")
+        out.append("Problems:")
+        for problem in result.problems:
+            out.append(f"  {problem.commit[:12]}  {problem.text!r}: {problem.error}")
+    return "\n".join(out)
+
+
+def _heading(result: CheckResult) -> str:
+    lines = []
+    for line in result.lines:
+        last = f", last {line.last_release.tag}" if line.last_release else ""
+        lines.append(f"{line.version} ({line.ref} {line.commit[:12]}{last})")
+    counts: dict[str, int] = {}
+    for verdict in result.verdicts:
+        for target in verdict.targets:
+            counts[target.state] = counts.get(target.state, 0) + 1
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing nominated"
+    return (
+        f"{result.unstable_ref} {result.unstable_commit[:12]}; lines: {', '.join(lines) or 'none'}\n"
+        f"{len(result.verdicts)} nominated commit{'' if len(result.verdicts) == 1 else 's'}: {summary}"
+        f" (as of {result.now[:10]})"
+    )
+
+
+def _verdict_text(verdict: Verdict, result: CheckResult, simulator: "Simulator | None") -> list[str]:
+    candidate = verdict.candidate
+    out = [f"{candidate.commit[:12]}  {candidate.subject}", f"    {candidate.author}, landed {candidate.committed[:10]}"]
+    for nomination in verdict.nominations:
+        out.append(f"    {nomination.source:<7}  {nomination.text}")
+    if verdict.merge:
+        out.append("    merge commit: picked against its first parent (cherry-pick -m 1)")
+    if not verdict.targets:
+        out.append("    no target line (not for backport, or no maintained line matches)")
+    refs = {line.version: line for line in result.lines}
+    for target in verdict.targets:
+        out.append(f"  {str(target.version):<6} {target.state:<11} {_detail(target)}")
+        if target.state != PENDING:
+            continue
+        if target.owners:
+            out.append(f"         owners: {', '.join(target.owners)}")
+        if target.after:
+            out.append(f"         after: {' '.join(sha[:12] for sha in target.after)}")
+        if target.applies == "conflict":
+            line = refs[target.version]
+            out.extend(_conflict_text(candidate.commit, line.commit, line.ref, verdict.merge, simulator))
+    return out
+
+
+def _detail(target: Target) -> str:
+    if target.state == APPLIED:
+        how = target.evidence or "?"
+        return f"{how}, as {target.applied_as[:12]}" if target.applied_as else how
+    if target.state == PENDING:
+        applies = target.applies or "?"
+        if target.conflicts:
+            applies += ": " + ", ".join(target.conflicts)
+        age = f"{target.age_days} days" if target.age_days is not None else "age unknown"
+        if target.stale and target.stale_reason and target.stale_reason.startswith("waiting"):
+            age = f"stale: {target.stale_reason}"
+        elif target.stale:
+            age += f"; stale: {target.stale_reason}"
+        comment = f"  # {target.reason}" if target.reason else ""
+        return f"{applies}  ({age}){comment}"
+    return target.reason or target.evidence or ""
+
+
+def _conflict_text(commit: str, tip: str, ref: str, merge: bool, simulator: "Simulator | None") -> list[str]:
+    from backport.simulate import reproduce_command
+
+    out = []
+    if simulator is not None:
+        hunks = simulator.conflict_hunks(commit, tip).rstrip("\n").splitlines()
+        if hunks:
+            out.append("         conflicting hunks:")
+            shown = hunks[:HUNK_LINES]
+            out.extend(f"           {row}" for row in shown)
+            if len(hunks) > len(shown):
+                out.append(f"           ... {len(hunks) - len(shown)} more lines: run the command below")
+    out.append("         reproduce (your checkout stays untouched):")
+    out.extend(f"           {row}" for row in reproduce_command(commit, ref, merge=merge).splitlines())
+    return out

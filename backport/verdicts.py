@@ -1,0 +1,396 @@
+"""The verdict engine: for each nominated commit and each line of the run, what
+state it is in (applied, pending, not-needed, skipped, reverted) and why.
+
+Decisions per (candidate, line), first match wins:
+  applied     the line carries it (backport.detect names the evidence);
+  reverted    a revert on unstable still stands;
+  skipped     a `Backport-skip` decision for that line;
+  not-needed  every Fixes:/Amends: target is absent from the line, and none is
+              on its way there (pending itself);
+  pending     everything else: simulated onto the line tip, all lines in one
+              Simulator.plan_lines call, aged and checked for staleness.
+
+`applied` comes first because it is a fact about the line: a commit that is
+already there needs nothing, whatever was decided about it later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
+
+from backport.detect import Detection, Detector, diff_tree_input, effective_reverts
+from backport.git import Git, Repository
+from backport.models import (
+    APPLIED,
+    NOT_NEEDED,
+    PENDING,
+    REVERTED,
+    SKIPPED,
+    Candidate,
+    CheckResult,
+    Line,
+    Nomination,
+    Request,
+    ScanResult,
+    Target,
+    UntaggedFix,
+    Verdict,
+    Version,
+    listing,
+)
+
+if TYPE_CHECKING:
+    from backport.cache import Cache
+    from backport.session import Session
+    from backport.simulate import LinePlan, Simulator
+
+# An empty pick (clean, and the result is the line's tree) means the change is
+# already there in substance, typically folded into another backport or fixed
+# differently on the line. We report it as `applied` so nobody is chased for a
+# cherry-pick git would refuse as empty; the evidence says how we know, and
+# applied_as stays null because no single line commit is known to carry it.
+EMPTY_PICK = "empty-pick"
+INFERRED = "inferred"  # Nomination.kind of a Fixes:-derived nomination: shown, never a request
+
+SimulatorFactory = Callable[[Git, Repository], "Simulator"]
+
+
+def default_simulator(git: Git, repo: Repository) -> "Simulator":
+    from backport.simulate import Simulator
+
+    return Simulator(git, repo)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the candidate asks of each line, before simulation."""
+
+    candidate: Candidate
+    nominations: tuple[Nomination, ...]
+    targets: dict[Version, Target]
+
+
+def evaluate(
+    session: "Session",
+    scan_result: ScanResult,
+    *,
+    now: datetime,
+    simulator_factory: SimulatorFactory = default_simulator,
+    only: Collection[str] | None = None,
+    cache: "Cache | None" = None,
+    progress: Callable[[str], None] | None = None,
+) -> CheckResult:
+    """Verdicts for every nominated commit of `scan_result` on the run's lines.
+
+    `only` (full ids) limits the verdicts and untagged fixes returned; the
+    rest is still judged where it matters to them (reverts, `after`).
+    """
+    git, lines = session.git, list(session.lines)
+    versions = [line.version for line in lines]
+    commits = scan_result.commits
+    by_id = {c.commit: c for c in commits}
+    written = [w for c in commits for w in (*c.fixes, *c.reverts)]
+    resolved = _resolve(git, written)
+    reverted_by = effective_reverts(
+        {c.commit: [resolved[w] for w in c.reverts if w in resolved] for c in commits if c.reverts}
+    )
+    detector = Detector(git, scan_result.unstable_commit, lines, base=scan_result.base, cache=cache)
+    fix_targets = {c.commit: [resolved[w] for w in c.fixes if w in resolved] for c in commits if c.fixes}
+    fixed = sorted({t for ts in fix_targets.values() for t in ts})
+    fixed_detection = detector.detect(fixed, {t: by_id[t].parents for t in fixed if t in by_id})
+    bug_on = _bug_lines(fixed_detection, fix_targets, versions)
+    interesting = [c for c in commits if c.nominations or bug_on.get(c.commit)]
+    found = detector.detect([c.commit for c in interesting], {c.commit: c.parents for c in interesting})
+    # one view of both answers: _decide asks about candidates and about what they fix
+    detection = Detection({**fixed_detection.applied, **found.applied})
+
+    plans: list[_Plan] = []
+    pending: set[tuple[str, Version]] = set()
+    untagged: list[UntaggedFix] = []
+    for candidate in interesting:
+        inferred = _inferred(candidate, bug_on.get(candidate.commit, {}))
+        if candidate.nominations:
+            plan = _decide(candidate, inferred, versions, detection, reverted_by, fix_targets, pending)
+            pending.update((candidate.commit, v) for v, t in plan.targets.items() if t.state == PENDING)
+            plans.append(plan)
+        if not candidate.nominated and candidate.commit not in reverted_by:
+            fix = _untagged(candidate, bug_on.get(candidate.commit, {}), detection, versions)
+            if fix is not None:
+                untagged.append(fix)
+
+    if only is not None:
+        wanted = set(only)
+        plans = [p for p in plans if p.candidate.commit in wanted]
+        untagged = [u for u in untagged if u.candidate.commit in wanted]
+    plans = _simulate(session, lines, plans, pending, by_id, now, simulator_factory, progress)
+    verdicts = tuple(
+        Verdict(
+            p.candidate,
+            p.nominations,
+            tuple(p.targets[v] for v in sorted(p.targets)),
+            merge=len(p.candidate.parents) > 1,
+        )
+        for p in plans
+    )
+    return CheckResult(
+        unstable_ref=scan_result.unstable_ref,
+        unstable_commit=scan_result.unstable_commit,
+        lines=tuple(lines),
+        verdicts=verdicts,
+        untagged_fixes=tuple(untagged),
+        problems=scan_result.problems,
+        now=now.isoformat(),
+    )
+
+
+# -- before simulation ----------------------------------------------------------
+
+
+def _resolve(git: Git, written: Iterable[str]) -> dict[str, str]:
+    """Abbreviated ids from messages -> full ids, in one batch."""
+    return git.resolve_many(sorted(set(written)))
+
+
+def _bug_lines(
+    detection: Detection,
+    fix_targets: Mapping[str, Sequence[str]],
+    versions: Sequence[Version],
+) -> dict[str, dict[str, tuple[Version, ...]]]:
+    """Fix commit -> {fixed commit -> lines that have the bug}.
+
+    The bug is on a line when the fixed commit is there: by ancestry, or
+    because it was itself backported (detect.py finds it like any commit).
+    """
+    found: dict[str, dict[str, tuple[Version, ...]]] = {}
+    for fix, fixed in fix_targets.items():
+        per_target = {}
+        for target in fixed:
+            on = tuple(v for v in versions if detection.on_line(target, v))
+            if on:
+                per_target[target] = on
+        if per_target:
+            found[fix] = per_target
+    return found
+
+
+def _inferred(candidate: Candidate, bug_on: Mapping[str, tuple[Version, ...]]) -> tuple[Nomination, ...]:
+    """A Fixes:-derived nomination per fixed commit that is on a line: shown with
+    the others, never taken as a request (SPEC "Nominations" 3)."""
+    found = []
+    for target, on in bug_on.items():
+        shown = next((w for w in candidate.fixes if target.startswith(w)), target[:12])
+        found.append(
+            Nomination(
+                source="fixes",
+                text=f"Fixes: {shown} (in {listing(on)})",
+                kind=INFERRED,
+                requests=tuple(Request(v) for v in on),
+            )
+        )
+    return tuple(found)
+
+
+def _untagged(
+    candidate: Candidate,
+    bug_on: Mapping[str, tuple[Version, ...]],
+    detection: Detection,
+    versions: Sequence[Version],
+) -> UntaggedFix | None:
+    """A fix whose bug is on lines, with no request and no `none`.
+
+    Lines where the fix already is, or that were explicitly skipped, need no
+    chasing; one entry per commit names the first fixed commit that is on a line.
+    """
+    if not bug_on:
+        return None
+    skipped = {v for n in candidate.nominations if n.kind == "skip" for v in n.versions(versions)}
+    lines: set[Version] = set()
+    for on in bug_on.values():
+        lines.update(v for v in on if v not in skipped and not detection.on_line(candidate.commit, v))
+    if not lines:
+        return None
+    return UntaggedFix(candidate, next(iter(bug_on)), tuple(sorted(lines)))
+
+
+def _decide(
+    candidate: Candidate,
+    inferred: tuple[Nomination, ...],
+    versions: Sequence[Version],
+    detection: Detection,
+    reverted_by: Mapping[str, str],
+    fix_targets: Mapping[str, Sequence[str]],
+    pending: Collection[tuple[str, Version]],
+) -> _Plan:
+    requested: dict[Version, str | None] = {}  # version -> the requesting nomination's comment
+    skipped: dict[Version, Nomination] = {}
+    for nomination in candidate.nominations:
+        if nomination.kind == "request":
+            for version in nomination.versions(versions):
+                requested.setdefault(version, nomination.comment)
+        elif nomination.kind == "skip":
+            for version in nomination.versions(versions):
+                skipped.setdefault(version, nomination)
+    # `none` alone means no targets; a later request (e.g. a note) overrides it
+    targets: dict[Version, Target] = {}
+    fixed = fix_targets.get(candidate.commit, ())
+    # an unresolvable Fixes: target (typo, another tree) leaves the question open
+    all_fixes_known = len(fixed) == len(candidate.fixes)
+    for version in sorted({*requested, *skipped}):
+        applied = detection.find(candidate.commit, version)
+        if applied is not None:
+            target = Target(version, APPLIED, applied_as=applied.commit, evidence=applied.evidence)
+        elif candidate.commit in reverted_by:
+            target = Target(version, REVERTED, reason=f"reverted by {reverted_by[candidate.commit]}")
+        elif version in skipped:
+            decision = skipped[version]
+            target = Target(
+                version,
+                SKIPPED,
+                evidence="note" if decision.source == "note" else None,
+                reason=decision.comment,
+            )
+        elif (
+            fixed
+            and all_fixes_known
+            and not any(detection.on_line(t, version) or (t, version) in pending for t in fixed)
+        ):
+            target = Target(version, NOT_NEEDED, evidence="fixes", reason=_not_there(fixed, version))
+        else:
+            target = Target(version, PENDING, reason=requested.get(version))
+        targets[version] = target
+    return _Plan(candidate, candidate.nominations + inferred, targets)
+
+
+def _not_there(fixed: Sequence[str], version: Version) -> str:
+    names = ", ".join(t[:12] for t in fixed)
+    return f"fixes {names}, not in {version}"
+
+
+# -- simulation, age, owners ------------------------------------------------------
+
+
+def _simulate(
+    session: "Session",
+    lines: Sequence[Line],
+    plans: list[_Plan],
+    pending: Collection[tuple[str, Version]],
+    by_id: Mapping[str, Candidate],
+    now: datetime,
+    simulator_factory: SimulatorFactory,
+    progress: Callable[[str], None] | None,
+) -> list[_Plan]:
+    shown = {p.candidate.commit for p in plans}
+    work: list[tuple[Line, list[str]]] = []
+    for line in lines:
+        chain = [c.commit for c in by_id.values() if (c.commit, line.version) in pending]
+        chain.sort(key=lambda sha: by_id[sha].order)
+        # the chain only needs to reach the last candidate we show: later ones cannot come `after`-before it
+        last = max((i for i, sha in enumerate(chain) if sha in shown), default=-1)
+        if last >= 0:
+            work.append((line, chain[: last + 1]))
+    if not work:
+        return plans
+    if progress:
+        progress(f"simulating {sum(len(c) for _, c in work)} picks on {len(work)} lines")
+    with simulator_factory(session.git, session.repo) as simulator:
+        results = simulator.plan_lines([(line.commit, chain) for line, chain in work])
+    outcome = {line.version: result for (line, _), result in zip(work, results, strict=True)}
+    owners = _owners(session, [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())])
+    stale_after = int(session.config["stale-after"])
+    by_version = {line.version: line for line in lines}
+    updated = []
+    for plan in plans:
+        targets = dict(plan.targets)
+        for version, target in plan.targets.items():
+            if target.state != PENDING:
+                continue
+            line_plan = outcome[version][plan.candidate.commit]
+            targets[version] = _pending(
+                target, line_plan, plan.candidate, by_version[version], now, stale_after, owners
+            )
+        updated.append(replace(plan, targets=targets))
+    return updated
+
+
+def _pending(
+    target: Target,
+    plan: "LinePlan",
+    candidate: Candidate,
+    line: Line,
+    now: datetime,
+    stale_after: int,
+    owners: Mapping[str, tuple[str, ...]],
+) -> Target:
+    alone, chained = plan.alone, plan.chained
+    if alone.clean and alone.empty:
+        return replace(target, state=APPLIED, evidence=EMPTY_PICK, reason=None, empty=True)
+    if alone.clean:
+        applies, conflicts, after = "clean", (), ()
+    elif plan.after and chained.clean:
+        applies, conflicts, after = "clean", (), tuple(plan.after)
+    else:
+        applies, conflicts, after = "conflict", tuple(alone.conflicts), tuple(plan.after)
+    landed = _when(candidate.committed)
+    age = max(0, (now - landed).days)
+    stale_reason = _stale_reason(line, landed, now, age, stale_after)
+    return replace(
+        target,
+        applies=applies,
+        conflicts=conflicts,
+        after=after,
+        age_days=age,
+        stale=stale_reason is not None,
+        stale_reason=stale_reason,
+        owners=owners.get(candidate.commit) or (candidate.author,),
+    )
+
+
+def _stale_reason(line: Line, landed: datetime, now: datetime, age: int, stale_after: int) -> str | None:
+    """A release it missed says more than its age, so it wins; the first missed
+    release is named: that is the one it should have been in."""
+    for release in line.releases:  # oldest first
+        tagged = _when(release.date)
+        if landed < tagged <= now:
+            return f"missed {release.tag}"
+    if age > stale_after:
+        return f"waiting {age} days"
+    return None
+
+
+def _when(iso: str) -> datetime:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00"))
+
+
+def _owners(session: "Session", candidates: Sequence[Candidate]) -> dict[str, tuple[str, ...]]:
+    """MAINTAINERS owners of what each candidate touches, read at the unstable tip."""
+    if not candidates:
+        return {}
+    from backport.owners import Maintainers
+
+    maintainers = Maintainers.load(session.git, session.unstable.commit, session.config["maintainers"])
+    if not maintainers.sections:
+        return {}
+    paths = changed_paths(session.git, [c.commit for c in candidates], {c.commit: c.parents for c in candidates})
+    return {sha: maintainers.owners_for(files) for sha, files in paths.items()}
+
+
+def changed_paths(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """commit -> paths it changes (a merge against its first parent), one diff-tree."""
+    if not commits:
+        return {}
+    data = diff_tree_input(commits, parents)
+    out = git.run(["diff-tree", "--stdin", "-r", "--root", "--always", "--name-only", "-z", "--no-renames"], input=data)
+    expected = iter(commits)
+    following = next(expected, None)
+    current: str | None = None
+    found: dict[str, list[str]] = {c: [] for c in commits}
+    for field_ in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
+        if not field_:
+            continue
+        if field_ == following:
+            current, following = field_, next(expected, None)
+        elif current is not None:
+            found[current].append(field_)
+    return found
