@@ -1,0 +1,390 @@
+"""The cherry-pick simulator on small real repositories, one kind of change at a time."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+from backport.errors import UsageError
+from backport.git import Git, open_repository
+from backport.simulate import Pick, Simulator, reproduce_command
+from builder import RepoBuilder
+from snapshot import snapshot
+
+TEN = "".join(f"line {n}\n" for n in range(1, 11))
+
+
+def edit(text: str, number: int, new: str) -> str:
+    """`text` with line `number` (1-based) replaced."""
+    lines = text.splitlines(keepends=True)
+    lines[number - 1] = new + "\n"
+    return "".join(lines)
+
+
+@pytest.fixture
+def forked(make_repo: Callable[..., RepoBuilder]) -> RepoBuilder:
+    """master with a few files; `line` forked from it."""
+    repo = make_repo()
+    repo.commit("base", {"a.c": TEN, "b.c": TEN, "bin.dat": bytes(range(256)) * 4})
+    repo.branch("line")
+    return repo
+
+
+def simulator(repo: RepoBuilder, **options: object) -> Simulator:
+    info = open_repository(str(repo.path))
+    return Simulator(Git(info.path), info, cache=bool(options.get("cache", False)), jobs=options.get("jobs"))  # type: ignore[arg-type]
+
+
+class Picked:
+    """A pick with its result tree still readable (the scratch objects die with the simulator)."""
+
+    def __init__(self, sim: Simulator, result: Pick) -> None:
+        self.sim, self.result = sim, result
+
+    def git(self, *args: str) -> str:
+        assert self.sim._scratch is not None
+        return self.sim._scratch.out(list(args))
+
+    def blob(self, path: str) -> str:
+        return self.git("cat-file", "-p", f"{self.result.tree}:{path}")
+
+    def paths(self) -> list[str]:
+        return self.git("ls-tree", "-r", "--name-only", str(self.result.tree)).splitlines()
+
+
+def pick(repo: RepoBuilder, commit: str, onto: str = "line") -> Pick:
+    with simulator(repo) as sim:
+        return sim.pick(commit, onto)
+
+
+@pytest.fixture
+def picker(forked: RepoBuilder) -> Iterator[Callable[[str], Picked]]:
+    with simulator(forked) as sim:
+        yield lambda commit: Picked(sim, sim.pick(commit, "line"))
+
+
+def on_line(repo: RepoBuilder, message: str, files: dict[str, str | bytes | None]) -> str:
+    repo.checkout("line")
+    commit = repo.commit(message, files)
+    repo.checkout("master")
+    return commit
+
+
+# -- single picks --------------------------------------------------------------
+
+
+def test_clean_pick_carries_the_change(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    on_line(forked, "line work", {"b.c": edit(TEN, 9, "line change")})
+    fix = forked.commit("fix", {"a.c": edit(TEN, 2, "fixed")})
+    picked = picker(fix)
+    result = picked.result
+    assert result.clean and not result.empty and not result.merge and result.conflicts == ()
+    assert "fixed" in picked.blob("a.c")
+    assert "line change" in picked.blob("b.c")
+
+
+def test_conflict_names_exactly_the_conflicted_paths(forked: RepoBuilder) -> None:
+    on_line(forked, "line work", {"a.c": edit(TEN, 5, "line"), "b.c": edit(TEN, 5, "line")})
+    fix = forked.commit(
+        "fix", {"a.c": edit(TEN, 5, "fix"), "b.c": edit(TEN, 5, "fix"), "c.c": "new\n"}
+    )
+    result = pick(forked, fix)
+    assert not result.clean
+    assert result.conflicts == ("a.c", "b.c")
+    assert result.tree is None and not result.empty
+
+
+def test_change_already_on_the_line_is_an_empty_pick(forked: RepoBuilder) -> None:
+    fix = forked.commit("fix", {"a.c": edit(TEN, 3, "fixed")})
+    forked.checkout("line")
+    forked.cherry_pick(fix)
+    forked.checkout("master")
+    result = pick(forked, fix)
+    assert result.clean and result.empty
+    assert result.tree == forked.git("rev-parse", "line^{tree}")
+
+
+def test_file_renamed_on_the_line_takes_the_change(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    on_line(forked, "rename", {"a.c": None, "renamed.c": TEN})
+    fix = forked.commit("fix", {"a.c": edit(TEN, 4, "fixed")})
+    picked = picker(fix)
+    assert picked.result.clean
+    assert "a.c" not in picked.paths()
+    assert "fixed" in picked.blob("renamed.c")
+
+
+def test_file_renamed_by_the_commit_keeps_the_line_change(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    on_line(forked, "line work", {"a.c": edit(TEN, 9, "line change")})
+    move = forked.commit("move", {"a.c": None, "moved.c": edit(TEN, 1, "moved")})
+    picked = picker(move)
+    assert picked.result.clean
+    assert "a.c" not in picked.paths()
+    content = picked.blob("moved.c")
+    assert "moved" in content and "line change" in content
+
+
+def test_binary_change_picks_clean(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    on_line(forked, "line work", {"a.c": edit(TEN, 9, "line change")})
+    fix = forked.commit("binary", {"bin.dat": bytes(range(255, -1, -1)) * 4})
+    picked = picker(fix)
+    assert picked.result.clean
+    assert picked.git("rev-parse", f"{picked.result.tree}:bin.dat") == forked.git("rev-parse", f"{fix}:bin.dat")
+
+
+def test_binary_conflict(forked: RepoBuilder) -> None:
+    on_line(forked, "line binary", {"bin.dat": b"\0line" * 50})
+    fix = forked.commit("binary", {"bin.dat": b"\0fix" * 50})
+    result = pick(forked, fix)
+    assert not result.clean and result.conflicts == ("bin.dat",)
+
+
+def test_modify_on_unstable_delete_on_line_conflicts(forked: RepoBuilder) -> None:
+    on_line(forked, "drop b", {"b.c": None})
+    fix = forked.commit("fix", {"b.c": edit(TEN, 2, "fixed")})
+    result = pick(forked, fix)
+    assert not result.clean and result.conflicts == ("b.c",)
+
+
+def test_delete_on_unstable_modify_on_line_conflicts(forked: RepoBuilder) -> None:
+    on_line(forked, "line work", {"b.c": edit(TEN, 2, "line")})
+    drop = forked.commit("drop", {"b.c": None})
+    result = pick(forked, drop)
+    assert not result.clean and result.conflicts == ("b.c",)
+
+
+def test_mode_change_is_picked(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    on_line(forked, "line work", {"a.c": edit(TEN, 9, "line change")})
+    os.chmod(forked.path / "a.c", 0o755)
+    chmod = forked.commit("chmod +x")
+    picked = picker(chmod)
+    assert picked.result.clean and not picked.result.empty
+    assert picked.git("ls-tree", str(picked.result.tree), "a.c").startswith("100755 ")
+    assert "line change" in picked.blob("a.c")
+
+
+def test_merge_commit_is_picked_against_its_first_parent(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    forked.checkout("topic", new=True)
+    forked.commit("topic 1", {"a.c": edit(TEN, 1, "topic one")})
+    forked.commit("topic 2", {"b.c": edit(TEN, 10, "topic two")})
+    forked.checkout("master")
+    forked.commit("mainline", {"c.c": "mainline\n"})
+    forked.git("merge", "-q", "--no-ff", "-m", "merge topic", "topic", env={"GIT_COMMITTER_DATE": forked.tick()})
+    merge = forked.head()
+    picked = picker(merge)
+    assert picked.result.merge and picked.result.clean
+    assert "c.c" not in picked.paths()  # the first parent's own work is not part of the pick
+    assert "topic one" in picked.blob("a.c")
+    assert "topic two" in picked.blob("b.c")
+
+
+def test_root_commit_is_picked_against_the_empty_tree(forked: RepoBuilder, picker: Callable[[str], Picked]) -> None:
+    forked.git("checkout", "-q", "--orphan", "other")
+    forked.git("rm", "-rq", "--cached", ".")
+    for name in ("a.c", "b.c", "bin.dat"):
+        (forked.path / name).unlink()
+    root = forked.commit("root", {"other.c": "other\n"})
+    forked.checkout("master")
+    picked = picker(root)
+    assert picked.result.clean and not picked.result.merge
+    assert sorted(picked.paths()) == ["a.c", "b.c", "bin.dat", "other.c"]
+
+
+def test_unknown_commit_is_a_usage_error(forked: RepoBuilder) -> None:
+    with pytest.raises(UsageError):
+        pick(forked, "no-such-commit")
+    with pytest.raises(UsageError):
+        pick(forked, "--output=x")
+
+
+# -- a line's virtual branch ---------------------------------------------------
+
+
+def test_candidate_that_needs_an_earlier_one_names_it_in_after(forked: RepoBuilder) -> None:
+    first = forked.commit("first", {"a.c": edit(TEN, 5, "first")})
+    unrelated = forked.commit("unrelated", {"b.c": edit(TEN, 1, "unrelated")})
+    second = forked.commit("second", {"a.c": edit(edit(TEN, 5, "first"), 6, "second")})
+    with simulator(forked) as sim:
+        plan = sim.plan_line(forked.head("line"), [first, unrelated, second])
+    assert plan[first].alone.clean and plan[first].chained.clean and plan[first].after == ()
+    assert plan[unrelated].chained.clean and plan[unrelated].after == ()
+    assert not plan[second].alone.clean and plan[second].alone.conflicts == ("a.c",)
+    assert plan[second].chained.clean
+    assert plan[second].after == (first,)
+
+
+def test_chained_conflict_does_not_enter_the_virtual_branch(forked: RepoBuilder) -> None:
+    on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
+    bad = forked.commit("bad", {"a.c": edit(TEN, 5, "bad")})
+    after_bad = forked.commit("after bad", {"a.c": edit(edit(TEN, 5, "bad"), 6, "later")})
+    other = forked.commit("other", {"b.c": edit(TEN, 2, "other")})
+    with simulator(forked) as sim:
+        plan = sim.plan_line(forked.head("line"), [bad, after_bad, other])
+    assert not plan[bad].chained.clean
+    assert not plan[after_bad].alone.clean and not plan[after_bad].chained.clean
+    assert plan[after_bad].after == ()
+    assert plan[other].chained.clean
+
+
+def test_plan_lines_matches_one_line_at_a_time_and_is_deterministic(forked: RepoBuilder) -> None:
+    forked.branch("line2", "line")
+    on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
+    commits = [
+        forked.commit("one", {"a.c": edit(TEN, 5, "one")}),
+        forked.commit("two", {"a.c": edit(edit(TEN, 5, "one"), 6, "two"), "b.c": edit(TEN, 1, "x")}),
+        forked.commit("three", {"b.c": edit(edit(TEN, 1, "x"), 2, "y")}),
+    ]
+    tips = [forked.head("line"), forked.head("line2")]
+    with simulator(forked, jobs=2) as sim:
+        together = sim.plan_lines([(tip, commits) for tip in tips])
+    for tip, plan in zip(tips, together, strict=True):
+        with simulator(forked, jobs=1) as sim:
+            assert sim.plan_line(tip, commits) == plan
+    assert together[0] != together[1]
+
+
+def test_warm_cache_gives_the_same_plan(forked: RepoBuilder) -> None:
+    on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
+    commits = [
+        forked.commit("one", {"b.c": edit(TEN, 5, "one")}),
+        forked.commit("two", {"a.c": edit(TEN, 5, "two")}),
+        forked.commit("three", {"b.c": edit(edit(TEN, 5, "one"), 6, "three")}),
+    ]
+    tip = forked.head("line")
+    with simulator(forked, cache=True) as sim:
+        cold = sim.plan_line(tip, commits)
+    with simulator(forked, cache=True) as sim:
+        warm = sim.plan_line(tip, commits)
+        # only the line entry was needed: nothing was merged
+        assert not sim._outcomes
+    assert warm == cold
+    # a longer list misses the line entry but reuses the single picks, whose
+    # merged objects are gone: the virtual branch must merge them again
+    extra = forked.commit("four", {"b.c": edit(edit(edit(TEN, 5, "one"), 6, "three"), 7, "four")})
+    with simulator(forked, cache=True) as sim:
+        longer = sim.plan_line(tip, [*commits, extra])
+    with simulator(forked, cache=False) as sim:
+        assert sim.plan_line(tip, [*commits, extra]) == longer
+    assert longer[extra].after == (commits[0], commits[2])
+    assert all(longer[c] == cold[c] for c in commits)
+
+
+# -- conflict text and reproduction -------------------------------------------
+
+
+def test_conflict_hunks_show_the_conflicting_lines(forked: RepoBuilder) -> None:
+    long = "".join(f"line {n}\n" for n in range(1, 41))
+    forked.commit("long file", {"long.c": long})
+    forked.branch("line")
+    on_line(forked, "line", {"long.c": edit(long, 5, "the line's version")})
+    fix = forked.commit("fix", {"long.c": edit(edit(long, 5, "the fix's version"), 35, "far away")})
+    tip = forked.head("line")
+    with simulator(forked) as sim:
+        hunks = sim.conflict_hunks(fix, tip)
+        assert sim.conflict_hunks(fix, fix) == ""
+    assert "--- a/long.c" in hunks
+    assert f"+<<<<<<< {tip[:12]} (line)\n the line's version\n+=======\n+the fix's version\n" in hunks
+    assert f"+>>>>>>> {fix[:12]} (picked)" in hunks
+    assert "far away" not in hunks  # merged cleanly: not a conflicting hunk
+    assert hunks.endswith("# CONFLICT (content): Merge conflict in long.c\n")
+
+
+def test_conflict_hunks_name_a_conflict_without_markers(forked: RepoBuilder) -> None:
+    on_line(forked, "drop b", {"b.c": None})
+    fix = forked.commit("fix", {"b.c": edit(TEN, 2, "fixed")})
+    with simulator(forked) as sim:
+        hunks = sim.conflict_hunks(fix, "line")
+    assert "CONFLICT (modify/delete): b.c deleted in" in hunks
+
+
+def test_reproduce_command_replays_the_conflict_in_a_clone(forked: RepoBuilder, tmp_path: Path) -> None:
+    on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
+    fix = forked.commit("fix", {"a.c": edit(TEN, 5, "fix")})
+    clone = tmp_path / "clone"
+    forked.git("clone", "-q", "--no-local", str(forked.path), str(clone))
+    before = snapshot(clone)
+    command = reproduce_command(fix, "origin/line")
+    env = {**forked.env(), "TMPDIR": str(tmp_path)}
+    proc = subprocess.run(["bash", "-c", command], cwd=clone, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr  # the echo of the hint runs last
+    assert "error: could not apply" in proc.stderr
+    where = re.search(r"look in (\S+);", proc.stdout)
+    assert where
+    unmerged = subprocess.run(
+        ["git", "-C", where.group(1), "diff", "--name-only", "--diff-filter=U"], capture_output=True, text=True, env=env
+    ).stdout.split()
+    assert unmerged == ["a.c"]
+    subprocess.run(["git", "worktree", "remove", "--force", where.group(1)], cwd=clone, env=env, check=True)
+    after = snapshot(clone)
+    assert after["refs"] == before["refs"] and after["status"] == before["status"]
+
+
+def test_reproduce_command_quotes_what_it_is_given() -> None:
+    command = reproduce_command("abc123", "stable 4.20; rm -rf ~", merge=True)
+    assert "'stable 4.20; rm -rf ~'" in command
+    assert "cherry-pick -x -m 1 abc123" in command
+
+
+# -- the repository stays untouched -------------------------------------------
+
+
+@pytest.fixture
+def busy(forked: RepoBuilder) -> Iterator[RepoBuilder]:
+    on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
+    forked.commit("one", {"a.c": edit(TEN, 5, "one")})
+    forked.commit("two", {"b.c": edit(TEN, 5, "two"), "new.c": "new\n"})
+    forked.commit("three", {"a.c": edit(edit(TEN, 5, "one"), 6, "three")})
+    forked.git("notes", "--ref=backport", "add", "-m", "Backport-to: 4.20", "HEAD")
+    yield forked
+
+
+def simulate_everything(repo: RepoBuilder) -> None:
+    commits = repo.git("rev-list", "--reverse", "line..master").split()
+    with simulator(repo, cache=True, jobs=2) as sim:
+        sim.plan_lines([(repo.head("line"), commits), (repo.head("master~3"), commits[1:])])
+        for commit in commits:
+            sim.pick(commit, "line")
+            sim.conflict_hunks(commit, "line")
+
+
+def test_simulation_leaves_the_repository_as_it_was(busy: RepoBuilder) -> None:
+    before = snapshot(busy.path)
+    simulate_everything(busy)
+    assert snapshot(busy.path) == before
+    assert (Path(open_repository(str(busy.path)).common_dir) / "backport-cache").is_dir()
+
+
+def test_simulation_leaves_a_dirty_work_tree_as_it_was(busy: RepoBuilder) -> None:
+    busy.write({"a.c": "uncommitted\n", "untracked.txt": "untracked\n"})
+    busy.git("add", "a.c")
+    busy.write({"b.c": "unstaged\n"})
+    before = snapshot(busy.path)
+    simulate_everything(busy)
+    assert snapshot(busy.path) == before
+
+
+def test_simulation_leaves_a_cherry_pick_in_progress_as_it_was(busy: RepoBuilder) -> None:
+    busy.checkout("line")
+    proc = subprocess.run(["git", "cherry-pick", "master~2"], cwd=busy.path, env=busy.env(), capture_output=True)
+    assert proc.returncode != 0 and (busy.path / ".git" / "CHERRY_PICK_HEAD").exists()
+    before = snapshot(busy.path)
+    simulate_everything(busy)
+    assert snapshot(busy.path) == before
+
+
+def test_scratch_objects_are_removed_on_exit_and_on_interrupt(busy: RepoBuilder) -> None:
+    with simulator(busy) as sim:
+        sim.pick("master", "line")
+        scratch = sim._tmp
+        assert scratch and os.listdir(os.path.join(scratch, "objects"))
+    assert not os.path.exists(scratch)
+    with pytest.raises(KeyboardInterrupt):
+        with simulator(busy, jobs=2) as sim:
+            sim.pick("master", "line")
+            scratch = sim._tmp
+            raise KeyboardInterrupt
+    assert scratch and not os.path.exists(scratch)
