@@ -89,7 +89,7 @@ def evaluate(
     """
     git, lines = session.git, list(session.lines)
     versions = [line.version for line in lines]
-    commits = scan_result.commits
+    commits = _without_broken_nominations(scan_result, versions)
     by_id = {c.commit: c for c in commits}
     written = [w for c in commits for w in (*c.fixes, *c.reverts)]
     resolved = _resolve(git, written)
@@ -146,6 +146,24 @@ def evaluate(
 
 
 # -- before simulation ----------------------------------------------------------
+
+
+def _without_broken_nominations(scan_result: ScanResult, versions: Sequence[Version]) -> tuple[Candidate, ...]:
+    """Drop a nomination that is reported as a problem and asks for no line of
+    the run (`Backport-to: 4.2` where no 4.2 exists): it is shown under
+    problems, and a candidate made only of such is not a candidate."""
+    broken = {(p.commit, p.text) for p in scan_result.problems}
+    if not broken:
+        return scan_result.commits
+    kept = []
+    for candidate in scan_result.commits:
+        nominations = tuple(
+            n
+            for n in candidate.nominations
+            if not ((candidate.commit, n.text) in broken and n.kind != "none" and not n.versions(versions))
+        )
+        kept.append(replace(candidate, nominations=nominations) if nominations != candidate.nominations else candidate)
+    return tuple(kept)
 
 
 def _resolve(git: Git, written: Iterable[str]) -> dict[str, str]:

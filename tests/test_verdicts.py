@@ -387,3 +387,14 @@ def test_reapplied_commit_is_pending_again(tmp_path: Path) -> None:
     revert = repo.commit(f'Revert "fix"\n\nThis reverts commit {fix}.\n', {"f.c": None})
     repo.commit(f'Reapply "fix"\n\nThis reverts commit {revert}.\n', {"f.c": "f\n"})
     assert target(check(tmp_path), fix, V20).state == PENDING
+
+
+def test_nomination_for_an_unknown_line_is_a_problem_not_a_candidate(tmp_path: Path) -> None:
+    repo, _ = xen_like(tmp_path)
+    only_bad = repo.commit("typo\n\nBackport-to: 4.2\n", {"t.c": "t\n"})
+    mixed = repo.commit("mixed\n\nBackport-to: 4.2, 4.20\n", {"m.c": "m\n"})
+    pick_onto(repo, "stable-4.20", mixed)
+    result = check(tmp_path)
+    assert [v.candidate.commit for v in result.verdicts] == [mixed]  # its 4.20 request still counts
+    assert [t.version for t in verdict(result, mixed).targets] == [V20]
+    assert {p.commit for p in result.problems} == {only_bad, mixed}
