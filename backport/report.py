@@ -94,10 +94,14 @@ class LineReport:
 
 @dataclass(frozen=True)
 class Debt:
-    """What one person owes: pending backports across every line."""
+    """What one person (or several who share it) owes: pending backports across every line."""
 
-    owner: str  # "Name <mail>", as first seen
+    owners: tuple[str, ...]  # "Name <mail>", as first seen
     entries: tuple[Entry, ...]  # line order, then unstable order
+
+    @property
+    def owner(self) -> str:
+        return self.owners[0]
 
     @property
     def versions(self) -> tuple[Version, ...]:
@@ -116,7 +120,17 @@ class Debt:
 class Report:
     result: CheckResult
     lines: tuple[LineReport, ...]
-    debts: tuple[Debt, ...]  # most owed first
+    debts: tuple[Debt, ...]  # one per person, most owed first
+
+    @property
+    def shared_debts(self) -> tuple[Debt, ...]:
+        """People who owe exactly the same backports, together (co-maintainers
+        of one area), so a listing does not repeat itself."""
+        groups: dict[tuple[tuple[str, str], ...], list[Debt]] = {}
+        for debt in self.debts:
+            key = tuple((str(e.line.version), e.commit) for e in debt.entries)
+            groups.setdefault(key, []).append(debt)
+        return tuple(Debt(tuple(d.owner for d in same), same[0].entries) for same in groups.values())
 
     @property
     def untagged(self) -> tuple[UntaggedFix, ...]:
@@ -208,5 +222,5 @@ def _debts(lines: Iterable[LineReport]) -> tuple[Debt, ...]:
                 key = address(owner)
                 names.setdefault(key, owner)
                 owed.setdefault(key, []).append(entry)
-    debts = [Debt(names[key], tuple(entries)) for key, entries in owed.items()]
+    debts = [Debt((names[key],), tuple(entries)) for key, entries in owed.items()]
     return tuple(sorted(debts, key=lambda d: (-len(d.entries), -d.stale, d.owner.lower())))

@@ -404,3 +404,36 @@ def test_owner_without_an_address_gets_no_mail() -> None:
     report = build(CheckResult("staging", sha(250), result.lines, (verdict,), now=result.now))
     mails, unreachable = messages(report, sender=SENDER, now=NOW)
     assert mails == [] and unreachable == ["Nobody Atall"]
+
+
+def test_co_maintainers_who_owe_the_same_share_a_listing() -> None:
+    result = sample_result()
+    both = (JAN, ANDREA)
+    verdicts = (
+        Verdict(candidate(1, "a"), (), (pending(V19, owners=both),)),
+        Verdict(candidate(2, "b"), (), (pending(V20, owners=both),)),
+        Verdict(candidate(3, "c"), (), (pending(V20, owners=(KEVIN,)),)),
+    )
+    report = build(CheckResult("staging", sha(250), result.lines, verdicts, now=result.now))
+    assert [d.owners for d in report.debts] == [(ANDREA,), (JAN,), (KEVIN,)]
+    assert [(d.owners, len(d.entries)) for d in report.shared_debts] == [((ANDREA, JAN), 2), ((KEVIN,), 1)]
+    assert "Andrea Cooper <andrea.cooper@example.org>, Jan Kowalski <jan.kowalski@example.org> (each): 2 pending" in (
+        render_text(report)
+    )
+
+
+def test_mail_names_the_others_who_share_a_backport(report) -> None:  # type: ignore[no-untyped-def]
+    mails, _ = messages(report, sender=SENDER, now=NOW)
+    jan = next(m for m in mails if m.owner == JAN).message.get_content()
+    assert "shared with Andrea Cooper" in jan and "shared with Jan" not in jan
+
+
+def test_a_huge_subject_is_quoted_printable_not_a_broken_line() -> None:
+    result = sample_result()
+    verdict = Verdict(candidate(1, "x" * 2000), (), (pending(V19),))
+    report = build(CheckResult("staging", sha(250), result.lines, (verdict,), now=result.now))
+    (mail,), _ = messages(report, sender=SENDER, now=NOW)
+    raw = mail.message.as_bytes()
+    assert mail.message["Content-Transfer-Encoding"] == "quoted-printable"
+    assert max(len(line) for line in raw.splitlines()) <= 998
+    assert "x" * 2000 in email.message_from_bytes(raw, policy=policy.default).get_content()

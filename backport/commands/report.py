@@ -97,16 +97,15 @@ def went_in_since_release(git: Git, lines: tuple[Line, ...]) -> dict[Version, fr
 
 
 def coordinator(git: Git) -> Address:
-    """The sender of --mail: the coordinator's own git identity (read, never set)."""
+    """The sender of --mail: the identity git would commit as (user.name and
+    user.email, or GIT_COMMITTER_* in the environment); read, never set."""
     from backport.render.mail import person
 
-    name = git.run(["config", "user.name"], check=False).stdout.decode("utf-8", "replace").strip()
-    mail = git.run(["config", "user.email"], check=False).stdout.decode("utf-8", "replace").strip()
-    if not mail:
-        raise ConfigError(
-            "--mail needs your address for From:", "set it with git config user.email YOU@EXAMPLE.ORG"
-        )
-    return person(f"{name} <{mail}>" if name else f"<{mail}>")
+    proc = git.run(["var", "GIT_COMMITTER_IDENT"], check=False)
+    ident = proc.stdout.decode("utf-8", "replace").strip()
+    if proc.returncode != 0 or ">" not in ident:
+        raise ConfigError("--mail needs your address for From:", "set it with git config user.email YOU@EXAMPLE.ORG")
+    return person(ident[: ident.rindex(">") + 1])
 
 
 def write_mail(report: Report, directory: str, sender: Address, now: datetime) -> None:

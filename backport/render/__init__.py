@@ -11,7 +11,7 @@ import unicodedata
 from datetime import datetime
 
 from backport.models import Release, UntaggedFix
-from backport.report import Entry, LineReport
+from backport.report import Debt, Entry, LineReport
 
 SHORT = 12
 # Line breaks and other controls in a subject or a name would break a table
@@ -56,6 +56,24 @@ def name(person: str) -> str:
     """"Jan Kowalski" of "Jan Kowalski <jan@example.org>"."""
     shown = person.split("<", 1)[0].strip()
     return shown or person.strip("<> ")
+
+
+def names(people: tuple[str, ...], limit: int | None = None) -> str:
+    """"Jan Beulich, Andrew Cooper +1" : names only, the rest counted."""
+    shown = [name(p) for p in people[:limit]]
+    rest = len(people) - len(shown)
+    return ", ".join(shown) + (f" +{rest}" if rest else "")
+
+
+def owed_text(debt: Debt) -> str:
+    """"11 pending (4.19: 4, 4.20: 7), 1 conflict, 8 stale"."""
+    counts = ", ".join(f"{v}: {sum(1 for e in debt.entries if e.line.version == v)}" for v in debt.versions)
+    parts = [f"{len(debt.entries)} pending ({counts})"]
+    if debt.conflicts:
+        parts.append(plural(debt.conflicts, "conflict"))
+    if debt.stale:
+        parts.append(f"{debt.stale} stale")
+    return ", ".join(parts)
 
 
 def release_text(release: Release | None) -> str:

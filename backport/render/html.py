@@ -48,6 +48,7 @@ def _environment() -> Environment:
         address=address,
         moment=render.moment,
         name=render.name,
+        names=render.names,
         age=render.age,
         plural=render.plural,
         one_line=render.one_line,

@@ -19,11 +19,12 @@ from email.utils import format_datetime
 
 from backport.errors import ConfigError
 from backport.models import listing
+from backport.owners import address
 from backport.render import age, moment, name, one_line, plural, release_text, short
 from backport.report import Debt, Entry, Report, cherry_pick
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
-_MAX_LINE = 78
+_SMTP_LINE = 998  # RFC 5321 4.5.3.1.6, without CRLF
 
 
 @dataclass(frozen=True)
@@ -80,9 +81,10 @@ def _message(report: Report, debt: Debt, to: Address, sender: Address, now: date
     message["Subject"] = subject(debt)
     message["Date"] = format_datetime(now)
     body = _body(report, debt, to, sender)
-    long_lines = any(len(line) > _MAX_LINE for line in body.splitlines())
-    # quoted-printable keeps long command lines intact in transit and readable
-    message.set_content(body, cte="quoted-printable" if long_lines else None)
+    # 8bit keeps the message readable in an editor before it is sent; only a
+    # line over SMTP's limit (a pathological subject) needs quoted-printable.
+    too_long = any(len(line.encode("utf-8")) > _SMTP_LINE for line in body.splitlines())
+    message.set_content(body, cte="quoted-printable" if too_long else "8bit")
     return message
 
 
@@ -93,8 +95,8 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
     out = [
         f"Hello {hello},",
         "",
-        f"MAINTAINERS (or authorship) makes you the owner of {plural(len(debt.entries), 'backport')}",
-        f"that {'is' if len(debt.entries) == 1 else 'are'} still pending on {listing(debt.versions)}{stale}",
+        f"MAINTAINERS (or authorship) names you for {plural(len(debt.entries), 'backport')} that",
+        f"{'is' if len(debt.entries) == 1 else 'are'} still pending on {listing(debt.versions)}{stale}",
         f"(checked against {one_line(result.unstable_ref)} {short(result.unstable_commit)} as of {moment(result.now)}).",
     ]
     for version in debt.versions:
@@ -102,7 +104,7 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
         line = entries[0].line
         out += ["", f"{version} ({one_line(line.ref)}), last release {release_text(line.last_release)}:"]
         for entry in entries:
-            out += _item(entry)
+            out += _item(entry, to)
         clean = [e.commit for e in entries if e.target.applies == "clean" and not e.verdict.merge]
         if clean:
             out += ["", f"  Your clean picks, in order, on {one_line(line.ref)}:", f"    {cherry_pick(clean)}"]
@@ -118,7 +120,7 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
     return "\n".join(out) + "\n"
 
 
-def _item(entry: Entry) -> list[str]:
+def _item(entry: Entry, to: Address) -> list[str]:
     target = entry.target
     facts = [f"applies {target.applies}" if target.applies == "clean" else "conflicts", age(entry)]
     if target.after:
@@ -128,8 +130,9 @@ def _item(entry: Entry) -> list[str]:
     if target.stale:
         facts.append(f"STALE: {target.stale_reason or 'waiting'}")
     out = [f"  {short(entry.commit)}  {one_line(entry.subject)}", "      " + "; ".join(f for f in facts if f)]
-    if len(entry.owners) > 1:
-        out.append("      with " + ", ".join(one_line(name(o)) for o in entry.owners))
+    others = [one_line(name(o)) for o in entry.owners if address(o) != to.addr_spec.lower()]
+    if others:
+        out.append("      shared with " + ", ".join(others))
     if target.conflicts:
         out.append("      conflicting paths: " + ", ".join(one_line(p) for p in target.conflicts))
     if entry.reproduce:

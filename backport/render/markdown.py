@@ -11,7 +11,7 @@ import re
 from typing import Iterable, Sequence
 
 from backport.models import listing
-from backport.render import age, fixes_text, moment, name, notes, one_line, plural, short, since_text, untagged_lines
+from backport.render import age, fixes_text, moment, name, notes, one_line, owed_text, plural, short, since_text, untagged_lines
 from backport.report import Debt, Entry, LineReport, Report
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
@@ -46,7 +46,7 @@ def render(report: Report) -> str:
     for line in report.lines:
         out += ["", *_line(line)]
     out += ["", "## By owner", ""]
-    out += _owners(report.debts) if report.debts else ["Nobody owes a backport."]
+    out += _owners(report.shared_debts) if report.debts else ["Nobody owes a backport."]
     if report.untagged:
         out += ["", f"## Untagged fixes ({len(report.untagged)})", ""]
         out += _table(
@@ -120,12 +120,11 @@ def _line(line: LineReport) -> list[str]:
 def _owners(debts: Sequence[Debt]) -> list[str]:
     out: list[str] = []
     for debt in debts:
-        counts = ", ".join(f"{v}: {sum(1 for e in debt.entries if e.line.version == v)}" for v in debt.versions)
+        each = " (each)" if len(debt.owners) > 1 else ""
         out += [
-            f"### {escape(debt.owner)}",
+            f"### {escape(', '.join(debt.owners))}{each}",
             "",
-            f"{plural(len(debt.entries), 'pending backport')} ({counts}), "
-            f"{plural(debt.conflicts, 'conflict')}, {debt.stale} stale",
+            escape(owed_text(debt)),
             "",
             *_table(
                 ["Line", "Commit", "Applies", "Subject", "Notes"],

@@ -7,10 +7,11 @@ from typing import Callable, Sequence
 import click
 
 from backport.models import listing
-from backport.render import age, fixes_text, moment, name, notes, one_line, plural, short, since_text, untagged_lines
+from backport.render import age, fixes_text, moment, names, notes, one_line, owed_text, plural, short, since_text, untagged_lines
 from backport.report import Debt, Entry, LineReport, Report
 
 Style = Callable[..., str]
+OWNERS_SHOWN = 3  # in a row; the by-owner view has everyone
 
 
 def render(report: Report, *, colour: bool = False) -> str:
@@ -23,7 +24,7 @@ def render(report: Report, *, colour: bool = False) -> str:
     ]
     for line in report.lines:
         out += ["", *_line(line, style)]
-    out += ["", *_owners(report.debts, style)]
+    out += ["", *_owners(report.shared_debts, style)]
     if report.untagged:
         out += ["", style(f"Untagged fixes ({len(report.untagged)})", bold=True)]
         out += _columns(
@@ -82,11 +83,8 @@ def _owners(debts: Sequence[Debt], style: Style) -> list[str]:
     if not debts:
         return out + ["Nobody owes a backport."]
     for debt in debts:
-        counts = ", ".join(f"{v}: {sum(1 for e in debt.entries if e.line.version == v)}" for v in debt.versions)
-        extra = "".join(
-            [f", {plural(debt.conflicts, 'conflict')}" if debt.conflicts else "", f", {debt.stale} stale" if debt.stale else ""]
-        )
-        out.append(style(one_line(debt.owner), bold=True) + f": {len(debt.entries)} pending ({counts}){extra}")
+        each = " (each)" if len(debt.owners) > 1 else ""
+        out.append(style(one_line(", ".join(debt.owners)), bold=True) + f"{each}: {owed_text(debt)}")
         rows = [
             [str(e.line.version), short(e.commit), e.target.applies or "", one_line(e.subject), notes(e)] for e in debt.entries
         ]
@@ -99,7 +97,7 @@ def _row(entry: Entry) -> list[str]:
 
 
 def _who(entry: Entry) -> str:
-    return ", ".join(one_line(name(o)) for o in entry.owners)
+    return one_line(names(entry.owners, OWNERS_SHOWN))
 
 
 def _columns(
