@@ -1,0 +1,181 @@
+"""The simulator against real `git cherry-pick` on randomly grown histories.
+
+Each seed grows a repository: shared history, a stable line that forks and gets
+its own edits, then more unstable work (edits that often overlap the line's,
+renames, deletions, additions, mode and binary changes, merged topics). Every
+unstable commit is then picked onto the line tip by the simulator and by a real
+`git cherry-pick --no-commit` in a throwaway clone: same outcome, same
+conflicted paths, same tree when clean. The same is done for the line's
+virtual branch (each candidate picked onto the tip plus every earlier one that
+picked clean), which checks the chained merges and the shortcuts taken there.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from backport.git import Git, open_repository
+from backport.simulate import Pick, Simulator
+from builder import RepoBuilder
+
+SEEDS = range(1, 1 + int(os.environ.get("AGREEMENT_SEEDS", "3")))  # more for a longer soak
+LINE_COMMITS = 8
+UNSTABLE_COMMITS = 30
+LENGTH = 40  # lines a file starts with
+
+
+@dataclass(frozen=True)
+class Real:
+    clean: bool
+    conflicts: tuple[str, ...]
+    tree: str | None
+
+
+class History:
+    """Random but reproducible edits on a small set of files."""
+
+    def __init__(self, repo: RepoBuilder, rnd: random.Random) -> None:
+        self.repo, self.rnd = repo, rnd
+        self.files: dict[str, list[str]] = {}
+        self.serial = 0
+
+    def token(self) -> str:
+        self.serial += 1
+        return f"v{self.serial}"
+
+    def change(self) -> dict[str, str | bytes | None]:
+        rnd, files = self.rnd, self.files
+        roll = rnd.random()
+        name = rnd.choice(sorted(files))
+        if roll < 0.06 and len(files) > 4:
+            del files[name]
+            return {name: None}
+        if roll < 0.14:
+            new = f"{'d/' if rnd.random() < 0.5 else ''}moved{self.serial}.c"
+            content = files.pop(name)
+            if rnd.random() < 0.5:
+                content[rnd.randrange(len(content))] = self.token()
+            files[new] = content
+            return {name: None, new: "".join(s + "\n" for s in content)}
+        if roll < 0.20:
+            new = f"added{self.serial}.c"
+            self.token()
+            files[new] = [f"{new} {n}" for n in range(LENGTH)]
+            return {new: "".join(s + "\n" for s in files[new])}
+        if roll < 0.25:
+            path = self.repo.path / name
+            os.chmod(path, os.stat(path).st_mode ^ 0o111)
+            return {}
+        if roll < 0.30:
+            return {"blob.bin": b"\0" + self.token().encode() * 40}
+        content = files[name]
+        for _ in range(rnd.randint(1, 2)):
+            content[rnd.randrange(len(content))] = self.token()
+        return {name: "".join(s + "\n" for s in content)}
+
+    def commit(self, message: str) -> str:
+        return self.repo.commit(message, self.change())
+
+
+def grow(root: Path, seed: int) -> tuple[RepoBuilder, str, list[str]]:
+    """A repository, its line tip and the unstable commits to pick (oldest first)."""
+    rnd = random.Random(seed)
+    repo = RepoBuilder(root / f"seed{seed}")
+    history = History(repo, rnd)
+    for name in ("a.c", "b.c", "c.c", "g.c", "h.c", "j.c", "d/e.c", "d/f.c", "d/i.c", "d/k.c"):
+        history.files[name] = [f"{name} {n}" for n in range(LENGTH)]
+    repo.commit("base", {n: "".join(s + "\n" for s in c) for n, c in history.files.items()} | {"blob.bin": b"\0base"})
+    for n in range(3):
+        history.commit(f"shared {n}")
+    repo.branch("line")
+    line_files = {k: list(v) for k, v in history.files.items()}
+    unstable_files = history.files
+    repo.checkout("line")
+    history.files = line_files
+    for n in range(LINE_COMMITS):
+        history.commit(f"line {n}")
+    repo.checkout("master")
+    history.files = unstable_files
+    start = repo.head()
+    for n in range(UNSTABLE_COMMITS):
+        if rnd.random() < 0.1:
+            repo.checkout(f"topic{n}", new=True)
+            history.commit(f"topic {n} a")
+            history.commit(f"topic {n} b")
+            repo.checkout("master")
+            repo.git("merge", "-q", "--no-ff", "-m", f"merge {n}", f"topic{n}", env={"GIT_COMMITTER_DATE": repo.tick()})
+            history.files = {p: (repo.path / p).read_text().splitlines() for p in history.files if (repo.path / p).exists()}
+        else:
+            history.commit(f"unstable {n}")
+    picks = repo.git("rev-list", "--reverse", "--first-parent", f"{start}..master").split()
+    return repo, repo.head("line"), picks
+
+
+class Clone:
+    """A throwaway clone where real cherry-picks run."""
+
+    def __init__(self, source: RepoBuilder, path: Path) -> None:
+        self.env = source.env()
+        subprocess.run(["git", "clone", "-q", "--shared", str(source.path), str(path)], env=self.env, check=True)
+        self.path = path
+
+    def git(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        proc = subprocess.run(["git", *args], cwd=self.path, env=self.env, capture_output=True, text=True)
+        if check and proc.returncode != 0:
+            raise AssertionError(f"git {' '.join(args)}: {proc.stderr}")
+        return proc
+
+    def pick(self, commit: str, onto: str, merge: bool) -> Real:
+        self.git("reset", "-q", "--hard", onto)
+        proc = self.git("cherry-pick", "--no-commit", *(["-m", "1"] if merge else []), commit, check=False)
+        if proc.returncode != 0:
+            unmerged = self.git("ls-files", "-u", "-z").stdout
+            paths = {entry.split("\t", 1)[1] for entry in unmerged.split("\0") if entry}
+            assert paths, f"cherry-pick failed without a conflict: {proc.stderr}"
+            self.git("clean", "-qfdx")  # files git moved aside, e.g. for a file/directory conflict
+            return Real(False, tuple(sorted(paths)), None)
+        return Real(True, (), self.git("write-tree").stdout.strip())
+
+    def tree(self, commit: str) -> str:
+        return self.git("rev-parse", f"{commit}^{{tree}}").stdout.strip()
+
+    def advance(self, virtual: str, tree: str) -> str:
+        return self.git("commit-tree", "-p", virtual, "-m", "virtual", tree).stdout.strip()
+
+
+def same(sim: Pick, real: Real, what: str) -> None:
+    assert (sim.clean, sim.conflicts) == (real.clean, real.conflicts), what
+    if sim.clean and sim.tree is not None:
+        assert sim.tree == real.tree, what
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_simulated_picks_agree_with_git_cherry_pick(tmp_path: Path, seed: int) -> None:
+    repo, tip, picks = grow(tmp_path, seed)
+    clone = Clone(repo, tmp_path / "clone")
+    info = open_repository(str(repo.path))
+    merges = {line.split()[0] for line in repo.git("rev-list", "--parents", "--min-parents=2", "master").splitlines()}
+    outcomes = []
+    with Simulator(Git(info.path), info, cache=False, jobs=2) as sim:
+        plan = sim.plan_line(tip, picks)
+        virtual = tip
+        for commit in picks:
+            alone = clone.pick(commit, tip, commit in merges)
+            same(sim.pick(commit, tip), alone, f"seed {seed}: {commit} alone")
+            same(plan[commit].alone, alone, f"seed {seed}: {commit} alone in the plan")
+            chained = clone.pick(commit, virtual, commit in merges)
+            same(plan[commit].chained, chained, f"seed {seed}: {commit} chained")
+            if chained.clean:
+                assert plan[commit].chained.empty == (chained.tree == clone.tree(virtual))
+                if not plan[commit].chained.empty:
+                    virtual = clone.advance(virtual, str(chained.tree))
+            outcomes.append((alone.clean, chained.clean))
+    conflicts = sum(1 for clean, _ in outcomes if not clean)
+    # the generator is meant to produce a good share of both outcomes
+    assert 0.15 * len(picks) <= conflicts <= 0.85 * len(picks), outcomes
