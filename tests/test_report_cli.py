@@ -32,6 +32,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_demo_golden(run: Callable, demo: Path, fmt: str, name: str) -> None:  # type: ignore[type-arg]
     result = run("report", "--format", fmt, "--now", NOW, repo=demo)
     assert result.code == 0, result.err
+    assert result.err == ""  # no progress when stderr is not a terminal
     golden(name, result.out)
 
 
@@ -186,3 +187,26 @@ def test_hostile_mail(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> No
     assert message["From"].addresses[0].addr_spec == "carl@example.org"
     body = message.get_content()
     assert EVIL_SUBJECT in body and "caf\ufffd: fix" in body
+
+
+def test_mail_into_a_file_is_a_usage_error(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = run("report", "--mail", str(blocker), "-o", str(tmp_path / "r"), repo=hostile.path)
+    assert result.code == 2 and "is a file" in result.err
+    result = run("report", "--mail", str(blocker / "sub"), "-o", str(tmp_path / "r"), repo=hostile.path)
+    assert result.code == 2 and "cannot write to --mail" in result.err and "Traceback" not in result.err
+
+
+def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from backport.commands.report import Progress
+
+    quiet = Progress(False)
+    quiet("simulating 4.20")
+    quiet.done()
+    assert capsys.readouterr().err == ""
+    shown = Progress(True)
+    shown("simulating 4.20")
+    shown.done()
+    err = capsys.readouterr().err
+    assert "simulating 4.20" in err and err.endswith("\r\x1b[K")

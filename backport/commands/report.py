@@ -113,10 +113,13 @@ def write_mail(report: Report, directory: str, sender: Address, now: datetime) -
 
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UsageError(f"--mail {directory} is not a directory", "give a new or existing directory")
-    os.makedirs(directory, exist_ok=True)
     mails, unreachable = messages(report, sender=sender, now=now)
-    for mail in mails:
-        _write_bytes(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
+    try:
+        os.makedirs(directory, exist_ok=True)
+        for mail in mails:
+            _write_bytes(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
+    except OSError as err:
+        raise UsageError(f"cannot write to --mail {directory}: {err.strerror}", "choose another directory") from None
     for owner in unreachable:
         click.echo(f"backport: no mail for {owner!r}: no usable address", err=True)
     click.echo(f"backport: wrote {len(mails)} message{'' if len(mails) == 1 else 's'} to {directory}", err=True)
@@ -149,10 +152,13 @@ class Progress:
 
     def __call__(self, message: str) -> None:
         if self.enabled:
-            click.echo(f"\r\x1b[K{message}…", err=True, nl=False)
+            # \r and erase-line redraw the one status line in place
+            sys.stderr.write(f"\r\x1b[K{message}…")
+            sys.stderr.flush()
             self.shown = True
 
     def done(self) -> None:
         if self.shown:
-            click.echo("\r\x1b[K", err=True, nl=False)
+            sys.stderr.write("\r\x1b[K")
+            sys.stderr.flush()
             self.shown = False
