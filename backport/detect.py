@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from backport.git import Git
 from backport.models import Line, Version
@@ -238,8 +238,7 @@ class Detector:
         self.base = base
         self.cache = cache
         self._indexes: dict[Version, LineIndex] | None = None
-        self._reachable: dict[Version, set[str]] | None = None
-        self._contains_base: dict[Version, bool] = {}
+        self._reachable: dict[Version, set[str]] = {}
 
     # -- per line --------------------------------------------------------
 
@@ -301,29 +300,53 @@ class Detector:
     def _by_ancestry(self, wanted: list[str], found: dict[tuple[str, Version], Applied]) -> None:
         # rev-list tip ^base per line answers everything above the scan base;
         # one more rev-list sorts the rest into "below base" (on every line
-        # that contains base) and "elsewhere".
-        above = self._above()
-        seen = set().union(*above.values())
+        # that contains base) and "elsewhere". Ancestry never changes for
+        # given ids, so the answers are cached and a warm run asks git nothing.
+        above = {
+            line.version: self._known(
+                ["reach", line.commit, self.base], wanted, lambda todo, line=line: self._reach(line) & set(todo)
+            )
+            for line in self.lines
+        }
         below_base: set[str] = set()
+        base_on: set[str] = set()
         if self.base:
-            below_base = ancestors_of(self.git, [c for c in wanted if c not in seen], self.base)
+            base = self.base
+            seen = set().union(*above.values())
+            below_base = self._known(
+                ["below", base], [c for c in wanted if c not in seen], lambda todo: ancestors_of(self.git, todo, base)
+            )
+            base_on = self._known(
+                ["contains", base],
+                [line.commit for line in self.lines],
+                lambda todo: {tip for tip in todo if tip == base or self.git.is_ancestor(base, tip)},
+            )
         for line in self.lines:
-            base_on_line = self._base_on_line(line)
             for commit in wanted:
-                if commit in above[line.version] or (base_on_line and commit in below_base):
+                if commit in above[line.version] or (line.commit in base_on and commit in below_base):
                     found[(commit, line.version)] = Applied(commit, ANCESTOR)
 
-    def _above(self) -> dict[Version, set[str]]:
-        if self._reachable is None:
-            self._reachable = {line.version: reachable(self.git, line.commit, self.base) for line in self.lines}
-        return self._reachable
+    def _reach(self, line: Line) -> set[str]:
+        if line.version not in self._reachable:
+            self._reachable[line.version] = reachable(self.git, line.commit, self.base)
+        return self._reachable[line.version]
 
-    def _base_on_line(self, line: Line) -> bool:
-        if not self.base:
-            return False
-        if line.version not in self._contains_base:
-            self._contains_base[line.version] = line.commit == self.base or self.git.is_ancestor(self.base, line.commit)
-        return self._contains_base[line.version]
+    def _known(self, key: list[Any], wanted: Sequence[str], compute: Callable[[list[str]], set[str]]) -> set[str]:
+        """Which of `wanted` have a property that never changes for `key`
+        (ancestry of fixed ids); `compute` is asked only about unknown ones."""
+        entry = self.cache.get("ancestry", key) if self.cache is not None else None
+        yes: set[str] = set()
+        no: set[str] = set()
+        if isinstance(entry, dict) and isinstance(entry.get("yes"), list) and isinstance(entry.get("no"), list):
+            yes, no = {str(c) for c in entry["yes"]}, {str(c) for c in entry["no"]}
+        todo = [c for c in dict.fromkeys(wanted) if c not in yes and c not in no]
+        if todo:
+            found = compute(todo)
+            yes.update(c for c in todo if c in found)
+            no.update(c for c in todo if c not in found)
+            if self.cache is not None:
+                self.cache.put("ancestry", key, {"yes": sorted(yes), "no": sorted(no)})
+        return {c for c in wanted if c in yes}
 
     def _resolve_written(self, indexes: Iterable[LineIndex]) -> dict[str, str]:
         """Every id written in the lines' messages -> full id, in one batch."""
@@ -362,23 +385,21 @@ class Detector:
                     found[(commit, line.version)] = Applied(carrier, PATCH_ID)
 
     def _commit_patch_ids(self, commits: list[str], parents: Mapping[str, Sequence[str]]) -> dict[str, str]:
-        """Patch-ids of the commits asked about; cached per commit (a commit's diff never changes)."""
-        known: dict[str, str] = {}
-        missing = []
-        for commit in commits:
-            value = self.cache.get("patch-id", commit) if self.cache is not None else None
-            if isinstance(value, dict) and "patch_id" in value:
-                if value["patch_id"]:
-                    known[commit] = str(value["patch_id"])
-            else:
-                missing.append(commit)
-        fresh = patch_ids(self.git, missing, parents)
-        for commit in missing:
-            if self.cache is not None:
-                self.cache.put("patch-id", commit, {"patch_id": fresh.get(commit)})
-        known.update(fresh)
-        return known
+        """Patch-ids of the commits asked about (a commit's diff never changes).
 
+        One cache entry per scan base holds them all: a warm run reads one
+        file instead of one per commit. "" records a commit without a diff.
+        """
+        key = ["commits", self.base]
+        entry = self.cache.get("patch-id", key) if self.cache is not None else None
+        stored = {str(k): str(v) for k, v in entry.items()} if isinstance(entry, dict) else {}
+        missing = [c for c in commits if c not in stored]
+        if missing:
+            fresh = patch_ids(self.git, missing, parents)
+            stored.update({c: fresh.get(c, "") for c in missing})
+            if self.cache is not None:
+                self.cache.put("patch-id", key, stored)
+        return {c: stored[c] for c in commits if stored[c]}
 
 def _live(index: LineIndex, resolved: Mapping[str, str]) -> set[str]:
     """The line's commits that still stand: one reverted on the line (and not

@@ -124,7 +124,7 @@ def evaluate(
         wanted = set(only)
         plans = [p for p in plans if p.candidate.commit in wanted]
         untagged = [u for u in untagged if u.candidate.commit in wanted]
-    plans = _simulate(session, lines, plans, pending, by_id, now, simulator_factory, progress)
+    plans = _simulate(session, lines, plans, pending, by_id, now, simulator_factory, progress, cache)
     verdicts = tuple(
         Verdict(
             p.candidate,
@@ -298,6 +298,7 @@ def _simulate(
     now: datetime,
     simulator_factory: SimulatorFactory,
     progress: Callable[[str], None] | None,
+    cache: "Cache | None",
 ) -> list[_Plan]:
     shown = {p.candidate.commit for p in plans}
     work: list[tuple[Line, list[str]]] = []
@@ -315,7 +316,9 @@ def _simulate(
     with simulator_factory(session.git, session.repo) as simulator:
         results = simulator.plan_lines([(line.commit, chain) for line, chain in work])
     outcome = {line.version: result for (line, _), result in zip(work, results, strict=True)}
-    owners = _owners(session, [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())])
+    owners = _owners(
+        session, [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())], cache
+    )
     stale_after = int(session.config["stale-after"])
     by_version = {line.version: line for line in lines}
     updated = []
@@ -381,17 +384,35 @@ def _when(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 
 
-def _owners(session: "Session", candidates: Sequence[Candidate]) -> dict[str, tuple[str, ...]]:
-    """MAINTAINERS owners of what each candidate touches, read at the unstable tip."""
+def _owners(
+    session: "Session", candidates: Sequence[Candidate], cache: "Cache | None"
+) -> dict[str, tuple[str, ...]]:
+    """MAINTAINERS owners of what each candidate touches, read at the unstable tip.
+
+    Cached by the MAINTAINERS blob: who owns a commit's paths only changes
+    when the file does.
+    """
     if not candidates:
         return {}
-    from backport.owners import Maintainers
+    path = session.config["maintainers"]
+    found = session.git.run(["rev-parse", "--verify", "--quiet", f"{session.unstable.commit}:{path}"], check=False)
+    blob = found.stdout.decode().strip() if found.returncode == 0 else None
+    if blob is None:
+        return {}  # no MAINTAINERS file: authors own their commits
+    entry = cache.get("owners", [blob, path]) if cache is not None else None
+    known: dict[str, tuple[str, ...]] = {}
+    if isinstance(entry, dict):
+        known = {str(k): tuple(str(p) for p in v) for k, v in entry.items() if isinstance(v, list)}
+    todo = [c for c in candidates if c.commit not in known]
+    if todo:
+        from backport.owners import Maintainers
 
-    maintainers = Maintainers.load(session.git, session.unstable.commit, session.config["maintainers"])
-    if not maintainers.sections:
-        return {}
-    paths = changed_paths(session.git, [c.commit for c in candidates], {c.commit: c.parents for c in candidates})
-    return {sha: maintainers.owners_for(files) for sha, files in paths.items()}
+        maintainers = Maintainers.load(session.git, session.unstable.commit, path)
+        paths = changed_paths(session.git, [c.commit for c in todo], {c.commit: c.parents for c in todo})
+        known.update({sha: maintainers.owners_for(files) for sha, files in paths.items()})
+        if cache is not None:
+            cache.put("owners", [blob, path], {sha: list(people) for sha, people in known.items()})
+    return {c.commit: known[c.commit] for c in candidates}
 
 
 def changed_paths(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

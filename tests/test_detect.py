@@ -237,3 +237,34 @@ def test_process_count_does_not_grow_with_candidates(tmp_path: Path) -> None:
     # per line: merge-base, log, rev-list, is-ancestor, diff-tree | patch-id;
     # once: the test's own merge-base, ancestry below base, id resolution, the candidates' diff-tree | patch-id
     assert counts[1] <= 6 * 2 + 5
+
+
+def test_warm_cache_gives_the_same_answers_with_almost_no_git(tmp_path: Path) -> None:
+    from backport.cache import Cache
+    from backport.git import open_repository
+
+    repo, ids = xen_like(tmp_path)
+    fixes = [repo.commit(f"fix {i}", {f"f{i}.c": f"{i}\n"}) for i in range(6)]
+    repo.checkout("stable-4.20")
+    repo.cherry_pick(fixes[0])
+    repo.cherry_pick(fixes[1], x=False)
+    repo.checkout("staging")
+    wanted = [ids["base"], ids["pre20"], *fixes]
+    cache = Cache.open(open_repository(str(repo.path)))
+    results = []
+    calls = []
+    for _ in range(2):
+        git = CountingGit(str(repo.path))
+        results.append(detector(repo, V19, V20, git=git, cache=cache).detect(wanted).applied)
+        calls.append(len(git.calls))
+    assert results[0] == results[1]
+    assert results[0][(fixes[1], V20)].evidence == PATCH_ID
+    # warm: the test's merge-base, one merge-base per line for the fork point, nothing else
+    assert calls[1] <= 1 + 2 < calls[0]
+    # a commit never asked about is still computed, not taken as "absent"
+    later = repo.commit("later", {"later.c": "l\n"})
+    repo.checkout("stable-4.19")
+    repo.cherry_pick(later)
+    repo.checkout("staging")
+    found = detector(repo, V19, V20, cache=cache).detect([*wanted, later])
+    assert found.find(later, V19).evidence == CHERRY_PICKED_FROM
