@@ -26,11 +26,17 @@ def emit(text: str, output: str | None) -> None:
     directory = os.path.dirname(os.path.abspath(output))
     if not os.path.isdir(directory):
         raise UsageError(f"cannot write {output}: no such directory", "create it or choose another --output")
-    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=directory)
+    write_atomically(output, text.encode("utf-8"))
+
+
+def write_atomically(path: str, data: bytes) -> None:
+    """Write through a temporary file in the same directory and rename it, so
+    a reader (or a mailer) never sees half a file."""
+    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(os.path.abspath(path)))
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, output)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

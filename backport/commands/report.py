@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 from datetime import datetime
 from email.headerregistry import Address
 
@@ -15,7 +14,7 @@ from backport.commands.check import check_session
 from backport.errors import ConfigError, UsageError
 from backport.git import Git
 from backport.models import Line, Version
-from backport.output import check_json, dumps, emit, is_terminal
+from backport.output import check_json, dumps, emit, is_terminal, write_atomically
 from backport.report import Report, build
 from backport.session import Session
 from backport.verdicts import SimulatorFactory, default_simulator
@@ -117,25 +116,12 @@ def write_mail(report: Report, directory: str, sender: Address, now: datetime) -
     try:
         os.makedirs(directory, exist_ok=True)
         for mail in mails:
-            _write_bytes(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
+            write_atomically(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
     except OSError as err:
         raise UsageError(f"cannot write to --mail {directory}: {err.strerror}", "choose another directory") from None
     for owner in unreachable:
         click.echo(f"backport: no mail for {owner!r}: no usable address", err=True)
     click.echo(f"backport: wrote {len(mails)} message{'' if len(mails) == 1 else 's'} to {directory}", err=True)
-
-
-def _write_bytes(path: str, data: bytes) -> None:
-    """Atomically, so a half-written message is never sent."""
-    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(os.path.abspath(path)))
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _colour(output: str | None) -> bool:
