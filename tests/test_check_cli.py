@@ -5,6 +5,7 @@ that the user's repository is left exactly as it was."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any, Callable
 
@@ -140,6 +141,17 @@ def test_demo_text_names_conflicts_and_how_to_reproduce(demo_repo: Path, run: Ca
     assert "git worktree add -q --detach" in result.out and "cherry-pick -x" in result.out
     assert "stale: missed RELEASE-4.20.1" in result.out
     assert "Untagged fixes" in result.out and "Problems:" in result.out
+
+
+def test_demo_text_golden(demo_repo: Path, run: Callable[..., Any]) -> None:
+    """tests/golden/check-demo.txt; UPDATE_GOLDEN=1 rewrites it."""
+    result = run("check", "--now", xen_demo.NOW, repo=demo_repo)
+    assert result.code == 0, result.err
+    golden = Path(__file__).resolve().parent / "golden" / "check-demo.txt"
+    if os.environ.get("UPDATE_GOLDEN") == "1":
+        golden.write_text(result.out, encoding="utf-8")
+    assert golden.exists(), f"missing {golden}; run with UPDATE_GOLDEN=1"
+    assert result.out == golden.read_text(encoding="utf-8"), "check text differs; UPDATE_GOLDEN=1 to accept"
 
 
 def test_demo_selected_commit(demo_repo: Path, run: Callable[..., Any]) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import click
 
+from backport.cache import Cache
 from backport.commands import Globals, format_options, now_option, pass_globals
 from backport.errors import UsageError
 from backport.git import check_revision
@@ -102,11 +103,8 @@ def check_session(
     return result
 
 
-def open_cache(session: Session) -> "object | None":
-    try:
-        from backport.cache import Cache
-    except ImportError:  # the cache is an optimisation; run without it
-        return None
+def open_cache(session: Session) -> Cache:
+    """The repository's result cache (disabled when the repository is read-only)."""
     return Cache.open(session.repo)
 
 
@@ -155,7 +153,7 @@ def _heading(result: CheckResult) -> str:
     summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing nominated"
     return (
         f"{result.unstable_ref} {result.unstable_commit[:12]}; lines: {', '.join(lines) or 'none'}\n"
-        f"{len(result.verdicts)} nominated commit{'' if len(result.verdicts) == 1 else 's'}: {summary}"
+        f"{len(result.verdicts)} nominated commit{'' if len(result.verdicts) == 1 else 's'}; verdicts: {summary}"
         f" (as of {result.now[:10]})"
     )
 
