@@ -239,6 +239,7 @@ class Detector:
         self.cache = cache
         self._indexes: dict[Version, LineIndex] | None = None
         self._reachable: dict[Version, set[str]] = {}
+        self._resolved: dict[str, str] | None = None
 
     # -- per line --------------------------------------------------------
 
@@ -349,7 +350,9 @@ class Detector:
         return {c for c in wanted if c in yes}
 
     def _resolve_written(self, indexes: Iterable[LineIndex]) -> dict[str, str]:
-        """Every id written in the lines' messages -> full id, in one batch."""
+        """Every id written in the lines' messages -> full id, in one batch per run."""
+        if self._resolved is not None:
+            return self._resolved
         written = set()
         for index in indexes:
             written.update(r[0] for r in index.references)
@@ -358,6 +361,7 @@ class Detector:
         resolved = self.git.resolve_many(sorted(written - full))
         # a full id need not name an object here (a commit of another tree): keep it as is
         resolved.update({w: w for w in full})
+        self._resolved = resolved
         return resolved
 
     def _by_patch_id(
