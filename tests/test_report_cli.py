@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-
 from backport.fixtures import xen_demo
 from builder import RepoBuilder
 from snapshot import snapshot
@@ -139,14 +138,15 @@ def build_hostile(repo: RepoBuilder) -> RepoBuilder:
     repo.tag("RELEASE-4.20.0", "stable-4.20")
     repo.commit(f"{EVIL_SUBJECT}\n\nBackport-to: 4.20", {"xen/common/b.c": "b\n"}, author="Mal <mal@example.org>")
     top = repo.commit("plain\n\nBackport-to: 4.20", {"xen/common/c.c": "c\n"})
-    # a Latin-1 subject with no encoding header, and an author name with quotes, a pipe and angle brackets
+    # a Latin-1 subject with no encoding header, a carriage return and a terminal escape in it, and an
+    # author name with quotes, a pipe and angle brackets
     changed = repo.commit("placeholder", {"xen/common/d.c": "d\n"})
     forged = raw_commit(
         repo,
         top,
         changed,
         b'Bob "the" | <Builder> <bob@example.org>',
-        b"caf\xe9: fix \xff\xfe bytes\n\nBackport-to: 4.20\n",
+        b"caf\xe9: fix \xff\xfe bytes\rBcc: evil@example.org\x1b[31m\n\nBackport-to: 4.20\n",
     )
     repo.git("update-ref", "refs/heads/staging", forged)
     repo.git("reset", "-q", "--hard", forged)
@@ -186,7 +186,14 @@ def test_hostile_mail(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> No
     assert message["To"].addresses[0].addr_spec == "eve@example.org"
     assert message["From"].addresses[0].addr_spec == "carl@example.org"
     body = message.get_content()
-    assert EVIL_SUBJECT in body and "caf\ufffd: fix" in body
+    assert EVIL_SUBJECT in body and "caf\ufffd: fix \ufffd\ufffd bytes Bcc: evil@example.org\\x1b[31m" in body
+
+
+def test_hostile_text_cannot_drive_the_terminal(run: Callable, hostile: RepoBuilder) -> None:  # type: ignore[type-arg]
+    result = run("report", "--now", "2024-01-01T00:00:00+00:00", repo=hostile.path)
+    assert result.code == 0, result.err
+    assert "\x1b" not in result.out and "\r" not in result.out
+    assert "bytes Bcc: evil@example.org\\x1b[31m" in result.out
 
 
 def test_mail_into_a_file_is_a_usage_error(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> None:  # type: ignore[type-arg]

@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-
 from backport.fixtures import xen_demo
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

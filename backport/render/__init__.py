@@ -42,7 +42,7 @@ def day(iso: str | None) -> str:
 
 
 def moment(iso: str | None) -> str:
-    """"2025-06-01 12:00 +00:00" of an ISO 8601 time: to the minute, with its offset."""
+    """"2025-06-01 12:00 UTC" (or "... +0100") of an ISO 8601 time: to the minute, with its offset."""
     if not iso:
         return "now"
     try:
@@ -102,10 +102,14 @@ def notes(entry: Entry) -> str:
         parts.append("merge: picked against its first parent")
     if entry.target.stale:
         parts.append(f"STALE: {entry.target.stale_reason or 'waiting'}")
+    if entry.target.reason:  # the nomination's own comment: "Backport: 4.19+ # maybe older"
+        parts.append(f"# {entry.target.reason}")
     return "; ".join(parts)
 
 
-def fixes_text(entry: Entry) -> str:
+def why_not_needed(entry: Entry) -> str:
+    if entry.target.reason:
+        return entry.target.reason
     fixes = entry.verdict.candidate.fixes
     return "fixes " + ", ".join(short(f) for f in fixes) + f" (not on {entry.line.version})" if fixes else ""
 

@@ -54,7 +54,7 @@ def _environment() -> Environment:
         one_line=render.one_line,
         since_text=render.since_text,
         release_text=render.release_text,
-        fixes_text=render.fixes_text,
+        why_not_needed=render.why_not_needed,
         untagged_lines=render.untagged_lines,
     )
     return env

@@ -129,6 +129,8 @@ def _item(entry: Entry, to: Address) -> list[str]:
         facts.append("a merge: pick with -m 1")
     if target.stale:
         facts.append(f"STALE: {target.stale_reason or 'waiting'}")
+    if target.reason:
+        facts.append(f"# {one_line(target.reason)}")
     out = [f"  {short(entry.commit)}  {one_line(entry.subject)}", "      " + "; ".join(f for f in facts if f)]
     others = [one_line(name(o)) for o in entry.owners if address(o) != to.addr_spec.lower()]
     if others:

@@ -11,7 +11,19 @@ import re
 from typing import Iterable, Sequence
 
 from backport.models import listing
-from backport.render import age, fixes_text, moment, name, notes, one_line, owed_text, plural, short, since_text, untagged_lines
+from backport.render import (
+    age,
+    moment,
+    name,
+    notes,
+    one_line,
+    owed_text,
+    plural,
+    short,
+    since_text,
+    untagged_lines,
+    why_not_needed,
+)
 from backport.report import Debt, Entry, LineReport, Report
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
@@ -109,11 +121,14 @@ def _line(line: LineReport) -> list[str]:
         out += ["", f"### Not needed ({len(line.not_needed)})", ""]
         out += _table(
             ["Commit", "Subject", "Why"],
-            [[code(e.commit), escape(e.subject), escape(fixes_text(e))] for e in line.not_needed],
+            [[code(e.commit), escape(e.subject), escape(why_not_needed(e))] for e in line.not_needed],
         )
     if line.reverted:
         out += ["", f"### Reverted on unstable ({len(line.reverted)})", ""]
-        out += _table(["Commit", "Subject"], [[code(e.commit), escape(e.subject)] for e in line.reverted])
+        out += _table(
+            ["Commit", "Subject", "Why"],
+            [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.reverted],
+        )
     return out
 
 

@@ -7,7 +7,19 @@ from typing import Callable, Sequence
 import click
 
 from backport.models import listing
-from backport.render import age, fixes_text, moment, names, notes, one_line, owed_text, plural, short, since_text, untagged_lines
+from backport.render import (
+    age,
+    moment,
+    names,
+    notes,
+    one_line,
+    owed_text,
+    plural,
+    short,
+    since_text,
+    untagged_lines,
+    why_not_needed,
+)
 from backport.report import Debt, Entry, LineReport, Report
 
 Style = Callable[..., str]
@@ -71,10 +83,10 @@ def _line(line: LineReport, style: Style) -> list[str]:
         out += _columns([[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.skipped])
     if line.not_needed:
         out += ["", style(f"Not needed ({len(line.not_needed)}):", bold=True)]
-        out += _columns([[short(e.commit), one_line(e.subject), fixes_text(e)] for e in line.not_needed])
+        out += _columns([[short(e.commit), one_line(e.subject), one_line(why_not_needed(e))] for e in line.not_needed])
     if line.reverted:
         out += ["", style(f"Reverted on unstable ({len(line.reverted)}):", bold=True)]
-        out += _columns([[short(e.commit), one_line(e.subject)] for e in line.reverted])
+        out += _columns([[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.reverted])
     return out
 
 
