@@ -74,22 +74,9 @@ class LineReport:
         """The clean picks as paste-ready commands, in unstable order.
 
         Unstable order is the order the simulation chained them in, so a
-        candidate that needs an earlier one (`after`) comes after it. Merges
-        need `-m 1` and go in their own command so the others keep plain -x.
+        candidate that needs an earlier one (`after`) comes after it.
         """
-        commands: list[str] = []
-        run: list[str] = []
-        for entry in self.clean:
-            if entry.verdict.merge:
-                if run:
-                    commands.append(cherry_pick(run))
-                    run = []
-                commands.append(cherry_pick([entry.commit], merge=True))
-            else:
-                run.append(entry.commit)
-        if run:
-            commands.append(cherry_pick(run))
-        return tuple(commands)
+        return cherry_picks(self.clean)
 
 
 @dataclass(frozen=True)
@@ -168,7 +155,25 @@ def build(
     return Report(result, lines, _debts(lines))
 
 
-def cherry_pick(commits: Iterable[str], *, merge: bool = False) -> str:
+def cherry_picks(entries: Iterable[Entry]) -> tuple[str, ...]:
+    """`git cherry-pick -x` commands for `entries`, in their order. Merges
+    need `-m 1` and go in their own command so the others keep plain -x."""
+    commands: list[str] = []
+    run: list[str] = []
+    for entry in entries:
+        if entry.verdict.merge:
+            if run:
+                commands.append(_cherry_pick(run))
+                run = []
+            commands.append(_cherry_pick([entry.commit], merge=True))
+        else:
+            run.append(entry.commit)
+    if run:
+        commands.append(_cherry_pick(run))
+    return tuple(commands)
+
+
+def _cherry_pick(commits: Iterable[str], *, merge: bool = False) -> str:
     return " ".join(["git cherry-pick -x", *(["-m 1"] if merge else []), *commits])
 
 

@@ -437,3 +437,17 @@ def test_a_huge_subject_is_quoted_printable_not_a_broken_line() -> None:
     assert mail.message["Content-Transfer-Encoding"] == "quoted-printable"
     assert max(len(line) for line in raw.splitlines()) <= 998
     assert "x" * 2000 in email.message_from_bytes(raw, policy=policy.default).get_content()
+
+
+def test_mail_says_when_a_pick_needs_someone_elses_first() -> None:
+    result = sample_result()
+    verdicts = (
+        Verdict(candidate(1, "a"), (), (pending(V19, owners=(KEVIN,)),)),
+        Verdict(candidate(3, "b"), (), (pending(V19, after=(sha(1),), owners=(JAN,)),)),
+    )
+    report = build(CheckResult("staging", sha(250), result.lines, verdicts, now=result.now))
+    mails, _ = messages(report, sender=SENDER, now=NOW)
+    jan = next(m for m in mails if m.owner == JAN).message.get_content()
+    assert f"git cherry-pick -x {sha(3)}\n  (some need {sha(1)[:12]} picked first: see the full report)" in jan
+    kevin = next(m for m in mails if m.owner == KEVIN).message.get_content()
+    assert "picked first" not in kevin

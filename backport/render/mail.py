@@ -21,7 +21,7 @@ from backport.errors import ConfigError
 from backport.models import listing
 from backport.owners import address
 from backport.render import age, moment, name, one_line, plural, release_text, short
-from backport.report import Debt, Entry, Report, cherry_pick
+from backport.report import Debt, Entry, Report, cherry_picks
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 _SMTP_LINE = 998  # RFC 5321 4.5.3.1.6, without CRLF
@@ -105,9 +105,14 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
         out += ["", f"{version} ({one_line(line.ref)}), last release {release_text(line.last_release)}:"]
         for entry in entries:
             out += _item(entry, to)
-        clean = [e.commit for e in entries if e.target.applies == "clean" and not e.verdict.merge]
+        clean = [e for e in entries if e.target.applies == "clean"]
         if clean:
-            out += ["", f"  Your clean picks, in order, on {one_line(line.ref)}:", f"    {cherry_pick(clean)}"]
+            out += ["", f"  Your clean picks, in order, on {one_line(line.ref)}:"]
+            out += [f"    {command}" for command in cherry_picks(clean)]
+            mine = {e.commit for e in clean}
+            first = sorted({short(c) for e in clean for c in e.target.after if c not in mine})
+            if first:
+                out.append(f"  (some need {', '.join(first)} picked first: see the full report)")
     out += [
         "",
         "If one of these should not go back, record why so it stops showing up:",
