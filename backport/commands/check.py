@@ -150,9 +150,10 @@ def _heading(result: CheckResult) -> str:
     for verdict in result.verdicts:
         for target in verdict.targets:
             counts[target.state] = counts.get(target.state, 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "nothing nominated"
+    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "none"
+    shown = ", ".join(lines) or "none (no stable branch found: pass --line VERSION=REF)"
     return (
-        f"{result.unstable_ref} {result.unstable_commit[:12]}; lines: {', '.join(lines) or 'none'}\n"
+        f"{result.unstable_ref} {result.unstable_commit[:12]}; lines: {shown}\n"
         f"{len(result.verdicts)} nominated commit{'' if len(result.verdicts) == 1 else 's'}; verdicts: {summary}"
         f" (as of {result.now[:10]})"
     )
