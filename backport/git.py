@@ -145,6 +145,7 @@ class Git:
         a thread because the first command's output can fill the pipe before
         we finish writing; stderr goes to files so a chatty git cannot block.
         """
+        import signal
         import tempfile
         import threading
 
@@ -186,7 +187,12 @@ class Git:
                     if proc.poll() is None:
                         proc.kill()
                         proc.wait()
-            for proc, args, err in ((producer, first, err1), (consumer, second, err2)):
+            # A consumer that dies takes the producer down with SIGPIPE: then
+            # the consumer's error is the one that explains it.
+            order = [(producer, first, err1), (consumer, second, err2)]
+            if producer.returncode == -signal.SIGPIPE:
+                order.reverse()
+            for proc, args, err in order:
                 if proc.returncode != 0:
                     err.seek(0)
                     raise GitError(list(args), proc.returncode, err.read().decode("utf-8", "replace"))

@@ -268,3 +268,19 @@ def test_warm_cache_gives_the_same_answers_with_almost_no_git(tmp_path: Path) ->
     repo.checkout("staging")
     found = detector(repo, V19, V20, cache=cache).detect([*wanted, later])
     assert found.find(later, V19).evidence == CHERRY_PICKED_FROM
+
+
+def test_pipeline_failure_is_a_git_error(tmp_path: Path) -> None:
+    import pytest
+
+    from backport.errors import GitError
+
+    repo, _ = xen_like(tmp_path)
+    git = Git(str(repo.path))
+    assert patch_ids(git, ["0" * 40]) == {}  # diff-tree skips a missing object: no patch-id, no error
+    with pytest.raises(GitError) as failed:
+        git.pipe(["diff-tree", "--stdin", "--no-such-option"], ["patch-id", "--stable"], b"x\n" * 100_000)
+    assert "diff-tree" in str(failed.value)
+    with pytest.raises(GitError) as failed:
+        git.pipe(["diff-tree", "--stdin", "-p"], ["patch-id", "--no-such-option"], b"HEAD\n")
+    assert "patch-id" in str(failed.value)
