@@ -68,18 +68,27 @@ def insert_trailer(git: Git, message: bytes, trailer: str, *, patch: bool) -> by
         args.append("--no-divider")  # a commit message's own `---` line is not a patch divider
     output = git.run([*args, "--trailer", trailer], input=original).stdout
     old, new = original.split(b"\n"), output.split(b"\n")
-    added = len(new) - len(old)
-    if added <= 0:
-        return None
-    # The tail after the new trailer is copied verbatim by git: align on it.
-    same = 0
-    while same < len(old) and old[-1 - same] == new[-1 - same]:
-        same += 1
-    at = len(old) - same
-    inserted = new[at : at + added]
     wanted = trailer.encode()
-    if sum(line == wanted for line in inserted) != 1 or any(line.strip() for line in inserted if line != wanted):
-        return output  # an alignment we do not understand: git's own output is still right
+    if new.count(wanted) <= old.count(wanted):
+        return None
+    # git copies what follows the trailer block (final blank and comment
+    # lines, a patch's `---` and diff) verbatim: that common tail places the
+    # new trailer. Only the block before it may have been rewritten.
+    tail = 0
+    while tail < len(old) - 1 and old[-1 - tail] == new[-1 - tail]:
+        tail += 1
+    at, placed = len(old) - tail, len(new) - tail - 1
+    if placed < 0 or new[placed] != wanted:
+        return output  # a layout we cannot map back: git's own output is still correct
+    inserted = [wanted]
+    if placed > 0 and new[placed - 1].strip():
+        # git appended to a block whose region ran on over blank lines (only
+        # empty and comment lines end it) and dropped them: go in before
+        # them, or they would split the block
+        while at > 0 and not old[at - 1].strip():
+            at -= 1
+    elif placed > 0 and at > 0 and old[at - 1].strip():
+        inserted.insert(0, b"")  # git opened a new trailer paragraph
     if at > 0 and old[at - 1].endswith(b"\r"):
         inserted = [line + b"\r" for line in inserted]  # a CRLF patch stays CRLF
     return b"\n".join(old[:at] + inserted + old[at:])
