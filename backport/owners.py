@@ -38,12 +38,14 @@ chased: they review, they do not have to do the backport.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from backport.git import Git, check_revision
 
 _ENTRY = re.compile(r"([A-Z]):\s*(.*)")
+_WILD = re.compile(r"[*?{]")
+_NAME_DEPTH = 0  # N: is a regex anywhere in the name; get_maintainer.pl ranks it 0
 _BRACES = re.compile(r"\{([^{}]*)\}")
 _ADDRESS = re.compile(r"<([^<>]*)>")
 
@@ -53,26 +55,32 @@ class Pattern:
     """One F:/X: pattern, compiled once."""
 
     text: str
-    regex: re.Pattern[str]
+    prefix: str  # the text before the first wildcard: a cheap first test
+    regex: re.Pattern[str] | None  # None for a pattern without wildcards
     directory: bool  # ends in `/`: everything below
-    literal: bool  # no wildcard: a file, or a directory and everything below
     slashes: int
     depth: int  # get_maintainer.pl's rank: deeper is more specific
 
     @classmethod
     def compile(cls, text: str) -> "Pattern":
+        wild = _WILD.search(text)
+        regex = re.compile(_glob_regex(text), re.DOTALL) if wild else None
         directory = text.endswith("/")
-        literal = not any(c in text for c in "*?{")
         slashes = text.count("/")
         depth = -1 if text.startswith("*") else slashes + (0 if directory else 1)
-        return cls(text, re.compile(_glob_regex(text), re.DOTALL), directory, literal, slashes, depth)
+        return cls(text, text[: wild.start()] if wild else text, regex, directory, slashes, depth)
 
     def matches(self, path: str) -> bool:
+        # Most patterns are plain directories or files: no regex needed, and
+        # a path that does not start with the prefix fails them all.
+        if not path.startswith(self.prefix):
+            return False
+        if self.regex is None:
+            # a file, or (get_maintainer.pl's `-d` test) a directory and below
+            return self.directory or len(path) == len(self.text) or path[len(self.text)] == "/"
         if self.directory:
             return self.regex.match(path) is not None
-        if self.literal and path.startswith(self.text + "/"):
-            return True
-        return self.regex.fullmatch(path) is not None and path.count("/") == self.slashes
+        return path.count("/") == self.slashes and self.regex.fullmatch(path) is not None
 
 
 @dataclass(frozen=True)
@@ -86,19 +94,24 @@ class Section:
     excludes: tuple[Pattern, ...] = ()  # X:
     names: tuple[re.Pattern[str], ...] = ()  # N:
 
-    def depth(self, path: str) -> int | None:
-        """How specifically this section covers `path`; None when it does not."""
-        if any(x.matches(path) for x in self.excludes):
-            return None
-        depths = [p.depth for p in self.files if p.matches(path)]
-        # N: is a regex anywhere in the name; get_maintainer.pl ranks it 0
-        depths += [0 for n in self.names if n.search(path)]
-        return max(depths) if depths else None
-
 
 @dataclass(frozen=True)
 class Maintainers:
     sections: tuple[Section, ...] = ()
+    # directory -> (section number, is an exclusion, pattern) for every
+    # pattern whose literal prefix lies in that directory: a path only
+    # needs the patterns of its own ancestors (Linux has ~20,000 F: lines)
+    _index: dict[str, list[tuple[int, bool, Pattern]]] = field(default_factory=dict, compare=False, repr=False)
+    _named: list[int] = field(default_factory=list, compare=False, repr=False)  # sections with N:
+
+    def __post_init__(self) -> None:
+        for number, section in enumerate(self.sections):
+            if section.names:
+                self._named.append(number)
+            for excluded, patterns in ((False, section.files), (True, section.excludes)):
+                for pattern in patterns:
+                    folder = pattern.prefix[: max(pattern.prefix.rfind("/"), 0)]
+                    self._index.setdefault(folder, []).append((number, excluded, pattern))
 
     @classmethod
     def load(cls, git: Git, rev: str, path: str) -> "Maintainers":
@@ -129,12 +142,24 @@ class Maintainers:
 
     def sections_for(self, path: str) -> tuple[Section, ...]:
         """The most specific sections with maintainers that cover `path`."""
-        ranked = [(s.depth(path), s) for s in self.sections if s.maintainers]
-        found = [(d, s) for d, s in ranked if d is not None]
+        depth: dict[int, int] = {}
+        excluded: set[int] = set()
+        parts = path.split("/")
+        for folder in ("/".join(parts[:i]) for i in range(len(parts))):
+            for number, exclusion, pattern in self._index.get(folder, ()):
+                if pattern.matches(path):
+                    if exclusion:
+                        excluded.add(number)
+                    else:
+                        depth[number] = max(depth.get(number, pattern.depth), pattern.depth)
+        for number in self._named:
+            if any(n.search(path) for n in self.sections[number].names):
+                depth[number] = max(depth.get(number, _NAME_DEPTH), _NAME_DEPTH)
+        found = {n: d for n, d in depth.items() if n not in excluded and self.sections[n].maintainers}
         if not found:
             return ()
-        best = max(d for d, _ in found)
-        return tuple(s for d, s in found if d == best)
+        best = max(found.values())
+        return tuple(self.sections[n] for n in sorted(found) if found[n] == best)
 
     def owners_for(self, paths: Sequence[str]) -> tuple[str, ...]:
         """M: people of the most specific section of each path, first seen first."""

@@ -187,3 +187,42 @@ def test_never_raises_on_maintainers_shaped_text(lines: list[str], paths: list[s
     maintainers = Maintainers.parse("\n".join(lines))
     owners = maintainers.owners_for(paths)
     assert len({address(o) for o in owners}) == len(owners)
+
+
+def brute_force(maintainers: Maintainers, path: str) -> tuple[str, ...]:
+    """The ranking rule read straight off the module docstring, without the index."""
+    found = {}
+    for number, section in enumerate(maintainers.sections):
+        if not section.maintainers or any(x.matches(path) for x in section.excludes):
+            continue
+        depths = [p.depth for p in section.files if p.matches(path)] + [0 for n in section.names if n.search(path)]
+        if depths:
+            found[number] = max(depths)
+    best = max(found.values(), default=None)
+    return tuple(m for n, d in sorted(found.items()) if d == best for m in maintainers.sections[n].maintainers)
+
+
+component = st.sampled_from(["xen", "arch", "x86", "mm", "a.c", "b.h", "sched", "*", "?.c", "{a,b}.c"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    sections=st.lists(
+        st.tuples(
+            st.lists(st.tuples(st.lists(component, min_size=1, max_size=4), st.booleans()), min_size=1, max_size=4),
+            st.lists(st.lists(component, min_size=1, max_size=3), max_size=2),
+        ),
+        max_size=6,
+    ),
+    path=st.lists(st.sampled_from(["xen", "arch", "x86", "mm", "a.c", "b.h", "sched"]), min_size=1, max_size=5),
+)
+def test_the_index_agrees_with_the_rule(sections: list, path: list[str]) -> None:  # type: ignore[type-arg]
+    text = "\n\n".join(
+        f"S{i}\nM: P{i} <p{i}@x>\n"
+        + "\n".join(f"F: {'/'.join(f)}{'/' if slash else ''}" for f, slash in files)
+        + "".join(f"\nX: {'/'.join(x)}" for x in excludes)
+        for i, (files, excludes) in enumerate(sections)
+    )
+    maintainers = Maintainers.parse(text)
+    joined = "/".join(path)
+    assert maintainers.owners_for([joined]) == tuple(dict.fromkeys(brute_force(maintainers, joined)))
