@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import email
 import json
+import os
 import re
+import stat
 import subprocess
 from email import policy
 from pathlib import Path
@@ -217,3 +219,17 @@ def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None
     shown.done()
     err = capsys.readouterr().err
     assert "simulating 4.20" in err and err.endswith("\r\x1b[K")
+
+
+def test_written_files_get_the_usual_mode(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    old = os.umask(0o022)
+    try:
+        out, outbox = tmp_path / "r.html", tmp_path / "outbox"
+        assert run("report", "--format", "html", "-o", str(out), "--mail", str(outbox), repo=hostile.path).code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o644
+        assert all(stat.S_IMODE(p.stat().st_mode) == 0o644 for p in outbox.iterdir())
+        out.chmod(0o600)  # a file the user made private stays private
+        assert run("report", "-o", str(out), repo=hostile.path).code == 0
+        assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    finally:
+        os.umask(old)
