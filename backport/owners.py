@@ -27,8 +27,8 @@ other section matched. Backports need the people who must act, not a Cc
 list, so we keep the sections of the greatest depth only ("most specific
 match wins", SPEC "Owners"); THE REST (`F: *`, `F: */`, depth -1) is
 therefore the fallback, and Xen's THE REST rule falls out of it. Only
-sections that name an `M:` take part: an orphaned area falls back to the
-next most specific section, as Xen's file intends. When a section has
+sections that name an `M:` take part, so an orphaned area falls to the
+next most specific section (in the end THE REST). When a section has
 several `F:` patterns that match, the deepest counts (Perl keeps the last).
 
 Owners are the `M:` people. `R:` reviewers are shown (reviewers_for), never
