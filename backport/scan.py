@@ -9,13 +9,21 @@ the scan close to the cost of git producing the log.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
-from typing import Iterable, Sequence
+from dataclasses import asdict, replace
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from backport.config import NOTES_REF
 from backport.git import Git
-from backport.models import Candidate, Line, Nomination, Problem, ScanResult, Version, listing
+from backport.models import Candidate, Line, Nomination, Problem, Request, ScanResult, Version, listing
 from backport.nominations import Grammar, parse
+
+if TYPE_CHECKING:
+    from backport.cache import Cache
+    from backport.session import Session
+
+# Bump when what the scanner finds changes for the same history, so cached
+# scans from an older backport read as misses.
+SCAN_VERSION = 1
 
 _FIELDS = 7
 _FORMAT = "%H%x00%P%x00%an <%ae>%x00%aI%x00%cI%x00%B%x00%N"
@@ -38,6 +46,19 @@ def scan_base(git: Git, unstable: str, lines: Sequence[Line]) -> str | None:
     return git.merge_base(unstable, oldest.commit)
 
 
+def scan_session(session: "Session", cache: "Cache | None" = None) -> ScanResult:
+    """Scan the session's unstable branch over its lines."""
+    return scan(
+        session.git,
+        session.unstable.ref,
+        session.unstable.commit,
+        session.lines,
+        session.known_versions,
+        session.grammar,
+        cache=cache,
+    )
+
+
 def scan(
     git: Git,
     unstable_ref: str,
@@ -45,8 +66,43 @@ def scan(
     lines: Sequence[Line],
     known: Sequence[Version],
     grammar: Grammar,
+    *,
+    cache: "Cache | None" = None,
 ) -> ScanResult:
     base = scan_base(git, unstable_commit, lines)
+    key: dict[str, Any] = {}
+    if cache is not None and cache.enabled:
+        # Every input of the result: the history (tip and stop), the notes,
+        # the grammar and the line versions problems are judged against.
+        notes = git.resolve_many([NOTES_REF]).get(NOTES_REF)
+        key = {
+            "version": SCAN_VERSION,
+            "unstable": unstable_commit,
+            "base": base,
+            "notes": notes,
+            "grammar": asdict(grammar),
+            "known": [str(v) for v in known],
+        }
+        stored = cache.get("scan", key)
+        if stored is not None:
+            try:
+                return _from_json(unstable_ref, stored)
+            except (KeyError, TypeError, ValueError):
+                pass  # an unreadable entry is a miss; the put below replaces it
+    result = _scan(git, unstable_ref, unstable_commit, base, known, grammar)
+    if key:
+        cache.put("scan", key, _to_json(result))  # type: ignore[union-attr]
+    return result
+
+
+def _scan(
+    git: Git,
+    unstable_ref: str,
+    unstable_commit: str,
+    base: str | None,
+    known: Sequence[Version],
+    grammar: Grammar,
+) -> ScanResult:
     args = ["log", "-z", "--no-color", f"--format={_FORMAT}", "--no-notes", f"--notes={NOTES_REF}", unstable_commit]
     if base:
         args.append(f"^{base}")
@@ -119,3 +175,36 @@ def _decode(data: bytes) -> str:
     # git log re-encodes messages that declare an encoding; undeclared bytes
     # that are not UTF-8 are shown with replacement characters, never dropped.
     return data.decode("utf-8", "replace")
+
+
+def _to_json(result: ScanResult) -> dict[str, Any]:
+    return {
+        "unstable_commit": result.unstable_commit,
+        "base": result.base,
+        "commits": [asdict(c) for c in result.commits],
+        "problems": [asdict(p) for p in result.problems],
+    }
+
+
+def _from_json(unstable_ref: str, data: dict[str, Any]) -> ScanResult:
+    def nomination(n: dict[str, Any]) -> Nomination:
+        requests = tuple(Request(Version(tuple(r["version"]["parts"])), r["plus"]) for r in n["requests"])
+        return Nomination(n["source"], n["text"], n["kind"], requests, n["comment"], n["misplaced"])
+
+    commits = tuple(
+        Candidate(
+            commit=c["commit"],
+            subject=c["subject"],
+            author=c["author"],
+            date=c["date"],
+            committed=c["committed"],
+            parents=tuple(c["parents"]),
+            order=c["order"],
+            nominations=tuple(nomination(n) for n in c["nominations"]),
+            fixes=tuple(c["fixes"]),
+            reverts=tuple(c["reverts"]),
+        )
+        for c in data["commits"]
+    )
+    problems = tuple(Problem(p["commit"], p["text"], p["error"]) for p in data["problems"])
+    return ScanResult(unstable_ref, data["unstable_commit"], data["base"], commits, problems)

@@ -126,3 +126,28 @@ def test_scan_cli_text_and_json(tmp_path: Path, run) -> None:
         }
     ]
     assert document["problems"] == []
+
+
+def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
+    from backport.cache import Cache
+
+    repo, _ = xen_like(tmp_path)
+    sha = repo.commit("x86: fix\n\nBackport-to: 4.20\n")
+    session = Session.open(str(tmp_path))
+    cache = Cache.open(session.repo)
+
+    def cached():
+        s = Session.open(str(tmp_path))
+        return scan(s.git, s.unstable.ref, s.unstable.commit, s.lines, s.known_versions, s.grammar, cache=cache)
+
+    cold = cached()
+    entries = list((Path(session.repo.common_dir) / "backport-cache").rglob("*.json"))
+    assert len(entries) == 1
+    assert cached() == cold  # warm: read back equal, records and all
+    repo.note(sha, "Backport-skip: 4.19 # no")
+    assert [n.kind for n in cached().candidates[0].nominations] == ["request", "skip"]
+    repo.commit("another\n\nBackport-to: 4.19\n")
+    assert len(cached().candidates) == 2
+    for entry in (Path(session.repo.common_dir) / "backport-cache").rglob("*.json"):
+        entry.write_text("{ corrupt")
+    assert len(cached().candidates) == 2

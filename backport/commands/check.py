@@ -13,7 +13,7 @@ from backport.errors import UsageError
 from backport.git import check_revision
 from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
 from backport.output import check_json, dumps, emit
-from backport.scan import scan
+from backport.scan import scan_session
 from backport.session import Session
 from backport.verdicts import SimulatorFactory, default_simulator, evaluate
 
@@ -68,14 +68,8 @@ def check_session(
     """
     session.require_history()
     wanted = _resolve(session, commits)
-    scanned = scan(
-        session.git,
-        session.unstable.ref,
-        session.unstable.commit,
-        session.lines,
-        session.known_versions,
-        session.grammar,
-    )
+    cache = open_cache(session)
+    scanned = scan_session(session, cache)
     interesting = {c.commit for c in scanned.commits}
     for name, sha in wanted.items():
         if sha not in interesting:
@@ -89,7 +83,7 @@ def check_session(
         now=now,
         simulator_factory=simulator_factory,
         only=set(wanted.values()) if wanted else None,
-        cache=open_cache(session),
+        cache=cache,
         progress=progress,
     )
     if wanted:

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from backport.models import Nomination, ScanResult, Version
 from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json
-from backport.scan import scan
+from backport.scan import scan_session
+from backport.cache import Cache
 from backport.session import Session
 
 
 def run(session: Session, fmt: str, output: str | None) -> int:
     session.require_history()
-    result = scan(
-        session.git,
-        session.unstable.ref,
-        session.unstable.commit,
-        session.lines,
-        session.known_versions,
-        session.grammar,
-    )
+    result = scan_session(session, Cache.open(session.repo))
     if fmt == "json":
         emit(dumps(to_json(result)), output)
     else:
