@@ -24,7 +24,7 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from backport.cache import Cache
@@ -425,18 +425,14 @@ class Simulator:
     def _chain(self, tip_tree: str, names: Sequence[str]) -> dict[str, LinePlan]:
         """Pick a line's candidates in order onto a virtual branch that takes each clean one.
 
-        The chained merge is skipped when the candidate picks clean alone, touches no
-        path the virtual branch changed, and neither it nor the branch adds or
-        deletes files (which could make git pair renames, or detect a directory
-        rename, differently): three-way merges of disjoint paths do not interact,
-        so the chained pick is then the alone pick. Skipped candidates are written
-        into the virtual tree only when a later merge needs it.
+        The chained merge is skipped, and the alone pick stands for it, when the
+        candidate touches no path the virtual branch changed: three-way merges
+        of disjoint paths do not interact, so the result is the same. Not when
+        files come or go on both sides (or the candidate conflicts alone while
+        the branch adds or deletes files): git could then pair renames or see a
+        directory rename differently.
         """
-        virtual = tip_tree
-        touched: set[str] = set()  # paths where the virtual branch differs from the tip
-        structural = False  # the virtual branch adds or deletes files
-        pending: list[tuple[str, _Outcome]] = []  # taken onto the virtual branch, not yet in `virtual`
-        applied: list[tuple[str, set[str]]] = []  # (commit, footprint) of each taken candidate
+        branch = _VirtualBranch(self, tip_tree)
         plans: dict[str, LinePlan] = {}
         for name in names:
             c = self._commits[name]
@@ -444,61 +440,91 @@ class Simulator:
             alone = self._outcomes[(c.id, tip_tree)]
             own = self._own.get(c.id, ())
             footprint = alone.footprint() | {ch.path for ch in own}
-            if not applied:
+            risky = branch.structural and (_structural(own) or not alone.clean)
+            if not branch.taken:
                 chained, chained_pick = alone, alone.pick(merge)
-            elif alone.clean and not footprint & touched and not (structural and _structural(own)):
-                chained = alone
-                chained_pick = Pick(True, (), not alone.changes, None, merge)
+            elif not footprint & branch.touched and not risky:
+                chained, chained_pick = alone, replace(alone.pick(merge), tree=None)
             else:
-                virtual = self._write_virtual(virtual, pending, tip_tree)
-                pending = []
-                chained = self._merge_many([(c.id, virtual, None)], parallel=False)[0]
+                chained = self._merge_many([(c.id, branch.write(), None)], parallel=False)[0]
                 chained_pick = chained.pick(merge)
             after: tuple[str, ...] = ()
             if not alone.clean and chained.clean:
-                related = tuple(a for a, paths in applied if paths & footprint)
-                after = related or tuple(a for a, _ in applied)
+                related = tuple(a for a, paths in branch.taken if paths & footprint)
+                after = related or tuple(a for a, _ in branch.taken)
             if chained.clean and chained.changes:
-                if chained is alone:
-                    pending.append((c.id, alone))
-                else:
-                    virtual = chained.tree
-                changed = {ch.path for ch in chained.changes}
-                touched |= changed
-                structural = structural or _structural(chained.changes)
-                applied.append((c.id, footprint | changed))
+                branch.take(c.id, chained, footprint, on_tip=chained is alone)
             plans[name] = LinePlan(alone.pick(merge), chained_pick, after)
         return plans
 
-    def _write_virtual(self, virtual: str, pending: Sequence[tuple[str, _Outcome]], tip_tree: str) -> str:
-        """The virtual tree with the pending candidates' changes written in.
-
-        Their paths are disjoint from each other and from what the virtual
-        branch changed, so writing each one's changes over the tree is the
-        merge; one index update instead of a merge per candidate.
-        """
-        if not pending:
-            return virtual
-        scratch = self._start()
+    def _index_file(self) -> str:
         assert self._tmp is not None
-        records = []
-        for commit, outcome in pending:
-            if outcome.tree not in self._live:
-                # taken from the cache of an earlier run: its merged blobs are gone, merge again
-                outcome = self._merge_many([(commit, tip_tree, None)], parallel=False)[0]
-            for ch in outcome.changes:
-                if ch.status == "D":
-                    records.append(f"0 {'0' * len(ch.blob)}\t{ch.path}\0")
-                else:
-                    records.append(f"{ch.mode} {ch.blob}\t{ch.path}\0")
-        index = os.path.join(self._tmp, f"index-{threading.get_ident()}")
-        env = scratch.with_env({"GIT_INDEX_FILE": index})
-        env.run(["read-tree", virtual])
-        env.run(["update-index", "-z", "--replace", "--index-info"], input="".join(records).encode("utf-8", "surrogateescape"))
-        tree = env.out(["write-tree"])
         with self._lock:
-            self._live.add(tree)
-        return tree
+            self._seq += 1
+            return os.path.join(self._tmp, f"index-{self._seq}")
+
+
+class _VirtualBranch:
+    """A line's tip plus the candidates taken so far, written out only when a merge needs it.
+
+    A skipped candidate is taken as its alone pick's changes against the tip;
+    its paths are disjoint from everything taken before, so writing those
+    changes over the tree is the merge. One scratch index per branch follows
+    the tree, so writing costs one `update-index` and one `write-tree`, not a
+    merge per candidate.
+    """
+
+    def __init__(self, sim: Simulator, tip_tree: str) -> None:
+        self.sim = sim
+        self.tip_tree = tip_tree
+        self.tree = tip_tree  # written so far
+        self.touched: set[str] = set()  # paths where the branch differs from the tip
+        self.structural = False  # the branch adds or deletes files
+        self.taken: list[tuple[str, set[str]]] = []  # (commit, paths it involves), in order
+        self._unwritten: list[tuple[str, _Outcome]] = []  # taken on the tip, not in self.tree yet
+        self._index: str | None = None  # scratch index file, holds self.tree minus _index_lag
+        self._index_lag: list[_Outcome] = []  # merged onto self.tree, not in the index yet
+
+    def take(self, commit: str, outcome: _Outcome, footprint: set[str], *, on_tip: bool) -> None:
+        changed = {ch.path for ch in outcome.changes}
+        self.touched |= changed
+        self.structural = self.structural or _structural(outcome.changes)
+        self.taken.append((commit, footprint | changed))
+        if on_tip:
+            self._unwritten.append((commit, outcome))
+        else:
+            # merged onto the written tree: its result is the branch
+            assert not self._unwritten
+            self.tree = outcome.tree
+            self._index_lag.append(outcome)
+
+    def write(self) -> str:
+        """The branch's tree, with everything taken written in."""
+        if not self._unwritten:
+            return self.tree
+        sim = self.sim
+        scratch = sim._start()
+        outcomes = []
+        for commit, outcome in self._unwritten:
+            if outcome.tree not in sim._live:
+                # from an earlier run's cache: its merged blobs are gone, merge again
+                outcome = sim._merge_many([(commit, self.tip_tree, None)], parallel=False)[0]
+            outcomes.append(outcome)
+        if self._index is None:
+            self._index = sim._index_file()
+            scratch.with_env({"GIT_INDEX_FILE": self._index}).run(["read-tree", self.tree])
+            self._index_lag = []
+        records = [_index_record(ch) for outcome in (*self._index_lag, *outcomes) for ch in outcome.changes]
+        index = scratch.with_env({"GIT_INDEX_FILE": self._index})
+        index.run(
+            ["update-index", "-z", "--replace", "--index-info"],
+            input="".join(records).encode("utf-8", "surrogateescape"),
+        )
+        self.tree = index.out(["write-tree"])
+        self._unwritten, self._index_lag = [], []
+        with sim._lock:
+            sim._live.add(self.tree)
+        return self.tree
 
 
 # -- helpers ----------------------------------------------------------------
@@ -524,6 +550,13 @@ def git_version(git: Git) -> tuple[int, ...]:
         found = re.search(r"(\d+)\.(\d+)(?:\.(\d+))?", git.out(["version"]))
         _version = tuple(int(p) for p in found.groups(default="0")) if found else (0, 0, 0)
     return _version
+
+
+def _index_record(ch: _Change) -> str:
+    """A `git update-index -z --index-info` record that makes the index agree with the change."""
+    if ch.status == "D":
+        return f"0 {'0' * len(ch.blob)}\t{ch.path}\0"
+    return f"{ch.mode} {ch.blob}\t{ch.path}\0"
 
 
 def _structural(changes: Iterable[_Change]) -> bool:
