@@ -18,7 +18,7 @@ from typing import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git
-from backport.hook import Ancestry, Rules, suggest
+from backport.message_check import Ancestry, Rules, suggest
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import message_body, parse, parse_value
 from backport.scan import _unknown_lines
@@ -107,12 +107,12 @@ def covered(message: str, value: Value, session: Session) -> bool:
         if requested:
             raise UsageError(
                 f"it already asks for a backport ({requested[0].text!r})",
-                "edit the message (git commit --amend) to take that out first",
+                "edit the message to take that out first",
             )
         return True
     if declined:
         raise UsageError(
-            f"it already says {declined[0].text!r}", "edit the message (git commit --amend) to take that out first"
+            f"it already says {declined[0].text!r}", "edit the message to take that out first"
         )
     known = session.known_versions
     have = {r for n in requested for r in n.requests}

@@ -8,8 +8,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from backport.hook import FIX_HINT, MALFORMED, MISPLACED, UNKNOWN_LINE, UNTAGGED_FIX, run_hook, suggest
+from backport.hook import nothing_to_say
+from backport.message_check import FIX_HINT, MALFORMED, MISPLACED, UNKNOWN_LINE, UNTAGGED_FIX, run_hook, suggest
 from backport.models import Version
 from builder import RepoBuilder
 
@@ -213,10 +216,52 @@ def test_no_lines_says_so_only_for_fixes(make_repo: Callable[..., RepoBuilder], 
     assert outcome.findings == () and "no maintained stable lines" in (outcome.note or "")
 
 
-def test_the_hook_path_imports_nothing_heavy() -> None:
-    code = (
-        "import sys, backport.hook\n"
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'click', 'git', 'jinja2', 'unidiff'}))"
-    )
+def _imported(module: str) -> set[str]:
+    code = f"import sys, {module}\nprint(' '.join(sys.modules))"
     out = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+    return set(out.split())
+
+
+def test_the_hook_path_imports_nothing_heavy() -> None:
+    assert {m.split(".")[0] for m in _imported("backport.message_check")} & {"click", "git", "jinja2", "unidiff"} == set()
+    # the quick look does without the records and the session altogether
+    assert _imported("backport.hook") & {"backport.models", "backport.session", "backport.message_check"} == set()
+
+
+def test_quick_look(repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path) -> None:
+    builder, _ = repo
+    path = tmp_path / "msg"
+
+    def quiet(message: str) -> bool:
+        path.write_text(message)
+        return nothing_to_say(str(path), str(builder.path))
+
+    assert quiet("Add a knob\n\nSigned-off-by: A <a@b>\n")
+    assert not quiet("Fix a crash\n")
+    assert not quiet("Add a knob\n\nAmends: 1234567\n")
+    assert not quiet("Add a knob\n\nbackport : 4.20\n")
+    builder.git("config", "--add", "backport.keys", "Stable")
+    assert not quiet("Add a knob\n\nStable: 4.20\n")
+    builder.git("config", "backport.hook.fixPatterns", r"\bknob\b")
+    assert not quiet("Add a knob\n")
+    builder.git("config", "--unset-all", "backport.hook.fixPatterns")
+    assert quiet("Add a knob\n")
+    builder.commit("project configuration", {".backport.toml": 'keys = ["Wanted-in"]\n'})
+    assert not quiet("Add a knob\n")  # a project file may change anything: the full check runs
+
+
+_WORDS = st.sampled_from(
+    ["Add", "knob", "Fix", "fixes", "crash", "Backport-to: 4.19", "Fixes: 1234567", "# comment", "Amends:", "leak", "tidy"]
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.lists(_WORDS, max_size=4).map(" ".join), min_size=1, max_size=5))
+def test_quick_look_never_hides_a_finding(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, lines: list[str]
+) -> None:
+    builder, _ = repo
+    path = tmp_path / "msg"
+    path.write_text("\n".join(lines) + "\n")
+    if nothing_to_say(str(path), str(builder.path)):
+        assert run_hook(str(path), str(builder.path)).findings == ()
