@@ -17,13 +17,13 @@ from __future__ import annotations
 import os
 import shlex
 import sys
-import tempfile
 from dataclasses import dataclass
 from typing import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git, Repository
 from backport.hook import HOOKS
+from backport.output import write_atomically
 
 MARKER = "# backport-hook: written by `backport hook install`; `backport hook uninstall` removes it"
 CHAINED = ".pre-backport"  # a foreign hook we run first
@@ -136,14 +136,5 @@ def uninstall(repo: Repository, names: Sequence[str] = HOOKS) -> list[Change]:
 
 
 def _write(path: str, text: str) -> None:
-    """Atomically, executable: git never runs half a hook."""
-    fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(path))
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(tmp, 0o755)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, text.encode("utf-8"))  # git never runs half a hook
+    os.chmod(path, 0o755)

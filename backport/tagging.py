@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -21,6 +20,7 @@ from backport.git import Git
 from backport.message_check import Ancestry, Rules, suggest
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import message_body, parse, parse_value
+from backport.output import write_atomically
 from backport.scan import _unknown_lines
 from backport.session import Session
 
@@ -190,7 +190,10 @@ def tag_patch(session: Session, path: str, value: Value | None, comment: str | N
     new = insert_trailer(session.git, data, trailer, patch=True)
     if new is None:
         return Tagged(path, None, "already nominated, nothing to do")
-    _replace_file(path, new)
+    try:
+        write_atomically(path, new)  # an interrupted tag leaves the patch whole
+    except OSError as err:
+        raise RepoError(f"cannot write {path}: {err.strerror}", "check the directory is writable") from None
     return Tagged(path, trailer)
 
 
@@ -206,22 +209,3 @@ def _published(session: Session, head: str) -> str | None:
         if name.split("/", 1)[-1] == branch:
             return name
     return None
-
-
-def _replace_file(path: str, data: bytes) -> None:
-    """Write atomically with the old file's mode: an interrupted tag leaves the patch whole."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = None
-    try:
-        mode = os.stat(path).st_mode & 0o7777
-        fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=directory)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException as err:
-        if tmp and os.path.exists(tmp):
-            os.unlink(tmp)
-        if isinstance(err, OSError):
-            raise RepoError(f"cannot write {path}: {err.strerror}", "check the directory is writable") from None
-        raise
