@@ -259,8 +259,8 @@ def test_warm_cache_gives_the_same_plan(forked: RepoBuilder) -> None:
         cold = sim.plan_line(tip, commits)
     with simulator(forked, cache=True) as sim:
         warm = sim.plan_line(tip, commits)
-        # only the line entry was needed: nothing was merged
-        assert not sim._outcomes
+        # only the line entry was needed: nothing was merged, no scratch directory made
+        assert not sim._outcomes and sim._tmp is None
     assert warm == cold
     # a longer list misses the line entry but reuses the single picks, whose
     # merged objects are gone: the virtual branch must merge them again
