@@ -24,6 +24,7 @@ import shlex
 import shutil
 import tempfile
 import threading
+import weakref
 import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -34,9 +35,10 @@ from backport.errors import GitError, UsageError
 from backport.git import Git, Repository, check_revision
 
 ENGINE = 1  # bump when a change here alters results, so cached ones are not reused
-_EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 # Settings that change what a merge decides; part of every cache key.
-_MERGE_SETTINGS = r"^(merge\.(renames|renamelimit|directoryrenames)|diff\.(renames|renamelimit)|core\.ignorecase)$"
+_MERGE_SETTINGS = (
+    r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
+)
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -48,7 +50,9 @@ class Pick:
     clean: bool
     conflicts: tuple[str, ...]  # conflicted paths, sorted
     empty: bool  # clean and the result equals the tree picked onto: already there in substance
-    tree: str | None  # result tree when clean; None for a chained pick the chain left alone (not computed)
+    # result tree when clean (its objects are gone once the Simulator closes);
+    # None for a chained pick the chain left alone (not computed)
+    tree: str | None
     merge: bool  # the commit is a merge, picked against its first parent (like cherry-pick -m 1)
 
 
@@ -146,6 +150,7 @@ class Simulator:
         self._objects = ""  # the scratch object directory
         self._algorithm = "sha1"
         self._seq = 0
+        self._finalizer: weakref.finalize | None = None
 
     # -- lifetime -----------------------------------------------------------
 
@@ -176,6 +181,8 @@ class Simulator:
             if os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"):
                 alternates.append(os.environ["GIT_ALTERNATE_OBJECT_DIRECTORIES"])
             self._tmp = tempfile.mkdtemp(prefix="backport-sim-")
+            # a Simulator never closed still leaves nothing behind once it is collected
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
             self._objects = os.path.join(self._tmp, "objects")
             self._algorithm = algorithm
             os.mkdir(self._objects)
@@ -194,6 +201,8 @@ class Simulator:
             self._pool = None
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
+            if self._finalizer is not None:
+                self._finalizer.detach()
             self._tmp = None
         self._scratch = None
         self._live.clear()
@@ -265,8 +274,11 @@ class Simulator:
         head, _, messages = proc.stdout.partition(b"\0\0")
         tree, *paths = head.decode("utf-8", "surrogateescape").split("\0")
         conflicted = sorted(set(p for p in paths if p))
-        diff = scratch.run(
-            ["diff-tree", "-p", "--no-color", "--no-ext-diff", "--no-renames", tip.tree, tree, "--", *conflicted]
+        literal = scratch.with_env({"GIT_LITERAL_PATHSPECS": "1"})  # a path is a path, never a glob
+        diff = literal.run(
+            # names as written (no octal escapes): this text is for people
+            ["-c", "core.quotePath=false", "diff-tree", "-p", "--no-color", "--no-ext-diff", "--no-renames"]
+            + [tip.tree, tree, "--", *conflicted]
         ).stdout.decode("utf-8", "replace")
         labels = {onto_commit: f"{onto[:12]} (line)", c.id: f"{c.id[:12]} (picked)"}
         out = [_relabel(hunk, labels) for hunk in _marker_hunks(diff)]
@@ -458,6 +470,7 @@ class Simulator:
             after: tuple[str, ...] = ()
             if not alone.clean and chained.clean:
                 related = tuple(a for a, paths in branch.taken if paths & footprint)
+                # no shared path (git followed a rename we do not see): all of them, we cannot tell which
                 after = related or tuple(a for a, _ in branch.taken)
             if chained.clean and chained.changes:
                 branch.take(c.id, chained, footprint, on_tip=chained is alone)

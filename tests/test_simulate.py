@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
@@ -293,6 +294,18 @@ def test_conflict_hunks_show_the_conflicting_lines(forked: RepoBuilder) -> None:
     assert hunks.endswith("# CONFLICT (content): Merge conflict in long.c\n")
 
 
+def test_odd_path_names_come_back_as_written(forked: RepoBuilder) -> None:
+    odd = "dir with space/ä [x]*.c"
+    forked.commit("odd", {odd: TEN, "dir with space/ä x.c": TEN})
+    forked.branch("line")
+    on_line(forked, "line", {odd: edit(TEN, 5, "line")})
+    fix = forked.commit("fix", {odd: edit(TEN, 5, "fix"), "dir with space/ä x.c": edit(TEN, 5, "clean")})
+    with simulator(forked) as sim:
+        assert sim.pick(fix, "line").conflicts == (odd,)
+        hunks = sim.conflict_hunks(fix, "line")
+    assert f"--- a/{odd}" in hunks and "+fix" in hunks
+
+
 def test_conflict_hunks_name_a_conflict_without_markers(forked: RepoBuilder) -> None:
     on_line(forked, "drop b", {"b.c": None})
     fix = forked.commit("fix", {"b.c": edit(TEN, 2, "fixed")})
@@ -387,4 +400,10 @@ def test_scratch_objects_are_removed_on_exit_and_on_interrupt(busy: RepoBuilder)
             sim.pick("master", "line")
             scratch = sim._tmp
             raise KeyboardInterrupt
+    assert scratch and not os.path.exists(scratch)
+    forgotten = simulator(busy)
+    forgotten.pick("master", "line")
+    scratch = forgotten._tmp
+    del forgotten
+    gc.collect()
     assert scratch and not os.path.exists(scratch)
