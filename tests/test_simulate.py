@@ -407,3 +407,20 @@ def test_scratch_objects_are_removed_on_exit_and_on_interrupt(busy: RepoBuilder)
     del forgotten
     gc.collect()
     assert scratch and not os.path.exists(scratch)
+
+
+def test_bare_clone_and_linked_worktree_work_and_stay_untouched(busy: RepoBuilder, tmp_path: Path) -> None:
+    bare = tmp_path / "bare.git"
+    busy.git("clone", "-q", "--bare", str(busy.path), str(bare))
+    worktree = tmp_path / "worktree"
+    busy.git("worktree", "add", "-q", "--detach", str(worktree), "line")
+    commits = busy.git("rev-list", "--reverse", "line..master").split()
+    plans = []
+    for where in (bare, worktree):
+        before = snapshot(where)
+        info = open_repository(str(where))
+        with Simulator(Git(info.path), info, cache=True) as sim:
+            plans.append(sim.plan_line(busy.head("line"), commits))
+        assert snapshot(where) == before
+    assert plans[0] == plans[1]
+    assert [plans[0][c].alone.clean for c in commits] == [False, True, False]
