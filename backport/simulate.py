@@ -640,30 +640,13 @@ def _conflict_messages(data: bytes) -> list[str]:
 
 def _marker_hunks(diff: str) -> Iterator[str]:
     """The file headers and hunks of a patch, keeping only hunks with conflict markers."""
-    header: list[str] = []
-    hunk: list[str] = []
-    shown = False
+    from unidiff import PatchSet  # only conflict detail needs it
 
-    def flush() -> Iterator[str]:
-        nonlocal shown
-        if hunk and any(line.startswith("+<<<<<<<") for line in hunk):
-            if not shown:
-                yield "".join(header)
-                shown = True
-            yield "".join(hunk)
-
-    for line in diff.splitlines(keepends=True):
-        if line.startswith("diff --git"):
-            yield from flush()
-            header, hunk, shown = [line], [], False
-        elif line.startswith("@@"):
-            yield from flush()
-            hunk = [line]
-        elif hunk:
-            hunk.append(line)
-        else:
-            header.append(line)
-    yield from flush()
+    for patched in PatchSet(diff):
+        hunks = [h for h in patched if any(line.value.startswith("<<<<<<<") for line in h if line.is_added)]
+        if hunks:
+            yield f"{patched.patch_info}--- {patched.source_file}\n+++ {patched.target_file}\n"
+            yield from (str(h) for h in hunks)
 
 
 def _relabel(text: str, labels: dict[str, str]) -> str:
