@@ -74,7 +74,7 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str]
 def releases(git: Git, line_version: Version, tip: str, patterns: Sequence[str]) -> tuple[Release, ...]:
     """Point releases of a line: tags matching the patterns, reachable from the tip."""
     if not patterns:
-        return ()  # nothing can match: spare the for-each-ref walk (the commit hook relies on it)
+        return ()  # nothing can match: spare the for-each-ref walk
     compiled = [re.compile(p) for p in patterns]
     rows = git.refs(
         [f"--merged={tip}", "refs/tags"],
@@ -102,9 +102,9 @@ def select(
     maintained: Sequence[str],
     oldest: str | None,
     line_patterns: Sequence[str],
-    release_patterns: Sequence[str],
 ) -> tuple[list[Line], list[Version]]:
-    """The lines this run works on, and every known line version.
+    """The lines this run works on (tips only, no releases yet), and every
+    known line version.
 
     `--line` flags limit the run to the lines they name. Otherwise the
     maintained lines (configured list, or `oldest` and newer, or all).
@@ -161,5 +161,5 @@ def select(
                 f"line {version}: unknown revision {ref!r}",
                 "check the branch name, or fetch it (git fetch origin)",
             )
-        lines.append(Line(version, ref, commit, releases(git, version, commit, release_patterns)))
+        lines.append(Line(version, ref, commit))
     return lines, known

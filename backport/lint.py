@@ -12,7 +12,7 @@ from typing import Sequence
 
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
-from backport.message_check import Ancestry, Finding, Rules, check_message, without_releases
+from backport.message_check import Ancestry, Finding, Rules, check_message
 from backport.nominations import parse
 from backport.session import Session
 
@@ -57,7 +57,7 @@ def lint(session: Session, revisions: Sequence[str]) -> LintResult:
                 "give e.g. origin/staging..HEAD, with both ends fetched",
             ) from None
         raise
-    rules = Rules.from_session(without_releases(session))
+    rules = Rules.from_session(session)
     ancestry = Ancestry(session.git, rules.lines)
     ancestry.prime(target for _, message in messages for target in parse(message, rules.grammar).fixes)
     flagged = []

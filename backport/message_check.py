@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from backport import config as cfg
 from backport.git import Git
 from backport.models import Line, Nomination, Version, listing
 from backport.nominations import Grammar, message_body, parse
@@ -74,16 +73,10 @@ class Rules:
         return cls(
             grammar=session.grammar,
             key=session.config["keys"][0],
-            lines=tuple(session.lines),
+            lines=tuple(session.heads),  # releases are a report's business
             known=tuple(session.known_versions),
             fix_patterns=fix_patterns(session),
         )
-
-
-def without_releases(session: Session) -> Session:
-    """The session, minus point-release discovery: releases are a report's
-    business, and finding them costs a for-each-ref walk per line."""
-    return replace(session, config=cfg.layer(session.config, {"release-patterns": ()}, "message check"))
 
 
 def fix_patterns(session: Session) -> tuple[re.Pattern[str], ...]:
@@ -275,7 +268,7 @@ def run_hook(message_file: str, repo: str = ".") -> Outcome:
     """Check the message a hook was given, in the repository at `repo`."""
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         message = message_body(handle.read())
-    session = without_releases(Session.open(repo))
+    session = Session.open(repo)
     strict = bool(session.config["hook.strict"])
     parsed = parse(message, session.grammar)
     if not (parsed.nominations or parsed.errors or parsed.fixes or _fix_word(message, fix_patterns(session))):

@@ -3,14 +3,14 @@ configuration, the unstable branch and the stable lines of this run."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Sequence
 
 from backport import config as cfg
 from backport.errors import RepoError
 from backport.git import Git, Repository, check_revision, open_repository
-from backport.lines import LineSpec, select
+from backport.lines import LineSpec, releases, select
 from backport.models import Line, Version
 from backport.nominations import Grammar
 
@@ -82,13 +82,19 @@ class Session:
             maintained=self.config["maintained"],
             oldest=self.config["oldest"],
             line_patterns=self.config["line-patterns"],
-            release_patterns=self.config["release-patterns"],
         )
 
     @property
-    def lines(self) -> list[Line]:
-        """The stable lines this run works on, oldest first."""
+    def heads(self) -> list[Line]:
+        """The stable lines of this run with their tips only: what the scanner
+        and the hook need, without a tag walk per line for the releases."""
         return self._lines[0]
+
+    @cached_property
+    def lines(self) -> list[Line]:
+        """The stable lines this run works on, oldest first, with their releases."""
+        patterns = self.config["release-patterns"]
+        return [replace(line, releases=releases(self.git, line.version, line.commit, patterns)) for line in self.heads]
 
     @property
     def known_versions(self) -> list[Version]:

@@ -6,7 +6,6 @@ import click
 
 from backport import tagging
 from backport.commands import Globals, pass_globals
-from backport.message_check import without_releases
 from backport.models import listing
 
 
@@ -23,7 +22,7 @@ from backport.models import listing
 @pass_globals
 def cli_command(g: Globals, targets: tuple[str, ...], comment: str | None, patches: tuple[str, ...]) -> int:
     """Add a Backport-to trailer to HEAD (amending it) or to git format-patch files."""
-    session = without_releases(g.session())  # lines without their releases: not needed here
+    session = g.session()
     value = tagging.Value.parse(targets, comment, session.known_versions) if targets else None
     if value and value.kind == "request" and not session.known_versions:
         click.echo(f"backport: warning: no stable lines here to check {value.text!r} against", err=True)
