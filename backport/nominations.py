@@ -12,8 +12,8 @@ own paragraph above the sign-offs, where git's trailer parser does not look
 from __future__ import annotations
 
 import re
-from bisect import bisect_right
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Sequence
 
 from backport.models import Nomination, Request, Version
@@ -39,11 +39,13 @@ class Grammar:
     skip_keys: tuple[str, ...] = DEFAULT_SKIP_KEYS
     fixes_keys: tuple[str, ...] = DEFAULT_FIXES_KEYS
 
+    @cached_property
     def line_pattern(self) -> re.Pattern[str]:
         keys = sorted({*self.keys, *self.skip_keys}, key=len, reverse=True)
         alternatives = "|".join(re.escape(k) for k in keys)
         return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
+    @cached_property
     def fixes_pattern(self) -> re.Pattern[str]:
         alternatives = "|".join(re.escape(k) for k in self.fixes_keys)
         return re.compile(rf"^(?:{alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
@@ -135,17 +137,22 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
     `source` is "trailer" for commit messages (trailer placement is checked)
     or "note" for notes (every line counts, placement does not matter).
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    block = trailer_block(lines) if source == "trailer" else range(len(lines))
-    starts = _line_starts(lines)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    matches = list(grammar.line_pattern.finditer(text))
+    # Most messages the scanner parses carry only Fixes:; skip the trailer
+    # block for them.
+    block = range(0)
+    if matches:
+        lines = text.split("\n")
+        block = trailer_block(lines) if source == "trailer" else range(len(lines))
     skip_keys = {k.lower() for k in grammar.skip_keys}
     nominations: list[Nomination] = []
     errors: list[tuple[str, str]] = []
-    for match in grammar.line_pattern().finditer(text):
+    for match in matches:
         key, value = match.group(1), match.group(2)
         written = match.group(0).rstrip()
-        index = _index_of(starts, match.start())
+        index = text.count("\n", 0, match.start())
         kind_override = "skip" if key.lower() in skip_keys else None
         try:
             kind, requests, comment = parse_value(value)
@@ -174,20 +181,8 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
 
 def _fix_targets(text: str, grammar: Grammar) -> list[str]:
     found = []
-    for match in grammar.fixes_pattern().finditer(text):
+    for match in grammar.fixes_pattern.finditer(text):
         sha = _SHA.match(match.group(1).strip())
         if sha:
             found.append(sha.group(1).lower())
     return list(dict.fromkeys(found))
-
-
-def _line_starts(lines: Sequence[str]) -> list[int]:
-    starts, offset = [], 0
-    for line in lines:
-        starts.append(offset)
-        offset += len(line) + 1
-    return starts
-
-
-def _index_of(starts: list[int], offset: int) -> int:
-    return bisect_right(starts, offset) - 1

@@ -9,13 +9,16 @@ the scan close to the cost of git producing the log.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, replace
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from dataclasses import asdict, dataclass
+from bisect import bisect_right
+from itertools import accumulate
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from backport.config import NOTES_REF
+from backport.errors import GitError
 from backport.git import Git
 from backport.models import Candidate, Line, Nomination, Problem, Request, ScanResult, Version, listing
-from backport.nominations import Grammar, parse
+from backport.nominations import Grammar, Parsed, parse
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -25,17 +28,43 @@ if TYPE_CHECKING:
 # scans from an older backport read as misses.
 SCAN_VERSION = 1
 
-_FIELDS = 7
-_FORMAT = "%H%x00%P%x00%an <%ae>%x00%aI%x00%cI%x00%B%x00%N"
+_REVERT = b"this reverts commit "
+_FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
+_DETAILS = "%H%x00%P%x00%an <%ae>%x00%aI%x00%cI"
 
 
-def _prefilter(grammar: Grammar) -> re.Pattern[bytes]:
-    keys = {*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys}
-    alternatives = b"|".join(re.escape(k.encode()) for k in sorted(keys, key=len, reverse=True))
-    return re.compile(
-        rb"^(?:" + alternatives + rb")[ \t]*:|^This reverts commit ",
-        re.IGNORECASE | re.MULTILINE,
-    )
+@dataclass(frozen=True)
+class _Filter:
+    """Finds, at C speed, the lines that may matter in a chunk of `git log`.
+
+    Searching a lowercased copy of the chunk for a few literals with
+    `bytes.find` is what keeps the scan up with git (0.07 s for 19 MB of log,
+    where one case-insensitive regex over the same bytes took 0.18 s). Each
+    rare hit is then confirmed with an anchored regex.
+    """
+
+    literals: tuple[bytes, ...]
+    confirm: re.Pattern[bytes]
+
+    @classmethod
+    def of(cls, grammar: Grammar) -> "_Filter":
+        keys = sorted({k.lower().encode() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)})
+        # a key that starts with another key is found by the shorter one
+        literals = [k for k in keys if not any(k != other and k.startswith(other) for other in keys)]
+        alternatives = b"|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+        confirm = re.compile(rb"(?:" + alternatives + rb")[ \t]*:|" + _REVERT)
+        return cls((*literals, _REVERT), confirm)
+
+    def hits(self, data: bytes, end: int) -> Iterator[int]:
+        """Offsets in data[:end] where a line starts with a key or revert marker."""
+        low = data[:end].lower()
+        for literal in self.literals:
+            at = low.find(literal)
+            while at != -1:
+                # a line starts after a newline, or after the NUL ending the commit id
+                if at and low[at - 1] in b"\n\x00" and self.confirm.match(low, at):
+                    yield at
+                at = low.find(literal, at + 1)
 
 
 def scan_base(git: Git, unstable: str, lines: Sequence[Line]) -> str | None:
@@ -52,7 +81,7 @@ def scan_session(session: "Session", cache: "Cache | None" = None) -> ScanResult
         session.git,
         session.unstable.ref,
         session.unstable.commit,
-        session.lines,
+        session.heads,
         session.known_versions,
         session.grammar,
         cache=cache,
@@ -103,54 +132,114 @@ def _scan(
     known: Sequence[Version],
     grammar: Grammar,
 ) -> ScanResult:
-    args = ["log", "-z", "--no-color", f"--format={_FORMAT}", "--no-notes", f"--notes={NOTES_REF}", unstable_commit]
+    args = ["log", "-z", "--no-color", f"--format={_FORMAT}", unstable_commit]
     if base:
         args.append(f"^{base}")
-    interesting = _prefilter(grammar)
-    found: list[tuple[int, Candidate]] = []
-    problem_groups: list[list[Problem]] = []  # newest commit first, as git gives them
-    count = 0
-    for sha, parents, author, adate, cdate, body, note in git.records([*args, "--"], _FIELDS):
-        count += 1
-        if not note and not interesting.search(body):
-            continue
+    notes = read_notes(git)
+    found: list[tuple[int, str, str, Parsed]] = []  # newest first, as git gives them
+    problem_groups: list[list[Problem]] = []
+    for position, sha, body in _interesting(git.stream([*args, "--"]), _Filter.of(grammar), set(notes)):
         commit = sha.decode()
         message = _decode(body)
         parsed = parse(message, grammar, "trailer")
-        notes = parse(_decode(note), grammar, "note") if note else None
-        nominations = parsed.nominations + (notes.nominations if notes else ())
-        errors = list(parsed.errors) + (list(notes.errors) if notes else [])
-        problems = [Problem(commit, text, error) for text, error in errors]
-        problems += _unknown_lines(commit, nominations, known)
+        note = notes.get(sha)
+        if note is not None:
+            extra = parse(_decode(note), grammar, "note")
+            parsed = Parsed(
+                parsed.nominations + extra.nominations, parsed.errors + extra.errors, parsed.fixes, parsed.reverts
+            )
+        problems = [Problem(commit, text, error) for text, error in parsed.errors]
+        problems += _unknown_lines(commit, parsed.nominations, known)
         if problems:
             problem_groups.append(problems)
-        if not (nominations or parsed.fixes or parsed.reverts):
-            continue
-        found.append(
-            (
-                count,
-                Candidate(
-                    commit=commit,
-                    subject=message.split("\n", 1)[0].strip(),
-                    author=_decode(author),
-                    date=adate.decode(),
-                    committed=cdate.decode(),
-                    parents=tuple(parents.decode().split()),
-                    order=0,
-                    nominations=nominations,
-                    fixes=parsed.fixes,
-                    reverts=parsed.reverts,
-                ),
-            )
+        if parsed.nominations or parsed.fixes or parsed.reverts:
+            found.append((position, commit, message.split("\n", 1)[0].strip(), parsed))
+    details = _details(git, [commit for _, commit, _, _ in found])
+    oldest = found[-1][0] if found else 0
+    commits = tuple(
+        Candidate(
+            commit=commit,
+            subject=subject,
+            order=oldest - position,  # 0 = the oldest commit found
+            nominations=parsed.nominations,
+            fixes=parsed.fixes,
+            reverts=parsed.reverts,
+            **details[commit],
         )
-    commits = tuple(_with_order(found, count))
+        for position, commit, subject, parsed in reversed(found)
+    )
     problems = tuple(p for group in reversed(problem_groups) for p in group)  # oldest first
     return ScanResult(unstable_ref, unstable_commit, base, commits, problems)
 
 
-def _with_order(found: list[tuple[int, Candidate]], total: int) -> Iterable[Candidate]:
-    for position, candidate in reversed(found):
-        yield replace(candidate, order=total - position)
+def _interesting(chunks: Iterable[bytes], finder: _Filter, noted: set[bytes]) -> Iterator[tuple[int, bytes, bytes]]:
+    """(position, id, message) of the records worth parsing, newest first.
+
+    Records are `id NUL message NUL`. Rather than filter each message, filter
+    each chunk and map the few hits back to records: per-commit Python work is
+    what would otherwise keep the scan from keeping pace with git.
+    """
+    tail = b""
+    seen = 0  # records before this chunk
+    for chunk in chunks:
+        data = tail + chunk
+        parts = data.split(b"\0")
+        rest = parts.pop()
+        if len(parts) % 2:  # an id whose message is still on its way
+            rest = parts.pop() + b"\0" + rest
+        cut = len(data) - len(rest)
+        tail = data[cut:]
+        if not parts:
+            continue
+        ends = list(accumulate(len(part) + 1 for part in parts))
+        hits = {bisect_right(ends, at) // 2 for at in finder.hits(data, cut)}
+        if noted:
+            ids = parts[0::2]
+            hits.update(ids.index(sha) for sha in noted.intersection(ids))
+        for record in sorted(hits):
+            yield seen + record, parts[2 * record], parts[2 * record + 1]
+        seen += len(parts) // 2
+    if tail.strip(b"\0"):
+        raise GitError(["log"], 0, "truncated output from git log")
+
+
+def read_notes(git: Git) -> dict[bytes, bytes]:
+    """Every note on refs/notes/backport, by annotated commit id, in two calls.
+
+    Notes are few; carrying them through the big `git log` (%N) would make
+    git look one up for every commit, which costs it 20-30% more time.
+    """
+    proc = git.run(["notes", f"--ref={NOTES_REF}", "list"], check=False)
+    if proc.returncode != 0:
+        return {}  # no notes ref yet
+    pairs = [line.split() for line in proc.stdout.decode().splitlines()]
+    pairs = [p for p in pairs if len(p) == 2]
+    contents = git.blobs(blob for blob, _ in pairs)
+    return {commit.encode(): contents[blob] for blob, commit in pairs if blob in contents}
+
+
+def _details(git: Git, commits: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Author, dates and parents of the few commits that matter, in one batch.
+
+    Asking the big log for these on every commit costs git more than the rest
+    of the scan; only a small share of commits is ever interesting.
+    """
+    if not commits:
+        return {}
+    out = git.run(
+        ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-color", f"--format={_DETAILS}"],
+        input="".join(f"{c}\n" for c in commits).encode(),
+    ).stdout.split(b"\0")
+    details = {}
+    for i in range(0, len(out) - 4, 5):
+        sha, parents, author, adate, cdate = out[i : i + 5]
+        details[sha.decode()] = {
+            "author": _decode(author),
+            "date": adate.decode(),
+            "committed": cdate.decode(),
+            "parents": tuple(parents.decode().split()),
+        }
+    return details
 
 
 def _unknown_lines(commit: str, nominations: Iterable[Nomination], known: Sequence[Version]) -> list[Problem]:

@@ -151,3 +151,26 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
     for entry in (Path(session.repo.common_dir) / "backport-cache").rglob("*.json"):
         entry.write_text("{ corrupt")
     assert len(cached().candidates) == 2
+
+
+def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch) -> None:
+    """The chunk-level filter must find a nomination however git's output is cut."""
+    import backport.git
+
+    repo, _ = xen_like(tmp_path)
+    expected = []
+    for i in range(40):
+        body = "x" * (i * 7 % 50)
+        if i % 3 == 0:
+            expected.append(repo.commit(f"c{i}\n\n{body}\n\nBackport-to: 4.20\n"))
+        else:
+            repo.commit(f"c{i}\n\n{body}\n")
+    noted = repo.commit("noted only")
+    repo.note(noted, "Backport-to: 4.19")
+    expected.append(noted)
+    for size in (1, 7, 64, 1 << 20):
+        monkeypatch.setattr(backport.git, "_CHUNK", size)
+        candidates = scanned(tmp_path).candidates
+        assert [c.commit for c in candidates] == expected, size
+        assert [c.order for c in candidates] == sorted(c.order for c in candidates)
+        assert candidates[0].order == 0
