@@ -34,11 +34,12 @@ from backport.cache import Cache
 from backport.errors import GitError, UsageError
 from backport.git import Git, Repository, check_revision
 
-ENGINE = 1  # bump when a change here alters results, so cached ones are not reused
+ENGINE = 2  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
 _MERGE_SETTINGS = (
     r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
 )
+_FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -236,7 +237,9 @@ class Simulator:
         commit as given to its plan.
         """
         self._prepare()
-        self._load([name for tip, commits in work for name in (tip, *commits)])
+        names = [name for tip, commits in work for name in (tip, *commits)]
+        if not all(_FULL_ID.fullmatch(n) for n in names):
+            self._load(names)  # else a warm run needs no git at all before its cache hits
         results: list[dict[str, LinePlan] | None] = []
         missing: list[int] = []
         for index, (tip, commits) in enumerate(work):
@@ -246,6 +249,7 @@ class Simulator:
             if plan is None:
                 missing.append(index)
         if missing:
+            self._load(names)
             self._load_own([c for i in missing for c in work[i][1]])
             tips = {i: self._commits[work[i][0]] for i in missing}
             self._alone([(self._commits[c].id, tips[i].tree, tips[i].id) for i in missing for c in work[i][1]])
@@ -323,7 +327,10 @@ class Simulator:
             self._own[c.id] = tuple(found.get(c.id, ()))
 
     def _line_key(self, tip: str, commits: Sequence[str]) -> list[str]:
-        return [self._fingerprint, self._commits[tip].tree, *(self._commits[c].id for c in commits)]
+        return [self._fingerprint, *(self._id(n) for n in (tip, *commits))]
+
+    def _id(self, name: str) -> str:
+        return name if _FULL_ID.fullmatch(name) else self._commits[name].id
 
     # -- single merges ------------------------------------------------------
 

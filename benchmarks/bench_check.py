@@ -25,6 +25,7 @@ Exit status: 0 every measured target met, 1 a target missed, 3 setup error.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -153,6 +154,13 @@ class ColdCheck:
         return self.command.run()
 
 
+def pending_in_output(check: common.Command) -> int:
+    """How many (candidate, line) pairs `check` itself calls pending."""
+    proc = subprocess.run(list(check.argv), env={**os.environ, **(check.env or {})}, capture_output=True, check=True)
+    document = json.loads(proc.stdout)
+    return sum(1 for c in document["candidates"] for t in c["targets"] if t["state"] == "pending")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Time the cherry-pick simulator and `backport check` against raw git.")
     ap.add_argument("--commits", type=int, default=20000, help="synthetic master commits (default 20000)")
@@ -202,6 +210,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  not measurable yet: {failure}")
         print("\n3. warm `backport check`\n  not measurable yet: check does not run")
         return 0 if ok else 1
+    simulated = pending_in_output(check)
+    if simulated != pairs:
+        print(f"  note: check reports {simulated} pending pairs, truth.json {pairs}; the floor uses truth.json's")
     cache_dir = os.path.join(open_repository(repo).common_dir, "backport-cache")
     cold = ColdCheck(check, cache_dir)
     floor_log = Floor(repo, lines, with_log=True)
