@@ -239,7 +239,7 @@ class Simulator:
         self._prepare()
         names = [name for tip, commits in work for name in (tip, *commits)]
         if not all(_FULL_ID.fullmatch(n) for n in names):
-            self._load(names)  # else a warm run needs no git at all before its cache hits
+            self._load(names)  # full ids need no lookup: a warm run goes straight to its cache hits
         results: list[dict[str, LinePlan] | None] = []
         missing: list[int] = []
         for index, (tip, commits) in enumerate(work):
