@@ -238,6 +238,10 @@ class Git:
                     raise GitError(list(args), proc.returncode, err.read().decode("utf-8", "replace"))
         return output
 
+    def objects(self) -> "ObjectReader":
+        """A `git cat-file --batch` running alongside other work (see ObjectReader)."""
+        return ObjectReader(self)
+
     def blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
         """Contents of many blobs in one `cat-file --batch`."""
         wanted = list(dict.fromkeys(ids))
@@ -274,7 +278,7 @@ class Git:
         data = "".join(f"{n}^{{commit}}\n" for n in names).encode()
         out = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=data)
         result: dict[str, str] = {}
-        for name, line in zip(names, out.stdout.decode().splitlines()):
+        for name, line in zip(names, out.stdout.decode().splitlines(), strict=True):
             parts = line.split()
             if len(parts) == 2 and parts[1] == "commit":
                 result[name] = parts[0]
@@ -349,3 +353,65 @@ def open_repository(path: str) -> Repository:
         bare=bare == "true",
         shallow=shallow == "true",
     )
+
+
+class ObjectReader:
+    """Raw objects from one `git cat-file --batch`, asked for while other work goes on.
+
+    `want()` sends ids as they become known; a thread reads the answers as
+    git gives them, so the lookups overlap with whatever the caller is doing.
+    `result()` ends the process and returns {id: raw object}; a missing id is
+    left out.
+    """
+
+    def __init__(self, git: Git) -> None:
+        self._errors = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=git.cwd,
+            env=git.env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._errors,
+        )
+        self._found: dict[str, bytes] = {}
+        self._reader = threading.Thread(target=self._read, name="git-cat-file-reader", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        out = self._proc.stdout
+        assert out is not None
+        while True:
+            header = out.readline()
+            if not header:
+                return
+            parts = header.split()
+            if len(parts) == 3:  # "<id> <type> <size>"; "<id> missing" has two
+                data = out.read(int(parts[2]) + 1)
+                self._found[parts[0].decode()] = data[:-1]
+
+    def want(self, ids: Iterable[str]) -> None:
+        data = "".join(f"{i}\n" for i in ids).encode()
+        if data:
+            assert self._proc.stdin is not None
+            self._proc.stdin.write(data)
+            self._proc.stdin.flush()  # let git start on them now
+
+    def result(self) -> dict[str, bytes]:
+        assert self._proc.stdin is not None
+        self._proc.stdin.close()
+        self._reader.join()
+        rc = self._proc.wait()
+        self._errors.seek(0)
+        stderr = self._errors.read().decode("utf-8", "replace")
+        self._errors.close()
+        if rc != 0:
+            raise GitError(["cat-file", "--batch"], rc, stderr)
+        return self._found
+
+    def close(self) -> None:
+        """Stop early (an error elsewhere): no git process is left behind."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+            self._proc.wait()
+        self._errors.close()

@@ -174,3 +174,25 @@ def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch) -> Non
         assert [c.commit for c in candidates] == expected, size
         assert [c.order for c in candidates] == sorted(c.order for c in candidates)
         assert candidates[0].order == 0
+
+
+def test_commit_details_read_like_git_log(tmp_path: Path) -> None:
+    """Author, dates and parents from raw objects agree with git log's own rendering."""
+    from backport.git import Git
+    from backport.scan import commit_details
+
+    repo, _ = xen_like(tmp_path)
+    env = {"GIT_AUTHOR_NAME": "Roger Pau Monné", "GIT_AUTHOR_DATE": "1700000000 -0430"}
+    repo.git("commit", "-q", "--allow-empty", "-m", "utf-8 author", env=env)
+    (tmp_path / "msg").write_bytes("latin\n".encode("latin-1"))
+    repo.git(
+        "-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", str(tmp_path / "msg"),
+        env={"GIT_AUTHOR_NAME": "J\xf6rg"},
+    )
+    repo.git("merge", "-q", "--no-ff", "-m", "merge", "stable-4.20", env={"GIT_COMMITTER_DATE": "1700000500 +0545"})
+    git = Git(str(tmp_path))
+    for sha in repo.git("rev-list", "-4", "HEAD").split():
+        raw = git.run(["cat-file", "commit", sha]).stdout
+        expected = repo.git("log", "-1", "--format=%an <%ae>%n%aI%n%cI%n%P", sha).split("\n")
+        details = commit_details(raw)
+        assert [details["author"], details["date"], details["committed"], " ".join(details["parents"])] == expected
