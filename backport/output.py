@@ -56,7 +56,23 @@ def _mode_of(path: str) -> int:
 
 
 def dumps(document: Any) -> str:
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    """JSON with one top-level key, and one element of a top-level list, per line.
+
+    Readable, diff-friendly per candidate, and fast: json.dumps with indent=
+    runs the pure-Python encoder (0.4 s for a large check document); without
+    it every piece goes through the C encoder.
+    """
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    if not isinstance(document, dict) or not document:
+        return encode(document) + "\n"
+    fields = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            items = ",\n".join(f"    {encode(item)}" for item in value)
+            fields.append(f"  {encode(key)}: [\n{items}\n  ]")
+        else:
+            fields.append(f"  {encode(key)}: {encode(value)}")
+    return "{\n" + ",\n".join(fields) + "\n}\n"
 
 
 def nomination_json(nomination: Nomination) -> dict[str, Any]:
