@@ -8,8 +8,9 @@ Exit codes: 0 done; 1 lint or hook findings; 2 usage or configuration error;
 from __future__ import annotations
 
 import importlib
-import os
 import importlib.util
+import os
+import signal
 import sys
 from typing import Sequence
 
@@ -22,6 +23,7 @@ from backport.errors import BackportError
 # Commands in their own module (backport.commands.<name>.cli_command), loaded
 # only when run or listed.
 MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook")
+_REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 
 class LazyGroup(click.Group):
@@ -50,6 +52,11 @@ class LazyGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, repo: str, unstable: str | None, lines: tuple[str, ...]) -> None:
     """Track stable-branch backports: nominations, verdicts, reports, hooks."""
+    if ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT:
+        # --repo names the repository: an inherited GIT_DIR (say, from a hook
+        # of another repository) must not silently point git elsewhere
+        for name in _REPOSITORY_ENV:
+            os.environ.pop(name, None)
     ctx.obj = Globals(repo, unstable, lines)
 
 
@@ -118,6 +125,9 @@ def demo(keep: str | None, command: tuple[str, ...]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: never ends in a traceback for a user's mistake."""
+    # SIGTERM ends the run like Ctrl-C: cleanup (scratch object directories,
+    # git processes) runs on the way out
+    signal.signal(signal.SIGTERM, _terminated)
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="backport", standalone_mode=False)
     except click.exceptions.Abort:
@@ -130,11 +140,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     except KeyboardInterrupt:
         _fail("interrupted", 130)
     except BrokenPipeError:
-        # the reader went away (| head): stop quietly, and keep Python from
-        # complaining while it flushes stdout on the way out
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # the reader of our output went away (| head): stop quietly, and
+            # keep Python from complaining while it flushes stdout on exit
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+        _fail("a git process ended before reading all we sent it; run again", 3)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _terminated(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _fail(message: str, code: int) -> None:

@@ -65,6 +65,14 @@ def _patterns(value: Any) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _version_patterns(value: Any) -> tuple[str, ...]:
+    patterns = _patterns(value)
+    for item in patterns:
+        if "version" not in re.compile(item).groupindex:
+            raise ValueError(f"{item!r} has no (?P<version>...) group to say where the version is")
+    return patterns
+
+
 def _text(value: Any) -> str:
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value)
@@ -113,8 +121,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("fixes-keys", _words, ("Fixes", "Amends"), "keys naming the commit a fix fixes", True),
     Setting("stale-after", _count, 30, "days a pending backport may wait before it is stale"),
     Setting("maintainers", _text, "MAINTAINERS", "MAINTAINERS file, read from the unstable ref"),
-    Setting("line-patterns", _patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
-    Setting("release-patterns", _patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
+    Setting("line-patterns", _version_patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
+    Setting("release-patterns", _version_patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
     Setting("hook.strict", _flag, False, "make hook warnings block the commit"),
     Setting("hook.fix-patterns", _patterns, DEFAULT_FIX_PATTERNS, "subject words that suggest a fix", True),
 )
@@ -198,7 +206,7 @@ def _checked(setting: Setting, value: Any, where: str) -> Any:
     try:
         return setting.parse(value)
     except ValueError as err:
-        raise ConfigError(f"{where}: {err} (got {value!r})", "see `backport config`") from None
+        raise ConfigError(f"{where}: {err} (got {value!r})", "correct that value; backport config lists every setting") from None
 
 
 def layer(base: Config, values: Mapping[str, Any], origin: str) -> Config:

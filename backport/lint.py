@@ -13,6 +13,7 @@ from typing import Sequence
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
 from backport.message_check import Ancestry, Finding, Rules, check_message
+from backport.models import printable
 from backport.nominations import parse
 from backport.session import Session
 
@@ -64,6 +65,6 @@ def lint(session: Session, revisions: Sequence[str]) -> LintResult:
     for sha, message in reversed(messages):
         findings = check_message(message, rules, ancestry)
         if findings:
-            subject = message.split("\n", 1)[0].strip()
+            subject = printable(message.split("\n", 1)[0].strip())
             flagged.append(Flagged(sha, subject, tuple(findings)))
     return LintResult(tuple(revisions), len(messages), tuple(flagged))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
-from backport.models import Nomination, Request, Version
+from backport.models import Nomination, Request, Version, printable
 
 DEFAULT_KEYS = ("Backport-to", "Backport")
 DEFAULT_SKIP_KEYS = ("Backport-skip",)
@@ -24,8 +24,8 @@ DEFAULT_FIXES_KEYS = ("Fixes", "Amends")
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
-_SHA = re.compile(r"\b([0-9a-fA-F]{7,40})\b")
-_REVERTS = re.compile(r"^This reverts commit ([0-9a-fA-F]{7,40})", re.MULTILINE)
+_SHA = re.compile(r"\b([0-9a-fA-F]{7,64})\b")  # SHA-1 or SHA-256 ids
+_REVERTS = re.compile(r"^This reverts commit ([0-9a-fA-F]{7,64})", re.MULTILINE)
 # Trailers that git itself writes: one of these makes a paragraph with some
 # free-form lines still count as the trailer block, as in git's own parser.
 _GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
@@ -151,11 +151,11 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
     errors: list[tuple[str, str]] = []
     for match in matches:
         key, value = match.group(1), match.group(2)
-        written = match.group(0).rstrip()
+        written = printable(match.group(0).rstrip())
         index = text.count("\n", 0, match.start())
         kind_override = "skip" if key.lower() in skip_keys else None
         try:
-            kind, requests, comment = parse_value(value)
+            kind, requests, comment = parse_value(printable(value))
         except ValueError as err:
             errors.append((written, str(err)))
             continue

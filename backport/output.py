@@ -11,7 +11,16 @@ from typing import Any
 import click
 
 from backport.errors import UsageError
-from backport.models import Candidate, CheckResult, Line, Nomination, Problem, Target, UntaggedFix, Verdict
+from backport.models import (
+    Candidate,
+    CheckResult,
+    Line,
+    Nomination,
+    Problem,
+    Target,
+    UntaggedFix,
+    Verdict,
+)
 
 SCHEMA = 1
 
@@ -24,9 +33,12 @@ def emit(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
         return
     directory = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(directory):
-        raise UsageError(f"cannot write {output}: no such directory", "create it or choose another --output")
-    write_atomically(output, text.encode("utf-8"))
+    if not output or not os.path.isdir(directory):
+        raise UsageError(f"cannot write {output!r}: no such directory", "create it or choose another --output")
+    try:
+        write_atomically(output, text.encode("utf-8"))
+    except OSError as err:
+        raise UsageError(f"cannot write {output}: {err.strerror}", "choose another --output") from None
 
 
 def write_atomically(path: str, data: bytes) -> None:

@@ -29,6 +29,7 @@ from backport.models import (
     ScanResult,
     Version,
     listing,
+    printable,
 )
 from backport.nominations import Grammar, Parsed, parse
 
@@ -163,7 +164,7 @@ def _scan(
             if problems:
                 problem_groups.append(problems)
             if parsed.nominations or parsed.fixes or parsed.reverts:
-                found.append((position, commit, message.split("\n", 1)[0].strip(), parsed))
+                found.append((position, commit, printable(message.split("\n", 1)[0].strip()), parsed))
                 wanted.append(commit)
                 if len(wanted) >= 256:
                     objects.want(wanted)
@@ -249,7 +250,7 @@ def _ident(value: bytes, encoding: str) -> tuple[str, str]:
         date = datetime.fromtimestamp(int(seconds), _zone(zone)).isoformat()
     except (ValueError, OverflowError):
         date = datetime.fromtimestamp(0, timezone.utc).isoformat()  # a broken date: say the epoch
-    return name, date
+    return printable(name), date
 
 
 def _interesting(chunks: Iterable[bytes], finder: _Filter, noted: set[bytes]) -> Iterator[tuple[int, bytes, bytes]]:

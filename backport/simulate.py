@@ -33,8 +33,9 @@ from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 from backport.cache import Cache
 from backport.errors import GitError, UsageError
 from backport.git import Git, Repository, check_revision
+from backport.models import printable
 
-ENGINE = 2  # bump when a change here alters results, so cached ones are not reused
+ENGINE = 3  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
 _MERGE_SETTINGS = (
     r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
@@ -178,21 +179,19 @@ class Simulator:
             self._prepare()
             objects, algorithm = self.git.out(["rev-parse", "--git-path", "objects", "--show-object-format"]).splitlines()
             objects = os.path.abspath(os.path.join(self.git.cwd, objects))  # relative to cwd before git 2.31
-            alternates = [objects]
-            if os.environ.get("GIT_ALTERNATE_OBJECT_DIRECTORIES"):
-                alternates.append(os.environ["GIT_ALTERNATE_OBJECT_DIRECTORIES"])
             self._tmp = tempfile.mkdtemp(prefix="backport-sim-")
             # a Simulator never closed still leaves nothing behind once it is collected
             self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
             self._objects = os.path.join(self._tmp, "objects")
             self._algorithm = algorithm
-            os.mkdir(self._objects)
-            self._scratch = self.git.with_env(
-                {
-                    "GIT_OBJECT_DIRECTORY": self._objects,
-                    "GIT_ALTERNATE_OBJECT_DIRECTORIES": os.pathsep.join(alternates),
-                }
-            )
+            os.makedirs(os.path.join(self._objects, "info"))
+            # The repository's objects as an alternate, in a file rather than
+            # GIT_ALTERNATE_OBJECT_DIRECTORIES: that variable is split at ':',
+            # which a repository path may contain. (Any alternates the user
+            # set in the environment still apply: the environment is kept.)
+            with open(os.path.join(self._objects, "info", "alternates"), "w", encoding="utf-8") as handle:
+                handle.write(objects + "\n")
+            self._scratch = self.git.with_env({"GIT_OBJECT_DIRECTORY": self._objects})
             return self._scratch
 
     def close(self) -> None:
@@ -287,7 +286,7 @@ class Simulator:
         labels = {onto_commit: f"{onto[:12]} (line)", c.id: f"{c.id[:12]} (picked)"}
         out = [_relabel(hunk, labels) for hunk in _marker_hunks(diff)]
         notes = _conflict_messages(messages)
-        return "".join(out) + "".join(f"# {note}\n" for note in notes)
+        return printable("".join(out) + "".join(f"# {note}\n" for note in notes))
 
     # -- metadata -----------------------------------------------------------
 
@@ -397,6 +396,9 @@ class Simulator:
         if proc.returncode not in (0, 1):
             raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         tree, *paths = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+        if not _FULL_ID.fullmatch(tree):
+            # exit 1 also means "not something we can merge": never read that as a conflict
+            raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace") or "no tree written")
         return proc.returncode == 0, tuple(sorted(set(p for p in paths if p))), tree
 
     def _synthetic(self, c: _Commit, tree: str) -> str:

@@ -188,14 +188,14 @@ def test_hostile_mail(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> No
     assert message["To"].addresses[0].addr_spec == "eve@example.org"
     assert message["From"].addresses[0].addr_spec == "carl@example.org"
     body = message.get_content()
-    assert EVIL_SUBJECT in body and "caf\ufffd: fix \ufffd\ufffd bytes Bcc: evil@example.org\\x1b[31m" in body
+    assert EVIL_SUBJECT in body and "caf\ufffd: fix \ufffd\ufffd bytes\\x0dBcc: evil@example.org\\x1b[31m" in body
 
 
 def test_hostile_text_cannot_drive_the_terminal(run: Callable, hostile: RepoBuilder) -> None:  # type: ignore[type-arg]
     result = run("report", "--now", "2024-01-01T00:00:00+00:00", repo=hostile.path)
     assert result.code == 0, result.err
     assert "\x1b" not in result.out and "\r" not in result.out
-    assert "bytes Bcc: evil@example.org\\x1b[31m" in result.out
+    assert "bytes\\x0dBcc: evil@example.org\\x1b[31m" in result.out
 
 
 def test_mail_into_a_file_is_a_usage_error(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> None:  # type: ignore[type-arg]

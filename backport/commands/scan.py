@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from backport.cache import Cache
 from backport.models import Nomination, ScanResult, Version
 from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json
 from backport.scan import scan_session
-from backport.cache import Cache
 from backport.session import Session
 
 
