@@ -15,7 +15,7 @@ def run(session: Session, fmt: str, output: str | None) -> int:
     if fmt == "json":
         emit(dumps(to_json(result)), output)
     else:
-        emit(to_text(result, [line.version for line in session.lines]), output)
+        emit(to_text(result, [line.version for line in session.heads]), output)
     return 0
 
 

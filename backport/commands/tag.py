@@ -35,6 +35,6 @@ def cli_command(g: Globals, targets: tuple[str, ...], comment: str | None, patch
             click.echo(f"{result.target}: added {result.trailer!r}" + (f" ({result.note})" if result.note else ""))
         else:
             click.echo(f"{result.target}: {result.note}")
-    if any(r.trailer for r in results) and session.lines:
-        click.echo(f"maintained lines: {listing(line.version for line in session.lines)}")
+    if any(r.trailer for r in results) and session.heads:
+        click.echo(f"maintained lines: {listing(line.version for line in session.heads)}")
     return 0
