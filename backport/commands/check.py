@@ -25,7 +25,7 @@ HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the 
 
 @click.command("check")
 @click.argument("commits", nargs=-1, metavar="[COMMIT]...")
-@format_options(("text", "json"))
+@format_options()
 @now_option
 @pass_globals
 def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: datetime) -> int:
@@ -47,6 +47,11 @@ def run(
     result = check_session(session, now, commits, simulator_factory=simulator_factory)
     if fmt == "json":
         emit(dumps(check_json(result)), output)
+        return 0
+    if fmt in ("markdown", "html"):
+        from backport.render import verdicts as render
+
+        emit(render.render_markdown(result) if fmt == "markdown" else render.render_html(result), output)
         return 0
     with simulator_factory(session.git, session.repo) as simulator:
         emit(to_text(result, simulator), output)

@@ -21,15 +21,15 @@ from backport.report import Report
 
 
 def render_html(report: Report) -> str:
+    return render_page("report.html.j2", report=report, result=report.result)
+
+
+def render_page(template: str, **values: object) -> str:
+    """A page from one of our templates, with the shared style, script and policy."""
     css, js = _asset("report.css"), _asset("report.js")
     csp = f"default-src 'none'; style-src '{_hash(css)}'; script-src '{_hash(js)}'; img-src data:"
-    return _environment().get_template("report.html.j2").render(
-        report=report,
-        result=report.result,
-        css=Markup(css),
-        js=Markup(js),
-        csp=csp,
-        version=__version__,
+    return _environment().get_template(template).render(
+        css=Markup(css), js=Markup(js), csp=csp, version=__version__, **values
     )
 
 
