@@ -6,7 +6,7 @@ import json
 import os
 import sys
 import tempfile
-from typing import Any
+from typing import Any, Sequence
 
 import click
 
@@ -103,6 +103,13 @@ def candidate_json(candidate: Candidate) -> dict[str, Any]:
 
 def problem_json(problem: Problem) -> dict[str, Any]:
     return {"commit": problem.commit, "text": problem.text, "error": problem.error}
+
+
+def problems_text(problems: Sequence[Problem]) -> list[str]:
+    """The "Problems:" block of text output (scan, check), empty when there are none."""
+    if not problems:
+        return []
+    return ["", "Problems:", *(f"  {p.commit[:12]}  {p.text!r}: {p.error}" for p in problems)]
 
 
 def is_terminal() -> bool:

@@ -12,7 +12,7 @@ from backport.commands import Globals, format_options, now_option, pass_globals
 from backport.errors import UsageError
 from backport.git import check_revision
 from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
-from backport.output import check_json, dumps, emit
+from backport.output import check_json, dumps, emit, problems_text
 from backport.scan import scan_session
 from backport.session import Session
 from backport.verdicts import SimulatorFactory, default_simulator, evaluate
@@ -132,11 +132,7 @@ def to_text(result: CheckResult, simulator: "Simulator | None" = None) -> str:
             lines = ", ".join(str(v) for v in fix.lines)
             out.append(f"  {fix.candidate.commit[:12]}  {fix.candidate.subject}")
             out.append(f"      fixes {fix.fixes[:12]}, on {lines}")
-    if result.problems:
-        out.append("")
-        out.append("Problems:")
-        for problem in result.problems:
-            out.append(f"  {problem.commit[:12]}  {problem.text!r}: {problem.error}")
+    out += problems_text(result.problems)
     return "\n".join(out)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from backport.cache import Cache
 from backport.models import Nomination, ScanResult, Version
-from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json
+from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json, problems_text
 from backport.scan import scan_session
 from backport.session import Session
 
@@ -41,11 +41,7 @@ def to_text(result: ScanResult, maintained: list[Version]) -> str:
         out.append(f"    {candidate.author}, {candidate.committed[:10]}")
         for nomination in candidate.nominations:
             out.append(f"    {nomination.source:<7} {nomination.text}{_meaning(nomination, maintained)}")
-    if result.problems:
-        out.append("")
-        out.append("Problems:")
-        for problem in result.problems:
-            out.append(f"  {problem.commit[:12]}  {problem.text!r}: {problem.error}")
+    out += problems_text(result.problems)
     return "\n".join(out)
 
 
