@@ -350,6 +350,9 @@ def open_repository(path: str) -> Repository:
             "--is-bare-repository",
             "--is-shallow-repository",
             "--is-inside-work-tree",
+            # not --show-toplevel: it fails without a work tree (a bare
+            # repository), and a second rev-parse costs every hook run 5 ms
+            "--show-cdup",
         ],
         check=False,
     )
@@ -358,11 +361,12 @@ def open_repository(path: str) -> Repository:
             f"not a git repository: {os.path.abspath(path)}",
             "run inside a clone or pass --repo PATH",
         )
-    git_dir, common, bare, shallow, inside = proc.stdout.decode().splitlines()[:5]
+    git_dir, common, bare, shallow, inside, *cdup = proc.stdout.decode().splitlines()
     common_dir = os.path.normpath(os.path.join(path, common) if not os.path.isabs(common) else common)
     work_tree = None
     if inside == "true":
-        work_tree = git.out(["rev-parse", "--show-toplevel"])
+        # what --show-toplevel prints: git keeps the work tree as a real path
+        work_tree = os.path.realpath(os.path.join(path, cdup[0] if cdup else ""))
     return Repository(
         path=work_tree or git_dir,
         git_dir=git_dir,
