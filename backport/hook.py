@@ -88,7 +88,7 @@ def _mentions(text: str, config: cfg.Config) -> bool:
 
 def _project_config(git: Git, configured: Iterable[str]) -> bool:
     """Whether any branch the session could take for unstable has a .backport.toml."""
-    names = [*configured, *cfg.UNSTABLE_CANDIDATES, *(f"origin/{n}" for n in cfg.UNSTABLE_CANDIDATES)]
+    names = [*configured, *cfg.UNSTABLE_NAMES]
     probe = "".join(f"{n}:{cfg.TOML_FILE}\n" for n in names if n and not n.startswith("-") and "\n" not in n)
     found = git.run(["cat-file", "--batch-check=%(objecttype)"], input=probe.encode()).stdout.split()
     return b"blob" in found

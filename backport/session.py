@@ -43,16 +43,21 @@ class Session:
         git_values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
         flag_unstable = check_revision(unstable) if unstable else None
         chosen = flag_unstable or (git_values["unstable"][0] if "unstable" in git_values else None)
-        ref = chosen or _detect_unstable(git)
-        config = cfg.defaults()
-        commit = git.resolve(ref)
-        if commit is None:
+        found = _find_unstable(git, [check_revision(chosen)] if chosen else cfg.UNSTABLE_NAMES)
+        if found is None and chosen:
             raise RepoError(
-                f"unknown revision {ref!r} for the unstable branch",
+                f"unknown revision {chosen!r} for the unstable branch",
                 "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
             )
-        toml = git.show_file(commit, cfg.TOML_FILE)
-        if toml is not None:
+        if found is None:
+            raise RepoError(
+                f"no unstable branch found (looked for {', '.join(cfg.UNSTABLE_CANDIDATES)})",
+                "pass --unstable REF or set git config backport.unstable",
+            )
+        ref, commit, toml_blob = found
+        config = cfg.defaults()
+        if toml_blob:
+            toml = git.blobs([toml_blob])[toml_blob]
             config = cfg.layer(config, cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})"), f"{cfg.TOML_FILE} ({ref})")
         for name, (value, where) in git_values.items():
             config = cfg.layer(config, {name: value}, where)
@@ -74,7 +79,7 @@ class Session:
         return cls(repo, git, config, Unstable(ref, commit), specs)
 
     @cached_property
-    def _lines(self) -> tuple[list[Line], list[Version]]:
+    def _lines(self) -> tuple[list[Line], list[Version], dict[str, Version]]:
         return select(
             self.git,
             specs=self.line_specs,
@@ -102,6 +107,12 @@ class Session:
         return self._lines[1]
 
     @property
+    def line_branches(self) -> dict[str, Version]:
+        """Full ref names (refs/remotes/origin/stable-4.20) of the lines of
+        this run that are a branch, whose tip is the line's commit."""
+        return self._lines[2]
+
+    @property
     def grammar(self) -> Grammar:
         return Grammar(
             keys=tuple(self.config["keys"]),
@@ -122,20 +133,18 @@ def _spec_text(spec: LineSpec) -> str:
     return f"{spec.version}={spec.ref}" if spec.ref else str(spec.version)
 
 
-def _detect_unstable(git: Git) -> str:
-    found = git.resolve_many(
-        [*UNSTABLE, *(f"origin/{name}" for name in UNSTABLE)]
-    )
-    for name in UNSTABLE:
-        if name in found:
-            return name
-    for name in UNSTABLE:
-        if f"origin/{name}" in found:
-            return f"origin/{name}"
-    raise RepoError(
-        f"no unstable branch found (looked for {', '.join(UNSTABLE)})",
-        "pass --unstable REF or set git config backport.unstable",
-    )
-
-
-UNSTABLE = cfg.UNSTABLE_CANDIDATES
+def _find_unstable(git: Git, names: Sequence[str]) -> tuple[str, str, str | None] | None:
+    """The first of `names` that is a commit: (name, commit, blob id of its
+    .backport.toml or None), or None. One git process whatever the number
+    of names: this runs on every commit the hook checks."""
+    usable = [n for n in names if "\n" not in n]  # a newline would split a batch request
+    probe = "".join(f"{n}^{{commit}}\n{n}:{cfg.TOML_FILE}\n" for n in usable)
+    rows = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=probe.encode()).stdout
+    # "<id> <type>", or "<name as given> missing|ambiguous"
+    answers = [row.rpartition(" ") for row in rows.decode("utf-8", "replace").splitlines()]
+    for i, name in enumerate(usable):
+        commit, _, kind = answers[2 * i]
+        if kind == "commit":
+            blob, _, toml_kind = answers[2 * i + 1]
+            return name, commit, blob if toml_kind == "blob" else None
+    return None
