@@ -49,10 +49,11 @@ def _short(refname: str) -> str:
     return parts[3] if len(parts) == 4 else refname
 
 
-def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str]]:
-    """Every branch that looks like a stable line: version -> (short ref, commit)."""
+def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str, str]]:
+    """Every branch that looks like a stable line: version -> (short ref,
+    commit, full ref name)."""
     compiled = [re.compile(p) for p in patterns]
-    found: dict[Version, tuple[tuple[int, str], str, str]] = {}
+    found: dict[Version, tuple[tuple[int, str], str, str, str]] = {}
     for refname, commit in git.refs(["refs/heads", "refs/remotes"], "%(refname)%00%(objectname)"):
         short = _short(refname)
         if short == "HEAD":
@@ -66,9 +67,9 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str]
                 display = short if refname.startswith("refs/heads/") else refname[len("refs/remotes/") :]
                 rank = _rank(refname)
                 if version not in found or rank < found[version][0]:
-                    found[version] = (rank, display, commit)
+                    found[version] = (rank, display, commit, refname)
                 break
-    return {v: (ref, commit) for v, (_, ref, commit) in found.items()}
+    return {v: (ref, commit, refname) for v, (_, ref, commit, refname) in found.items()}
 
 
 def releases(git: Git, line_version: Version, tip: str, patterns: Sequence[str]) -> tuple[Release, ...]:
@@ -102,19 +103,22 @@ def select(
     maintained: Sequence[str],
     oldest: str | None,
     line_patterns: Sequence[str],
-) -> tuple[list[Line], list[Version]]:
-    """The lines this run works on (tips only, no releases yet), and every
-    known line version.
+) -> tuple[list[Line], list[Version], dict[str, Version]]:
+    """The lines this run works on (tips only, no releases yet), every
+    known line version, and the full ref names of the lines that are a
+    discovered branch (their commit is that branch's tip).
 
     `--line` flags limit the run to the lines they name. Otherwise the
     maintained lines (configured list, or `oldest` and newer, or all).
     """
     discovered = discover(git, line_patterns)
+    branches = {v: refname for v, (_, _, refname) in discovered.items()}
     for item in configured:
         spec = LineSpec.parse(item)
         if spec.ref is None:
             raise ConfigError(f"configured line {item!r} has no ref", "write it as VERSION=REF")
-        discovered[spec.version] = (spec.ref, "")
+        discovered[spec.version] = (spec.ref, "", "")
+        branches.pop(spec.version, None)
     known = sorted(discovered)
     wanted: dict[Version, str]
     if specs:
@@ -122,6 +126,7 @@ def select(
         for spec in specs:
             if spec.ref is not None:
                 wanted[spec.version] = spec.ref
+                branches.pop(spec.version, None)
             elif spec.version in discovered:
                 wanted[spec.version] = discovered[spec.version][0]
             else:
@@ -151,15 +156,17 @@ def select(
                 raise ConfigError(f"oldest: {oldest!r} is not a version", "write e.g. 4.19")
             chosen = [v for v in chosen if v >= floor]
         wanted = {v: discovered[v][0] for v in chosen}
+    # a discovered branch's tip came with the listing; only other refs need resolving
+    tips = {v: discovered[v][1] for v in wanted if v in branches}
+    resolved = git.resolve_many(ref for v, ref in wanted.items() if v not in tips)
     lines = []
-    resolved = git.resolve_many(wanted.values())
     for version in sorted(wanted):
         ref = wanted[version]
-        commit = resolved.get(ref)
+        commit = tips.get(version) or resolved.get(ref)
         if commit is None:
             raise RepoError(
                 f"line {version}: unknown revision {ref!r}",
                 "check the branch name, or fetch it (git fetch origin)",
             )
         lines.append(Line(version, ref, commit))
-    return lines, known
+    return lines, known, {branches[v]: v for v in tips}

@@ -16,12 +16,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
+from backport.errors import GitError
 from backport.git import Git
 from backport.models import Line, Nomination, Version, listing
 from backport.nominations import Grammar, message_body, parse
-from backport.scan import _unknown_lines
 from backport.session import Session
 
 UNTAGGED_FIX, FIX_HINT, MALFORMED, UNKNOWN_LINE, MISPLACED = (
@@ -85,11 +85,16 @@ def fix_patterns(session: Session) -> tuple[re.Pattern[str], ...]:
 
 class Ancestry:
     """Which maintained lines contain a commit. Answers are cached, so lint
-    asks git once per fixed commit however many commits name it."""
+    asks git once per fixed commit however many commits name it.
 
-    def __init__(self, git: Git, lines: Sequence[Line]) -> None:
+    `branches` names lines that are a branch's tip by full ref name
+    (Session.line_branches): they need not be looked up again."""
+
+    def __init__(self, git: Git, lines: Sequence[Line], branches: Mapping[str, Version] | None = None) -> None:
         self.git = git
         self.lines = tuple(lines)
+        versions = {line.version for line in self.lines}
+        self._branches = {name: v for name, v in (branches or {}).items() if v in versions}
         self._ids: dict[str, str | None] = {}
         self._found: dict[str, tuple[Version, ...]] = {}
         self._refs: dict[str, list[Version]] | None = None
@@ -112,6 +117,24 @@ class Ancestry:
             self._found[full] = self._containing(full)
         return full, self._found[full]
 
+    def holding(self, name: str) -> tuple[Version, ...] | None:
+        """The lines holding the commit `name` stands for; None if it names none.
+
+        Unless `name` was primed, git gets it as written, not resolved
+        first: one process less on a commit with one `Fixes:`."""
+        if name in self._ids:
+            full, lines = self.locate(name)
+            return lines if full else None
+        if name not in self._found:
+            try:
+                self._found[name] = self._containing(f"{name}^{{commit}}")
+            except GitError:
+                self.prime([name])  # git fails on an id that names no commit, or several
+                if self._ids[name] is None:
+                    return None
+                raise
+        return self._found[name]
+
     def _containing(self, commit: str) -> tuple[Version, ...]:
         # An old commit costs a long walk down from each line's tip. One
         # `for-each-ref --contains` over the lines' refs does them all in one
@@ -132,12 +155,16 @@ class Ancestry:
     def _line_refs(self) -> dict[str, list[Version]]:
         """Full ref names whose tip is a line's commit, e.g. refs/remotes/origin/stable-4.20."""
         if self._refs is None:
+            self._refs = {}
+            for refname, version in self._branches.items():
+                self._refs.setdefault(refname, []).append(version)
             names: dict[str, list[Line]] = {}
             for line in self.lines:
+                if line.version in self._branches.values():
+                    continue
                 for prefix in ("", "refs/heads/", "refs/remotes/", "refs/tags/"):
                     if prefix or line.ref.startswith("refs/"):
                         names.setdefault(prefix + line.ref, []).append(line)
-            self._refs = {}
             rows = self.git.refs(list(names), "%(refname)%00%(objectname)%00%(*objectname)") if names else []
             for refname, obj, peeled in rows:
                 for line in names.get(refname, ()):
@@ -164,10 +191,15 @@ def check_message(message: str, rules: Rules, ancestry: Ancestry) -> list[Findin
         Finding(MALFORMED, written, f"{written!r}: {error}; known lines: {listing(rules.known)}")
         for written, error in parsed.errors
     ]
-    findings += [
-        Finding(UNKNOWN_LINE, problem.text, f"{problem.text!r}: {problem.error}")
-        for problem in _unknown_lines("", parsed.nominations, rules.known)
-    ]
+    if parsed.nominations:
+        # the scanner's rule; imported only here, as an untagged fix (the
+        # hook's usual case) does without the scanner's 4 ms of imports
+        from backport.scan import _unknown_lines
+
+        findings += [
+            Finding(UNKNOWN_LINE, problem.text, f"{problem.text!r}: {problem.error}")
+            for problem in _unknown_lines("", parsed.nominations, rules.known)
+        ]
     findings += [
         Finding(
             MISPLACED,
@@ -183,7 +215,6 @@ def check_message(message: str, rules: Rules, ancestry: Ancestry) -> list[Findin
         return findings
     maintained = [line.version for line in rules.lines]
     if parsed.fixes:
-        ancestry.prime(parsed.fixes)
         for target in parsed.fixes:
             findings.extend(_untagged(target, rules, ancestry, maintained))
         return findings
@@ -199,8 +230,8 @@ def _untagged(target: str, rules: Rules, ancestry: Ancestry, maintained: list[Ve
     text = f"Fixes: {target}"
     if not maintained:
         return []
-    full, lines = ancestry.locate(target)
-    if full is None:
+    lines = ancestry.holding(target)
+    if lines is None:
         return [
             Finding(
                 FIX_HINT,
@@ -276,7 +307,7 @@ def run_hook(message_file: str, repo: str = ".") -> Outcome:
     if _on_stable_branch(session):
         return Outcome((), strict)  # a backport being committed onto its line
     rules = Rules.from_session(session)
-    findings = tuple(check_message(message, rules, Ancestry(session.git, rules.lines)))
+    findings = tuple(check_message(message, rules, Ancestry(session.git, rules.lines, session.line_branches)))
     note = None
     if not rules.lines and parsed.fixes:
         note = "no maintained stable lines here (branches like stable-4.20): cannot tell which lines it fixes"
