@@ -1,0 +1,104 @@
+"""What the commit-msg hook costs on every commit: the git processes it
+starts and the interpreter start-up of the installed script.
+
+The latency itself is a benchmark (benchmarks/bench_hook.py), not a timed
+test; these pin down the things that make it up.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from backport.hook import main
+from backport.hook_install import import_path, script
+from builder import RepoBuilder
+from test_hook import lines_repo
+
+
+@pytest.fixture
+def repo(make_repo: Callable[..., RepoBuilder]) -> tuple[RepoBuilder, dict[str, str]]:
+    return lines_repo(make_repo)
+
+
+def git_commands(builder: RepoBuilder, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The git subcommands one hook run starts, in order (from GIT_TRACE)."""
+    path = tmp_path / "msg"
+    path.write_text(message)
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    assert main(["commit-msg", str(path)], repo=str(builder.path)) == 0
+    monkeypatch.delenv("GIT_TRACE")
+    rows = [row.split("trace: built-in: git ", 1)[1] for row in trace.read_text().splitlines() if "trace: built-in: git " in row]
+    return [row.split()[0] + (" --contains" if "--contains" in row else "") for row in rows]
+
+
+def test_git_processes_of_an_untagged_fix(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder, ids = repo
+    # where the repository is, git config, the unstable branch and its
+    # .backport.toml, the lines' branches, which of them hold the fixed commit
+    assert git_commands(builder, f"Fix a crash\n\nFixes: {ids['mid'][:12]}\n", tmp_path, monkeypatch) == [
+        "rev-parse",
+        "config",
+        "cat-file",
+        "for-each-ref",
+        "for-each-ref --contains",
+    ]
+    assert "which is in 4.19 and 4.20" in capsys.readouterr().err
+
+
+def test_an_unknown_fixed_commit_costs_one_more_process(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder, _ = repo
+    commands = git_commands(builder, "Fix a crash\n\nFixes: 1234567abc\n", tmp_path, monkeypatch)
+    assert commands[-2:] == ["for-each-ref --contains", "cat-file"]  # git refused the id: which kind of failure?
+    assert "fixes 1234567abc, which names no commit here" in capsys.readouterr().err
+
+
+def test_git_processes_of_plain_work(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    builder, _ = repo
+    # the quick look: git config, and whether any unstable branch has a .backport.toml
+    assert git_commands(builder, "Add a knob\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch) == ["config", "cat-file"]
+
+
+def test_the_installed_hook_finds_the_whole_check_without_site() -> None:
+    code = "import sys\nsys.path += sys.argv[1:]\nimport backport.hook, backport.message_check\nprint(' '.join(sys.modules))"
+    proc = subprocess.run([sys.executable, "-I", "-S", "-c", code, *import_path()], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    modules = set(proc.stdout.split())
+    assert "site" not in modules and "backport.message_check" in modules
+    text = script("commit-msg", sys.executable, import_path())
+    assert " -I -S -c " in text and f"' {' '.join(map(shlex.quote, import_path()))} -- commit-msg " in text
+
+
+def test_the_source_tree_copy_finds_backport_through_site(repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path) -> None:
+    builder, ids = repo
+    message = tmp_path / "msg"
+    message.write_text(f"Fix a crash\n\nFixes: {ids['old'][:12]}\n")
+    hook = Path(__file__).resolve().parent.parent / "hooks" / "commit-msg"
+    env = {**builder.env(), "BACKPORT_PYTHON": sys.executable}
+    proc = subprocess.run([str(hook), str(message)], cwd=builder.path, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0
+    assert "which is in 4.18, 4.19 and 4.20: add 'Backport-to: 4.18+'" in proc.stderr, proc.stderr
+
+
+def test_the_hook_script_quotes_odd_directories(tmp_path: Path) -> None:
+    odd = tmp_path / "it's a dir with spaces"
+    odd.mkdir()
+    text = script("commit-msg", sys.executable, [str(odd), *import_path()])
+    hook = tmp_path / "commit-msg"
+    hook.write_text(text.replace('from backport.hook import main', 'print(sys.path[-3]); sys.exit(0)'))
+    os.chmod(hook, 0o755)
+    proc = subprocess.run([str(hook), os.devnull], capture_output=True, text=True, cwd=tmp_path)
+    assert (proc.returncode, proc.stdout) == (0, f"{odd}\n"), proc.stderr
