@@ -16,6 +16,7 @@ already there needs nothing, whatever was decided about it later.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
@@ -55,6 +56,17 @@ EMPTY_PICK = "empty-pick"
 INFERRED = "inferred"  # Nomination.kind of a Fixes:-derived nomination: shown, never a request
 
 SimulatorFactory = Callable[[Git, Repository], "Simulator"]
+# In a path, every control character: a newline would forge a line of output,
+# an escape sequence drive the coordinator's terminal.
+_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def shown_path(path: str) -> str:
+    """A path as git gave it (bytes that are not UTF-8 kept as surrogates, so
+    it can be passed back to git) made fit to print: those bytes and control
+    characters as \\xNN, the rest as written."""
+    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _PATH_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def default_simulator(git: Git, repo: Repository) -> "Simulator":
@@ -352,7 +364,7 @@ def _pending(
     elif plan.after and chained.clean:
         applies, conflicts, after = "clean", (), tuple(plan.after)
     else:
-        applies, conflicts, after = "conflict", tuple(alone.conflicts), tuple(plan.after)
+        applies, conflicts, after = "conflict", tuple(shown_path(p) for p in alone.conflicts), tuple(plan.after)
     landed = _when(candidate.committed)
     age = max(0, (now - landed).days)
     stale_reason = _stale_reason(line, landed, now, age, stale_after)

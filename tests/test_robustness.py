@@ -1,0 +1,466 @@
+"""Bad input, odd repositories and faults: the matrix of issue 6.
+
+Each case is a real repository. A run either gives the right answer or one
+line on stderr with exit 2 (usage or configuration) or 3 (git or
+repository), never a traceback; and the repository is exactly as it was.
+
+What other files already show is not repeated here: the simulator on bare
+clones and worktrees (test_simulate), a dirty tree and the user's own
+cherry-pick for scan and check (test_check_cli), cache corruption at the
+Cache level (test_cache), hostile HTML, Markdown and mail (test_report_cli,
+test_check_formats), SIGTERM (test_review_fixes), the parser properties
+(test_nominations, test_owners, test_tag).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from builder import ISOLATED_ENV, RepoBuilder, xen_like
+from snapshot import CACHE_DIR, snapshot
+
+NOW = "2025-06-01T12:00:00+00:00"
+COMMANDS = [["scan"], ["check", "--now", NOW], ["report", "--now", NOW]]
+IDS = ["scan", "check", "report"]
+TEN = "".join(f"line {n}\n" for n in range(1, 11))
+
+
+def edit(text: str, number: int, new: str) -> str:
+    lines = text.splitlines(keepends=True)
+    lines[number - 1] = new + "\n"
+    return "".join(lines)
+
+
+def busy(tmp: Path) -> RepoBuilder:
+    """xen_like with one fix that picks clean on 4.19 and conflicts on 4.20."""
+    repo, _ = xen_like(tmp)
+    repo.checkout("stable-4.20")
+    repo.commit("line change", {"xen/common/a.c": edit(TEN, 3, "line")})
+    repo.checkout("staging")
+    repo.commit("x86: fix\n\nBackport-to: 4.19+\n", {"xen/common/a.c": edit(TEN, 3, "fix")})
+    return repo
+
+
+def failed(result: Any, code: int, *words: str) -> None:
+    """One line on stderr, the exit code asked for, nothing on stdout."""
+    assert result.code == code, result
+    assert result.err.startswith("backport: error: ") and result.err.count("\n") == 1, result
+    assert "Traceback" not in result.err
+    for word in words:
+        assert word in result.err, (word, result.err)
+
+
+def untouched(run: Callable[..., Any], path: Path, *args: str) -> Any:
+    """Run backport at `path` and check that nothing a user could see changed."""
+    before = snapshot(path)
+    result = run(*args, repo=path)
+    assert snapshot(path) == before, args
+    return result
+
+
+def git(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **ISOLATED_ENV, "GIT_AUTHOR_DATE": "@1700100000 +0000", "GIT_COMMITTER_DATE": "@1700100000 +0000"}
+    proc = subprocess.run(["git", *args], cwd=path, env=env, capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"git {' '.join(args)}: {proc.stderr}")
+    return proc
+
+
+# -- where the repository is ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_not_a_repository_missing_path_or_a_file(tmp_path: Path, run, command: list[str]) -> None:
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    failed(run(*command, repo=plain), 3, "not a git repository", "--repo PATH")
+    failed(run(*command, repo=tmp_path / "missing"), 3, "no such directory")
+    (tmp_path / "file").write_text("x\n")
+    failed(run(*command, repo=tmp_path / "file"), 3, "not a directory")
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_empty_repository(tmp_path: Path, run, command: list[str]) -> None:
+    RepoBuilder(tmp_path)
+    failed(untouched(run, tmp_path, *command), 3, "no unstable branch found", "--unstable")
+    failed(untouched(run, tmp_path, "--unstable", "master", *command), 3, "unknown revision 'master'")
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One history seen as a plain clone, a bare clone, a linked worktree and a detached HEAD."""
+    tmp = tmp_path_factory.mktemp("shapes")
+    repo = busy(tmp / "plain")
+    repo.git("clone", "-q", "--bare", str(repo.path), str(tmp / "bare.git"))
+    repo.git("worktree", "add", "-q", str(tmp / "worktree"), "-b", "topic", "stable-4.19")
+    detached = tmp / "detached"
+    repo.git("clone", "-q", str(repo.path), str(detached))
+    for branch in ("stable-4.19", "stable-4.20"):
+        git(detached, "branch", branch, f"origin/{branch}")
+    git(detached, "checkout", "-q", "--detach", "HEAD~1")
+    return {"plain": repo.path, "bare": tmp / "bare.git", "worktree": tmp / "worktree", "detached": detached}
+
+
+@pytest.mark.parametrize("shape", ["bare", "worktree", "detached"])
+def test_bare_clone_worktree_and_detached_head_give_the_same_answer(shapes: dict[str, Path], run, shape: str) -> None:
+    args = [("scan", "--format", "json"), ("check", "--now", NOW, "--format", "json"), ("report", "--now", NOW)]
+    for command in args:
+        expected = run(*command, repo=shapes["plain"])
+        assert expected.code == 0, expected
+        result = untouched(run, shapes[shape], "--unstable", "staging", *command)
+        assert (result.code, result.err) == (0, ""), result
+        assert result.out == expected.out, (shape, command)
+    assert '"applies": "conflict"' in run("check", "--format", "json", "--now", NOW, repo=shapes[shape]).out
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_shallow_clone_names_the_fix(tmp_path: Path, run, command: list[str]) -> None:
+    repo = busy(tmp_path / "origin")
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth", "2", "--no-single-branch", f"file://{repo.path}", str(clone))
+    result = untouched(run, clone, "--unstable", "origin/staging", *command)
+    failed(result, 3, "shallow", "git fetch --unshallow")
+
+
+# -- the user is in the middle of something -------------------------------------------
+
+
+def _rebase(repo: RepoBuilder) -> None:
+    repo.checkout("topic", new=True, at="stable-4.20~1")
+    repo.commit("topic edit", {"xen/common/a.c": edit(TEN, 3, "topic")})
+    assert git(repo.path, "rebase", "stable-4.20", check=False).returncode != 0
+    assert (repo.path / ".git" / "rebase-merge").is_dir()
+
+
+def _merge(repo: RepoBuilder) -> None:
+    repo.checkout("stable-4.20")
+    assert git(repo.path, "merge", "--no-edit", "staging", check=False).returncode != 0
+    assert (repo.path / ".git" / "MERGE_HEAD").exists()
+
+
+def _cherry_pick(repo: RepoBuilder) -> None:
+    repo.checkout("stable-4.20")
+    assert git(repo.path, "cherry-pick", "-x", "staging", check=False).returncode != 0
+    assert (repo.path / ".git" / "CHERRY_PICK_HEAD").exists()
+
+
+def _dirty(repo: RepoBuilder) -> None:
+    repo.write({"xen/common/a.c": "uncommitted\n", "new.c": "new\n"})
+    repo.git("add", "new.c")
+    repo.write({"new.c": "staged, then edited\n"})
+
+
+def _bisect(repo: RepoBuilder) -> None:
+    git(repo.path, "bisect", "start", "staging", "stable-4.19")
+
+
+USER_STATES = {"rebase": _rebase, "merge": _merge, "cherry-pick": _cherry_pick, "dirty": _dirty, "bisect": _bisect}
+# scan and check during a cherry-pick or with a dirty tree: test_check_cli
+STATE_CASES = [
+    (state, command)
+    for state in USER_STATES
+    for command in COMMANDS
+    if not (state in ("cherry-pick", "dirty") and command[0] != "report")
+]
+
+
+@pytest.mark.parametrize("state, command", STATE_CASES, ids=[f"{s}-{c[0]}" for s, c in STATE_CASES])
+def test_the_users_own_work_in_progress_is_left_alone(tmp_path: Path, run, state: str, command: list[str]) -> None:
+    repo = busy(tmp_path)
+    USER_STATES[state](repo)
+    result = untouched(run, repo.path, "--unstable", "staging", *command)
+    assert (result.code, result.err) == (0, ""), result
+    if command[0] != "scan":
+        assert "conflict" in result.out
+
+
+# -- bad input: refs, --line, --format, configuration ------------------------------------
+
+
+@pytest.mark.parametrize(
+    "setup, args, code, words",
+    [
+        (None, ["--unstable", "nope"], 3, ["unknown revision 'nope' for the unstable branch"]),
+        (None, ["--unstable", "-x"], 2, ["invalid revision '-x'"]),
+        ({"backport.unstable": "nope"}, [], 3, ["unknown revision 'nope'", "backport.unstable"]),
+        ({"backport.unstable": "--exec=x"}, [], 2, ["invalid revision '--exec=x'"]),
+        (None, ["--line", "4.20=nope"], 3, ["line 4.20: unknown revision 'nope'"]),
+        (None, ["--line", "4.30"], 2, ["no stable line 4.30 found", "known lines: 4.19, 4.20"]),
+        (None, ["--line", "4.20=-rf"], 2, ["invalid revision '-rf'"]),
+        (None, ["--line", "four"], 2, ["bad --line 'four'"]),
+        (None, ["--line", "4.20=HEAD", "--line", "4.20x"], 2, ["bad --line '4.20x'"]),
+        ({"backport.lines": "4.21=nope"}, [], 3, ["line 4.21: unknown revision 'nope'"]),
+        ({"backport.maintained": "4.30"}, [], 2, ["maintained line 4.30 has no branch"]),
+        ({"backport.oldest": "four"}, [], 2, ["oldest: 'four' is not a version"]),
+    ],
+    ids=lambda v: None,
+)
+def test_bad_refs_and_lines(tmp_path: Path, run, setup: dict[str, str] | None, args: list[str], code: int, words: list[str]) -> None:
+    repo = busy(tmp_path)
+    for key, value in (setup or {}).items():
+        repo.git("config", key, value)
+    for command in COMMANDS[1:]:  # scan: test_lines
+        failed(untouched(run, repo.path, *args, *command), code, *words)
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=IDS)
+def test_unknown_format_and_option(tmp_path: Path, run, command: list[str]) -> None:
+    repo = busy(tmp_path)
+    failed(untouched(run, repo.path, *command, "--format", "xml"), 2, "'xml'", "--format")
+    failed(untouched(run, repo.path, *command, "--frobnicate"), 2, "--frobnicate")
+    failed(run("frobnicate", repo=repo.path), 2, "frobnicate")
+
+
+def _toml(repo: RepoBuilder, text: str | bytes) -> None:
+    repo.commit("config", {".backport.toml": text})
+
+
+@pytest.mark.parametrize(
+    "setup, code, words",
+    [
+        (lambda r: _toml(r, "stale-after = 45\nkeys = = 1\n"), 2, [".backport.toml (staging)", "line 2"]),
+        (lambda r: _toml(r, "maintained = 4.2O\n"), 2, [".backport.toml (staging)", "line 1"]),
+        (lambda r: _toml(r, "stale-after = -3\n"), 2, [".backport.toml (staging): stale-after"]),
+        (lambda r: _toml(r, "lines = 5\n"), 2, [".backport.toml (staging): lines"]),
+        (lambda r: _toml(r, "[hook]\nfix-patterns = ['(']\n"), 2, ["hook.fix-patterns", "'('"]),
+        (lambda r: _toml(r, "line-patterns = ['stable-(.*)']\n"), 2, ["line-patterns", "(?P<version>"]),
+        (lambda r: _toml(r, b"keys = ['Backport-to']\n# caf\xe9\n"), 2, [".backport.toml (staging): not UTF-8"]),
+        (lambda r: _toml(r, "lines = ['4.21']\n"), 2, ["configured line '4.21' has no ref"]),
+        (lambda r: r.git("config", "backport.staleAfter", "soon"), 2, ["git config backport.staleAfter"]),
+        (lambda r: r.git("config", "backport.hook.strict", "maybe"), 2, ["git config backport.hook.strict"]),
+    ],
+    ids=["toml-syntax", "toml-bad-number", "toml-negative", "toml-type", "toml-regex", "toml-no-version-group",
+         "toml-not-utf8", "toml-line-without-ref", "git-config-value", "git-config-flag"],
+)
+def test_malformed_configuration_names_the_key_or_line(tmp_path: Path, run, setup: Callable[[RepoBuilder], None], code: int, words: list[str]) -> None:
+    repo = busy(tmp_path)
+    setup(repo)
+    for command in COMMANDS:
+        failed(untouched(run, repo.path, *command), code, *words)
+
+
+@pytest.mark.xfail(
+    reason="git.open_repository reads any rev-parse failure as 'not a git repository'; "
+    "it should pass on git's own reason (fatal: bad config line N in file .git/config)",
+    strict=True,
+)
+def test_a_git_config_file_git_cannot_read_names_the_file_and_line(tmp_path: Path, run) -> None:
+    repo = busy(tmp_path)
+    config = repo.path / ".git" / "config"
+    text = config.read_text()
+    config.write_text(text + "[backport\n\tstaleAfter = 3\n")
+    bad = f"bad config line {text.count(chr(10)) + 1} in file .git/config"
+    before = config.read_bytes()
+    for command in COMMANDS:
+        # snapshot() needs a readable config itself; the config file is what could change
+        failed(run(*command, repo=repo.path), 2, bad)
+        assert config.read_bytes() == before
+
+
+# -- what commits carry: encodings, size, binaries, renames, submodules, merges, tags -------
+
+
+def check_json(run: Callable[..., Any], path: Path, *args: str) -> dict[str, Any]:
+    result = run(*args, "check", "--format", "json", "--now", NOW, repo=path)
+    assert (result.code, result.err) == (0, ""), result
+    return json.loads(result.out)
+
+
+def targets(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(subject, version) -> target."""
+    return {(c["subject"], t["version"]): t for c in document["candidates"] for t in c["targets"]}
+
+
+def every_format_works(run: Callable[..., Any], path: Path, *args: str) -> None:
+    """scan, check and report in every format: exit 0, nothing on stderr, nothing changed."""
+    runs = [["scan"], ["scan", "--format", "json"]]
+    runs += [[c, "--now", NOW, "--format", f] for c in ("check", "report") for f in ("text", "markdown", "html", "json")]
+    for command in runs:
+        result = untouched(run, path, *args, *command)
+        assert (result.code, result.err) == (0, ""), (command, result)
+
+
+def test_messages_authors_notes_and_paths_that_are_not_utf8(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path / "repo")
+    msg = tmp_path / "msg"
+    msg.write_bytes("caf\xe9: fix\n\nBackport-to: 4.19+\n".encode("latin-1"))
+    latin = {"GIT_AUTHOR_NAME": "Zo\udceb"}  # b"Zo\xeb" in the environment: latin-1, as declared
+    repo.write({"xen/common/cafe.c": "x\n"})
+    repo.git("add", "-A")
+    repo.git("-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "-F", str(msg), env=latin)
+    declared = repo.head()
+    repo.checkout("stable-4.20")
+    repo.commit("line adds it", {"caf\udce9.c": "line\n"})  # a path that is not UTF-8 either
+    repo.checkout("staging")
+    repo.write({"caf\udce9.c": "fix\n"})
+    repo.git("add", "-A")
+    msg.write_bytes(b"raw \xff\xfe bytes\n\nBackport-to: 4.19+ # d\xe9j\xe0\n")
+    repo.git("commit", "-q", "-F", str(msg))
+    msg.write_bytes(b"Backport-skip: 4.19 # d\xe9j\xe0 vu\n")
+    repo.git("notes", "--ref=backport", "add", "-F", str(msg), declared)
+    every_format_works(run, repo.path)
+    found = targets(check_json(run, repo.path))
+    assert found[("café: fix", "4.19")]["state"] == "skipped"
+    assert found[("café: fix", "4.20")]["applies"] == "clean"
+    (raw,) = [c for c in check_json(run, repo.path)["candidates"] if c["subject"].startswith("raw ")]
+    assert [(t["version"], t["applies"]) for t in raw["targets"]] == [("4.19", "clean"), ("4.20", "conflict")]
+    (conflict,) = raw["targets"][1]["conflicts"]
+    assert conflict.startswith("caf") and conflict.endswith(".c")
+    assert "Zoë" in run("scan", repo=repo.path).out
+
+
+def test_a_ten_thousand_file_commit(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path)
+    repo.git("config", "gc.auto", "0")  # no background gc from the builder's commits while we look
+    repo.commit("owners", {"MAINTAINERS": "GEN\nM:\tGen Owner <gen@example.org>\nF:\tgen/\n"})
+    # straight into the index, one blob for all: writing and adding 10,000
+    # files would take most of this test's time (they stay out of the work tree)
+    blob = repo.git("hash-object", "-w", "--stdin", input="generated\n")
+    entries = "".join(f"100644 {blob}\tgen/{i // 100}/f{i}.c\n" for i in range(10_000))
+    repo.git("update-index", "--index-info", input=entries)
+    date = repo.tick()
+    message = "gen: fix every file\n\nBackport-to: 4.19+\n"
+    repo.git("commit", "-q", "-m", message, env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+    assert repo.git("diff-tree", "--no-commit-id", "-r", "--name-only", "HEAD").count("\n") == 9_999
+    started = time.monotonic()
+    found = targets(check_json(run, repo.path))
+    assert time.monotonic() - started < 20
+    assert [(t["state"], t["applies"], t["owners"]) for t in found.values()] == [
+        ("pending", "clean", ["Gen Owner <gen@example.org>"])
+    ] * 2
+    result = untouched(run, repo.path, "report", "--now", NOW, "--format", "markdown")
+    assert result.code == 0 and "Gen Owner" in result.out
+
+
+def test_binary_files_and_renames(tmp_path: Path, run) -> None:
+    repo = busy(tmp_path)
+    repo.checkout("stable-4.20")
+    repo.commit("line binary", {"fw/blob.bin": bytes(range(256)) * 8})
+    repo.checkout("staging")
+    repo.commit(
+        "fw: new blob, move b.c\n\nBackport-to: 4.19+\n",
+        {"fw/blob.bin": bytes(reversed(range(256))) * 8, "xen/common/b.c": None, "xen/common/moved-b.c": "b\n"},
+    )
+    every_format_works(run, repo.path)
+    found = targets(check_json(run, repo.path))
+    assert found[("fw: new blob, move b.c", "4.19")]["applies"] == "clean"
+    assert found[("fw: new blob, move b.c", "4.20")]["conflicts"] == ["fw/blob.bin"]
+    text = run("check", "--now", NOW, repo=repo.path).out
+    assert "fw/blob.bin" in text and "reproduce" in text
+
+
+def _gitlink(repo: RepoBuilder, message: str, path: str, oid: str) -> None:
+    """Commit a submodule entry without the submodule (what a clone without --recurse has)."""
+    repo.git("update-index", "--add", "--cacheinfo", f"160000,{oid},{path}")
+    date = repo.tick()
+    repo.git("commit", "-q", "-m", message, env={"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date})
+
+
+def test_submodules(tmp_path: Path, run) -> None:
+    repo, ids = xen_like(tmp_path)
+    repo.checkout("stable-4.20")
+    _gitlink(repo, "line: vendor at base", "vendor/lib", ids["base"])
+    repo.checkout("staging")
+    _gitlink(repo, "vendor: add lib at pre19\n\nBackport-to: 4.19+\n", "vendor/lib", ids["pre19"])
+    every_format_works(run, repo.path)
+    found = targets(check_json(run, repo.path))
+    assert found[("vendor: add lib at pre19", "4.19")]["applies"] == "clean"
+    assert found[("vendor: add lib at pre19", "4.20")]["conflicts"] == ["vendor/lib"]
+
+
+def test_merge_commits_on_unstable(tmp_path: Path, run) -> None:
+    repo, ids = xen_like(tmp_path)
+    repo.checkout("topic", new=True, at=ids["base"])  # older than both lines
+    repo.commit("x86: topic fix\n\nBackport-to: 4.19+\n", {"xen/common/t.c": "t\n"})
+    repo.checkout("staging")
+    repo.commit("other work", {"xen/common/o.c": "o\n"})
+    repo.git("merge", "-q", "--no-ff", "topic", "-m", "Merge topic\n\nBackport-to: 4.20\n",
+             env={"GIT_AUTHOR_DATE": repo.tick(), "GIT_COMMITTER_DATE": repo.tick()})
+    every_format_works(run, repo.path)
+    document = check_json(run, repo.path)
+    found = targets(document)
+    assert {k: (t["state"], t["applies"]) for k, t in found.items()} == {
+        ("x86: topic fix", "4.19"): ("pending", "clean"),
+        ("x86: topic fix", "4.20"): ("pending", "clean"),
+        ("Merge topic", "4.20"): ("pending", "clean"),
+    }
+    assert "picked against its first parent" in run("check", "--now", NOW, repo=repo.path).out
+
+
+def test_tags_that_look_like_releases_but_are_not(tmp_path: Path, run) -> None:
+    repo = busy(tmp_path)
+    repo.git("tag", "RELEASE-4.20.5", "stable-4.20^{tree}")  # a tree, not a commit
+    blob = repo.git("hash-object", "-w", "--stdin", input="not a release\n")
+    repo.git("tag", "-a", "-m", "blob", "RELEASE-4.20.6", blob)
+    repo.git("tag", "RELEASE-4.20.99999999999999999999", "staging")  # on unstable only
+    repo.git("tag", "RELEASE-4.20.1-rc1", "stable-4.20")
+    repo.git("tag", "release-4.20", "stable-4.20")  # the line, not a point release
+    every_format_works(run, repo.path)
+    lines = {line["version"]: line["last_release"] for line in check_json(run, repo.path)["lines"]}
+    assert lines == {"4.19": "RELEASE-4.19.0", "4.20": "RELEASE-4.20.0"}
+
+
+# -- security: repository data is data -------------------------------------------------------
+
+
+def test_no_shell_anywhere_in_the_package() -> None:
+    import backport
+
+    root = Path(backport.__file__).parent
+    sources = {p: p.read_text() for p in root.rglob("*.py")}
+    assert len(sources) > 20
+    for path, text in sources.items():
+        for forbidden in ("shell=True", "os.system(", "os.popen(", "eval(", "exec(", "pickle"):
+            assert forbidden not in text, (path, forbidden)
+
+
+HOSTILE_PATHS = ["-n.c", "--output=pwned-path.c", "$(touch pwned-sub).c", "evil\x1b]0;title\x07\x1b[31m.c", "new\nline.c"]
+
+
+def test_hostile_paths_and_refnames_are_never_options_or_commands(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo, _ = xen_like(tmp_path / "repo")
+    hostile_ref = "st$(touch${IFS}pwned-ref)`touch${IFS}pwned-tick`;x"
+    repo.git("branch", hostile_ref, "stable-4.20")
+    repo.checkout(hostile_ref)
+    repo.commit("line edits", {p: "line\n" for p in HOSTILE_PATHS})
+    repo.checkout("staging")
+    repo.commit("fix odd files\n\nBackport-to: 4.19+\n", {p: "fix\n" for p in HOSTILE_PATHS})
+    repo.git("branch", "dev;touch${IFS}pwned-unstable", "staging")
+    monkeypatch.chdir(tmp_path)
+    args = ["--unstable", "dev;touch${IFS}pwned-unstable", "--line", "4.19", "--line", f"4.20={hostile_ref}"]
+    every_format_works(run, repo.path, *args)
+    document = check_json(run, repo.path, *args)
+    (target,) = [t for c in document["candidates"] for t in c["targets"] if t["version"] == "4.20"]
+    assert target["applies"] == "conflict" and len(target["conflicts"]) == len(HOSTILE_PATHS)
+    assert set(target["conflicts"]) >= {"-n.c", "--output=pwned-path.c", "$(touch pwned-sub).c"}
+    for command in (["check", "--now", NOW], ["report", "--now", NOW]):
+        out = run(*args, *command, repo=repo.path).out
+        assert "\x1b" not in out and "\x07" not in out and "new\nline" not in out
+    assert list(tmp_path.rglob("pwned*")) == []
+
+
+def test_a_line_branch_that_starts_with_a_dash(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
+    repo = busy(tmp_path / "repo")
+    repo.git("update-ref", "refs/heads/--exec=touch${IFS}pwned-4.18", "stable-4.19~1")
+    repo.git("update-ref", "refs/heads/-4.17", "stable-4.19~1")
+    repo.git("config", "--add", "backport.linePatterns", r"stable-(?P<version>\d+\.\d+)")
+    repo.git("config", "--add", "backport.linePatterns", r"--exec=touch\$\{IFS\}pwned-(?P<version>\d+\.\d+)")
+    repo.git("config", "--add", "backport.linePatterns", r"-(?P<version>\d+\.\d+)")
+    repo.commit("old fix\n\nBackport-to: 4.17+\n", {"xen/common/z.c": "z\n"})
+    monkeypatch.chdir(tmp_path)
+    every_format_works(run, repo.path)
+    found = targets(check_json(run, repo.path))
+    assert {v: t["applies"] for (s, v), t in found.items() if s == "old fix"} == dict.fromkeys(
+        ["4.17", "4.18", "4.19", "4.20"], "clean"
+    )
+    assert list(tmp_path.rglob("pwned*")) == []
