@@ -11,7 +11,8 @@ to a commit older than every fork) and one without. Target: <= 100 ms added.
 
 Wall time is what a committer feels, but on a shared, loaded machine it also
 counts time spent waiting for a CPU; the CPU time of the commit and all its
-children (git, the hook's python, the git processes it runs) is printed too.
+children (git, the hook's python, the git processes it runs) is printed too,
+and so is the number of git processes the hook starts (from GIT_TRACE).
 
     python benchmarks/bench_hook.py [--commits 50000] [--rounds 15]
 """
@@ -107,6 +108,7 @@ def main() -> int:
             samples = alternate([hooked, bare], rounds=args.rounds, warmup=2)
             print(f"\n{label} ({hooked.stderr.strip().splitlines()[0][:90] if hooked.stderr.strip() else 'hook silent'})")
             print_samples(samples)
+            print(f"  git processes the hook starts: {' '.join(git_processes(repo, path))}")
             added = median(samples[hooked.name]) - median(samples[bare.name])
             cpu = median(hooked.cpu[2:]) - median(bare.cpu[2:])
             print(f"  CPU time added (commit and children): {fmt_seconds(cpu)}")
@@ -118,8 +120,21 @@ def main() -> int:
     return 0 if ok else 1
 
 
+def git_processes(repo: str, message: str) -> list[str]:
+    """The git subcommands one run of the installed commit-msg hook starts."""
+    with tempfile.NamedTemporaryFile(prefix="bench-hook-trace-") as trace:
+        hook = os.path.join(git(repo, "rev-parse", "--absolute-git-dir"), "hooks", "commit-msg")
+        env = {**os.environ, **_ENV, "GIT_TRACE": trace.name}
+        subprocess.run([hook, message], cwd=repo, env=env, check=True, capture_output=True)
+        rows = trace.read().decode("utf-8", "replace").splitlines()
+    return [row.split("trace: built-in: git ", 1)[1].split()[0] for row in rows if "trace: built-in: git " in row]
+
+
 def python_costs(rounds: int = 7) -> dict[str, float]:
-    """Interpreter start, and what importing the quick look and the full check adds to it."""
+    """Interpreter start, and what importing the quick look and the full check
+    adds to it, run the way the installed hook runs python."""
+    from backport.hook_install import import_path
+
     runs = {
         "python start": "pass",
         "+ quick look imports": "import backport.hook",
@@ -129,7 +144,7 @@ def python_costs(rounds: int = 7) -> dict[str, float]:
     for _ in range(rounds):
         for name, code in runs.items():
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-I", "-c", code], check=True)
+            subprocess.run([sys.executable, "-I", "-S", "-c", f"import sys\nsys.path += sys.argv[1:]\n{code}", *import_path()], check=True)
             times[name].append(time.perf_counter() - start)
     base = median(times["python start"])
     return {name: median(xs) - (base if name != "python start" else 0.0) for name, xs in times.items()}
