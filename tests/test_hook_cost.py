@@ -102,3 +102,17 @@ def test_the_hook_script_quotes_odd_directories(tmp_path: Path) -> None:
     os.chmod(hook, 0o755)
     proc = subprocess.run([str(hook), os.devnull], capture_output=True, text=True, cwd=tmp_path)
     assert (proc.returncode, proc.stdout) == (0, f"{odd}\n"), proc.stderr
+
+
+def test_lines_that_are_no_branch_tip_are_still_checked(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A configured line may be any revision: it has no branch to ask
+    --contains about, so its ancestry is asked directly."""
+    builder, ids = repo
+    builder.git("config", "backport.lines", f"4.21={ids['late']}")
+    commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['new'][:12]}\n", tmp_path, monkeypatch)
+    assert commands[-3:] == ["for-each-ref", "for-each-ref --contains", "merge-base"]
+    assert "which is in 4.20 and 4.21: add 'Backport-to: 4.20+'" in capsys.readouterr().err
+    git_commands(builder, "Fix a crash\n\nFixes: 1234567abc\n", tmp_path, monkeypatch)
+    assert "fixes 1234567abc, which names no commit here" in capsys.readouterr().err
