@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Iterable, Mapping, Sequence
 
 from backport.errors import GitError
-from backport.git import Git
+from backport.git import Git, check_revision
 from backport.models import Line, Nomination, Version, listing
 from backport.nominations import Grammar, message_body, parse
 from backport.session import Session
@@ -122,6 +122,7 @@ class Ancestry:
 
         Unless `name` was primed, git gets it as written, not resolved
         first: one process less on a commit with one `Fixes:`."""
+        check_revision(name)
         if name in self._ids:
             full, lines = self.locate(name)
             return lines if full else None
