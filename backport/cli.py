@@ -123,13 +123,36 @@ def demo(keep: str | None, command: tuple[str, ...]) -> int:
     return demo_command.run(keep, list(command), run_here)
 
 
+class Interrupted(BaseException):
+    """Ctrl-C or SIGTERM. Not KeyboardInterrupt: click answers that with a
+    blank line on stderr, and a script reading our one error line would get two."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: never ends in a traceback for a user's mistake."""
     # SIGTERM ends the run like Ctrl-C: cleanup (scratch object directories,
-    # git processes) runs on the way out
-    signal.signal(signal.SIGTERM, _terminated)
+    # git processes) runs on the way out. The handlers go back when we are
+    # done: a program that calls main() keeps its own.
+    previous = {sig: signal.signal(sig, _interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        _main(argv)
+    finally:
+        for sig, handler in previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
+
+
+def _main(argv: Sequence[str] | None) -> None:
     try:
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="backport", standalone_mode=False)
+    except Interrupted as interrupted:
+        if interrupted.signum == signal.SIGINT and sys.stderr.isatty():
+            click.echo(err=True)  # after the terminal's ^C
+        _fail("interrupted", 130)
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.ClickException as err:
@@ -151,8 +174,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-def _terminated(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+def _interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
 
 
 def _fail(message: str, code: int) -> None:
