@@ -177,7 +177,9 @@ class Simulator:
             if self._scratch is not None:
                 return self._scratch
             self._prepare()
-            objects, algorithm = self.git.out(["rev-parse", "--git-path", "objects", "--show-object-format"]).splitlines()
+            # bytes to names as Python keeps them: a repository's directory need not be UTF-8
+            found = self.git.run(["rev-parse", "--git-path", "objects", "--show-object-format"]).stdout
+            objects, algorithm = os.fsdecode(found).splitlines()
             objects = os.path.abspath(os.path.join(self.git.cwd, objects))  # relative to cwd before git 2.31
             self._tmp = tempfile.mkdtemp(prefix="backport-sim-")
             # a Simulator never closed still leaves nothing behind once it is collected
@@ -189,8 +191,8 @@ class Simulator:
             # GIT_ALTERNATE_OBJECT_DIRECTORIES: that variable is split at ':',
             # which a repository path may contain. (Any alternates the user
             # set in the environment still apply: the environment is kept.)
-            with open(os.path.join(self._objects, "info", "alternates"), "w", encoding="utf-8") as handle:
-                handle.write(objects + "\n")
+            with open(os.path.join(self._objects, "info", "alternates"), "wb") as handle:
+                handle.write(os.fsencode(objects) + b"\n")
             self._scratch = self.git.with_env({"GIT_OBJECT_DIRECTORY": self._objects})
             return self._scratch
 

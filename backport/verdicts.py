@@ -41,6 +41,7 @@ from backport.models import (
     Version,
     listing,
 )
+from backport.output import utf8_text
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -65,8 +66,7 @@ def shown_path(path: str) -> str:
     """A path as git gave it (bytes that are not UTF-8 kept as surrogates, so
     it can be passed back to git) made fit to print: those bytes and control
     characters as \\xNN, the rest as written."""
-    text = path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return _PATH_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return _PATH_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", utf8_text(path))
 
 
 def default_simulator(git: Git, repo: Repository) -> "Simulator":

@@ -20,7 +20,8 @@ CACHE_DIR = "backport-cache"
 
 def _git(path: Path, *args: str) -> str:
     env = {**os.environ, "GIT_OPTIONAL_LOCKS": "0", "LC_ALL": "C"}
-    proc = subprocess.run(["git", *args], cwd=path, env=env, capture_output=True, text=True)
+    # paths and ref names are bytes to git: keep the ones that are not UTF-8
+    proc = subprocess.run(["git", *args], cwd=path, env=env, capture_output=True, text=True, errors="surrogateescape")
     if proc.returncode != 0:
         raise AssertionError(f"git {' '.join(args)} failed: {proc.stderr}")
     return proc.stdout
