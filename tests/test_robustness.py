@@ -21,8 +21,9 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -62,10 +63,16 @@ def failed(result: Any, code: int, *words: str) -> None:
 
 def untouched(run: Callable[..., Any], path: Path, *args: str) -> Any:
     """Run backport at `path` and check that nothing a user could see changed."""
+    with unchanged(path):
+        return run(*args, repo=path)
+
+
+@contextmanager
+def unchanged(path: Path) -> Iterator[None]:
+    """Nothing a user could see changes at `path` in the block (several runs share one snapshot)."""
     before = snapshot(path)
-    result = run(*args, repo=path)
-    assert snapshot(path) == before, args
-    return result
+    yield
+    assert snapshot(path) == before
 
 
 def git(path: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -209,15 +216,17 @@ def test_bad_refs_and_lines(tmp_path: Path, run, setup: dict[str, str] | None, a
     repo = busy(tmp_path)
     for key, value in (setup or {}).items():
         repo.git("config", key, value)
-    for command in COMMANDS[1:]:  # scan: test_lines
-        failed(untouched(run, repo.path, *args, *command), code, *words)
+    with unchanged(repo.path):
+        for command in COMMANDS[1:]:  # scan: test_lines
+            failed(run(*args, *command, repo=repo.path), code, *words)
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=IDS)
 def test_unknown_format_and_option(tmp_path: Path, run, command: list[str]) -> None:
     repo = busy(tmp_path)
-    failed(untouched(run, repo.path, *command, "--format", "xml"), 2, "'xml'", "--format")
-    failed(untouched(run, repo.path, *command, "--frobnicate"), 2, "--frobnicate")
+    with unchanged(repo.path):
+        failed(run(*command, "--format", "xml", repo=repo.path), 2, "'xml'", "--format")
+        failed(run(*command, "--frobnicate", repo=repo.path), 2, "--frobnicate")
     failed(run("frobnicate", repo=repo.path), 2, "frobnicate")
 
 
@@ -247,8 +256,9 @@ def _toml(repo: RepoBuilder, text: str | bytes) -> None:
 def test_malformed_configuration_names_the_key_or_line(tmp_path: Path, run, setup: Callable[[RepoBuilder], None], code: int, words: list[str]) -> None:
     repo = busy(tmp_path)
     setup(repo)
-    for command in COMMANDS:
-        failed(untouched(run, repo.path, *command), code, *words)
+    with unchanged(repo.path):
+        for command in COMMANDS:
+            failed(run(*command, repo=repo.path), code, *words)
 
 
 @pytest.mark.xfail(
@@ -310,10 +320,11 @@ def every_format_works(run: Callable[..., Any], path: Path, *args: str, mail: Pa
     nothing on stderr but what --mail says it wrote, nothing changed."""
     runs = [["scan"], ["scan", "--format", "json"]]
     runs += [[c, "--now", NOW, "--format", f] for c in ("check", "report") for f in ("text", "markdown", "html", "json")]
-    for command in runs:
-        result = untouched(run, path, *args, *command)
-        assert (result.code, result.err) == (0, ""), (command, result)
-    result = untouched(run, path, *args, "report", "--now", NOW, "--mail", str(mail))
+    with unchanged(path):
+        for command in runs:
+            result = run(*args, *command, repo=path)
+            assert (result.code, result.err) == (0, ""), (command, result)
+        result = run(*args, "report", "--now", NOW, "--mail", str(mail), repo=path)
     assert result.code == 0 and re.fullmatch(r"backport: wrote \d+ messages?\ to .*\n", result.err), result
     for message in mail.iterdir():
         headers = message.read_bytes().split(b"\n\n", 1)[0]
