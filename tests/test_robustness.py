@@ -577,6 +577,28 @@ def test_hostile_paths_and_refnames_are_never_options_or_commands(tmp_path: Path
     assert list(tmp_path.rglob("pwned*")) == []
 
 
+def test_html_and_markdown_escape_notes_and_paths(tmp_path: Path, run) -> None:
+    """Subjects and authors: test_report_cli and test_check_formats. Here what
+    comes from notes and file names, in report and check."""
+    repo = busy(tmp_path / "repo")
+    evil = "<img src=x onerror=alert(1)> | *b* [l](javascript:x)"
+    repo.checkout("stable-4.20")
+    repo.commit("line", {f"{evil}.c": "line\n"})
+    repo.checkout("staging")
+    fix = repo.commit("fix", {f"{evil}.c": "fix\n"})
+    repo.note(fix, f"Backport-to: 4.20 # {evil}")
+    repo.note(repo.head("staging~1"), f"Backport-skip: 4.19 # <script>alert(2)</script> {evil}")
+    for command in ("check", "report"):
+        html = run(command, "--format", "html", "--now", NOW, repo=repo.path)
+        markdown = run(command, "--format", "markdown", "--now", NOW, repo=repo.path)
+        assert html.code == markdown.code == 0, (html, markdown)
+        assert "<img" not in html.out and "<script>alert" not in html.out, command
+        assert html.out.count("&lt;img src=x onerror=alert(1)&gt;") >= 2, command  # the note, the path
+        # in Markdown every <, [, ], |, * from the repository has its backslash
+        assert not re.search(r"(?<!\\)(<img|<script|\]\(javascript|\| \*b)", markdown.out), command
+        assert markdown.out.count("\\<img src=x onerror=alert(1)\\>") >= 2, command
+
+
 def test_a_line_branch_that_starts_with_a_dash(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = busy(tmp_path / "repo")
     repo.git("update-ref", "refs/heads/--exec=touch${IFS}pwned-4.18", "stable-4.19~1")
