@@ -284,10 +284,13 @@ class Git:
         names = [r for r in dict.fromkeys(revs) if r and not r.startswith("-") and "\n" not in r]
         if not names:
             return {}
-        data = "".join(f"{n}^{{commit}}\n" for n in names).encode()
+        # os.fsencode: a name from the command line may hold bytes that are
+        # not UTF-8 (surrogate-escaped by Python); git gets them back as given
+        data = os.fsencode("".join(f"{n}^{{commit}}\n" for n in names))
         out = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=data)
         result: dict[str, str] = {}
-        for name, line in zip(names, out.stdout.decode().splitlines(), strict=True):
+        # a missing name is echoed back as given, bytes and all: never decode strictly
+        for name, line in zip(names, out.stdout.decode("utf-8", "replace").splitlines(), strict=True):
             parts = line.split()
             if len(parts) == 2 and parts[1] == "commit":
                 result[name] = parts[0]

@@ -3,6 +3,7 @@ configuration, the unstable branch and the stable lines of this run."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Sequence
@@ -139,7 +140,7 @@ def _find_unstable(git: Git, names: Sequence[str]) -> tuple[str, str, str | None
     of names: this runs on every commit the hook checks."""
     usable = [n for n in names if "\n" not in n]  # a newline would split a batch request
     probe = "".join(f"{n}^{{commit}}\n{n}:{cfg.TOML_FILE}\n" for n in usable)
-    rows = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=probe.encode()).stdout
+    rows = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=os.fsencode(probe)).stdout
     # "<id> <type>", or "<name as given> missing|ambiguous"
     answers = [row.rpartition(" ") for row in rows.decode("utf-8", "replace").splitlines()]
     for i, name in enumerate(usable):
