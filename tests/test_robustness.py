@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -54,7 +55,7 @@ def busy(tmp: Path) -> RepoBuilder:
 
 def failed(result: Any, code: int, *words: str) -> None:
     """One line on stderr, the exit code asked for, nothing on stdout."""
-    assert result.code == code, result
+    assert (result.code, result.out) == (code, ""), result
     assert result.err.startswith("backport: error: ") and result.err.count("\n") == 1, result
     assert "Traceback" not in result.err
     for word in words:
@@ -121,12 +122,16 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.mark.parametrize("shape", ["bare", "worktree", "detached"])
 def test_bare_clone_worktree_and_detached_head_give_the_same_answer(shapes: dict[str, Path], run, shape: str) -> None:
     args = [("scan", "--format", "json"), ("check", "--now", NOW, "--format", "json"), ("report", "--now", NOW)]
-    for command in args:
-        expected = run(*command, repo=shapes["plain"])
-        assert expected.code == 0, expected
+    expected = [run(*command, repo=shapes["plain"]) for command in args]
+    assert [r.code for r in expected] == [0, 0, 0], expected
+    for where in shapes.values():  # cold: a linked worktree shares the plain clone's cache
+        common = Path(where, git(where, "rev-parse", "--git-common-dir").stdout.strip())
+        assert (common / CACHE_DIR).is_dir() or where != shapes["plain"]
+        shutil.rmtree(common / CACHE_DIR, ignore_errors=True)
+    for command, answer in zip(args, expected, strict=True):
         result = untouched(run, shapes[shape], "--unstable", "staging", *command)
         assert (result.code, result.err) == (0, ""), result
-        assert result.out == expected.out, (shape, command)
+        assert result.out == answer.out, (shape, command)
     assert '"applies": "conflict"' in run("check", "--format", "json", "--now", NOW, repo=shapes[shape]).out
 
 
@@ -199,7 +204,7 @@ def test_the_users_own_work_in_progress_is_left_alone(tmp_path: Path, run, state
     [
         (None, ["--unstable", "nope"], 3, ["unknown revision 'nope' for the unstable branch"]),
         (None, ["--unstable", "-x"], 2, ["invalid revision '-x'"]),
-        ({"backport.unstable": "nope"}, [], 3, ["unknown revision 'nope'", "backport.unstable"]),
+        ({"backport.unstable": "nope"}, [], 3, ["unknown revision 'nope'"]),
         ({"backport.unstable": "--exec=x"}, [], 2, ["invalid revision '--exec=x'"]),
         (None, ["--line", "4.20=nope"], 3, ["line 4.20: unknown revision 'nope'"]),
         (None, ["--line", "4.30"], 2, ["no stable line 4.30 found", "known lines: 4.19, 4.20"]),
@@ -210,7 +215,6 @@ def test_the_users_own_work_in_progress_is_left_alone(tmp_path: Path, run, state
         ({"backport.maintained": "4.30"}, [], 2, ["maintained line 4.30 has no branch"]),
         ({"backport.oldest": "four"}, [], 2, ["oldest: 'four' is not a version"]),
     ],
-    ids=lambda v: None,
 )
 def test_bad_refs_and_lines(tmp_path: Path, run, setup: dict[str, str] | None, args: list[str], code: int, words: list[str]) -> None:
     repo = busy(tmp_path)
@@ -355,8 +359,7 @@ def test_messages_authors_notes_and_paths_that_are_not_utf8(tmp_path: Path, run)
     assert found[("café: fix", "4.20")]["applies"] == "clean"
     (raw,) = [c for c in check_json(run, repo.path)["candidates"] if c["subject"].startswith("raw ")]
     assert [(t["version"], t["applies"]) for t in raw["targets"]] == [("4.19", "clean"), ("4.20", "conflict")]
-    (conflict,) = raw["targets"][1]["conflicts"]
-    assert conflict.startswith("caf") and conflict.endswith(".c")
+    assert raw["targets"][1]["conflicts"] == ["caf\\xe9.c"]  # the byte that is not UTF-8, shown
     assert "Zoë" in run("scan", repo=repo.path).out
 
 
@@ -477,12 +480,6 @@ def test_a_repository_directory_whose_name_is_not_utf8(tmp_path: Path, run, comm
     assert (result.code, result.err) == (0, ""), result
 
 
-@pytest.mark.xfail(
-    reason="session._find_unstable and Git.resolve_many encode their cat-file input as strict UTF-8 "
-    "(UnicodeEncodeError, a traceback, for a ref given as bytes that are not UTF-8); they should "
-    "encode with 'surrogateescape'",
-    strict=True,
-)
 @pytest.mark.parametrize("where", ["--unstable", "--line"])
 def test_a_ref_name_that_is_not_utf8(tmp_path: Path, run, where: str) -> None:
     repo = busy(tmp_path)
@@ -514,7 +511,7 @@ def test_odd_commits_empty_message_broken_author_extreme_dates(tmp_path: Path, r
     found = targets(check_json(run, repo.path))
     assert {k: t["state"] for k, t in found.items()} == {
         ("", "4.20"): "applied",  # empty: nothing to pick
-        ("broken: fix", "4.19"): "applied",
+        ("broken: fix", "4.19"): "applied",  # its parent's tree: empty too
         ("broken: fix", "4.20"): "applied",
         ("future: fix", "4.20"): "pending",
         ("epoch: fix", "4.20"): "pending",
@@ -744,12 +741,12 @@ def test_two_runs_at_once_both_succeed(tmp_path: Path, run) -> None:
     repo = busy(tmp_path)
     before = snapshot(repo.path)
     runs = [backport(repo.path, command, "--format", "json", "--now", NOW) for command in ("check", "check", "report")]
-    results = [(proc.wait(timeout=60), *proc.communicate()) for proc in runs]
-    assert [(code, err) for code, _, err in results] == [(0, b"")] * 3
-    assert results[0][1] == results[1][1] == results[2][1]
+    results = [(*proc.communicate(timeout=60), proc.returncode) for proc in runs]
+    assert [(err, code) for _, err, code in results] == [(b"", 0)] * 3
+    assert results[0][0] == results[1][0] == results[2][0]
     assert_cache_whole(repo.path)
     assert snapshot(repo.path) == before
-    assert run("check", "--format", "json", "--now", NOW, repo=repo.path).out.encode() == results[0][1]
+    assert run("check", "--format", "json", "--now", NOW, repo=repo.path).out.encode() == results[0][0]
 
 
 # -- the hook reads a message, never runs it -------------------------------------------------
