@@ -21,7 +21,7 @@ import threading
 from dataclasses import dataclass
 from typing import IO, Iterable, Iterator, Mapping, Sequence
 
-from backport.errors import GitError, RepoError, UsageError
+from backport.errors import ConfigError, GitError, RepoError, UsageError
 
 # Quiet, predictable, read-only git: no prompts, no optional index refresh.
 _BASE_ENV = {
@@ -360,11 +360,16 @@ def open_repository(path: str) -> Repository:
         check=False,
     )
     if proc.returncode != 0:
+        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        if reason and "not a git repository" not in reason[-1]:
+            # a repository git cannot open, e.g. a broken config line: say git's own reason
+            raise ConfigError(reason[-1].removeprefix("fatal: "), "fix that file, then run again")
         raise RepoError(
             f"not a git repository: {os.path.abspath(path)}",
             "run inside a clone or pass --repo PATH",
         )
-    git_dir, common, bare, shallow, inside, *cdup = proc.stdout.decode().splitlines()
+    # paths are bytes to git: a directory name need not be UTF-8
+    git_dir, common, bare, shallow, inside, *cdup = os.fsdecode(proc.stdout).splitlines()
     common_dir = os.path.normpath(os.path.join(path, common) if not os.path.isabs(common) else common)
     work_tree = None
     if inside == "true":

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
-from backport.errors import ConfigError, RepoError, UsageError
+from backport.errors import ConfigError, GitError, RepoError, UsageError
 from backport.git import Git, check_revision
 from backport.models import Line, Release, Version, listing
 
@@ -77,10 +77,18 @@ def releases(git: Git, line_version: Version, tip: str, patterns: Sequence[str])
     if not patterns:
         return ()  # nothing can match: spare the for-each-ref walk
     compiled = [re.compile(p) for p in patterns]
-    rows = git.refs(
-        [f"--merged={tip}", "refs/tags"],
-        "%(refname:short)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
-    )
+    try:
+        rows = git.refs(
+            [f"--merged={tip}", "refs/tags"],
+            "%(refname:short)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)",
+        )
+    except GitError:
+        if git.resolve(tip) is None:  # found at discovery, gone now
+            raise RepoError(
+                f"line {line_version}: commit {tip[:12]} is gone (branch deleted or pruned during the run)",
+                "run again",
+            ) from None
+        raise
     found = []
     for tag, obj, peeled, date in rows:
         for pattern in compiled:

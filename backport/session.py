@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import Sequence
 
 from backport import config as cfg
-from backport.errors import RepoError
+from backport.errors import ConfigError, RepoError, UsageError
 from backport.git import Git, Repository, check_revision, open_repository
 from backport.lines import LineSpec, releases, select
 from backport.models import Line, Version
@@ -43,11 +43,13 @@ class Session:
         git = Git(repo.path)
         git_values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
         flag_unstable = check_revision(unstable) if unstable else None
-        chosen = flag_unstable or (git_values["unstable"][0] if "unstable" in git_values else None)
-        found = _find_unstable(git, [check_revision(chosen)] if chosen else cfg.UNSTABLE_NAMES)
+        configured = git_values["unstable"][0] if "unstable" in git_values else None
+        chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
+        found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
         if found is None and chosen:
+            where = "" if flag_unstable else f"{git_values['unstable'][1]}: "
             raise RepoError(
-                f"unknown revision {chosen!r} for the unstable branch",
+                f"{where}unknown revision {chosen!r} for the unstable branch",
                 "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
             )
         if found is None:
@@ -66,11 +68,11 @@ class Session:
             config = cfg.layer(config, {"unstable": flag_unstable}, "--unstable")
         elif config["unstable"] and config["unstable"] != ref and not chosen:
             # .backport.toml names the unstable branch; honour it
-            ref = check_revision(config["unstable"])
+            ref = _configured_ref(config["unstable"], config.source("unstable"))
             commit = git.resolve(ref)
             if commit is None:
                 raise RepoError(
-                    f"unknown revision {ref!r} for the unstable branch ({config.source('unstable')})",
+                    f"{config.source('unstable')}: unknown revision {ref!r} for the unstable branch",
                     "fix the setting or pass --unstable REF",
                 )
         if not config["unstable"]:
@@ -128,6 +130,15 @@ class Session:
                 "this is a shallow clone: the history backport needs is missing",
                 "run git fetch --unshallow",
             )
+
+
+def _configured_ref(ref: str, source: str) -> str:
+    """A ref named by configuration: one git would read as an option is a
+    configuration error, said with where it was set."""
+    try:
+        return check_revision(ref)
+    except UsageError as err:
+        raise ConfigError(f"{source}: unstable: {err.message}", "set a branch name there") from None
 
 
 def _spec_text(spec: LineSpec) -> str:

@@ -265,11 +265,6 @@ def test_malformed_configuration_names_the_key_or_line(tmp_path: Path, run, setu
             failed(run(*command, repo=repo.path), code, *words)
 
 
-@pytest.mark.xfail(
-    reason="Session.open checks a configured unstable ref without saying where it came from; "
-    "the message should start with the setting's source, as other configuration errors do",
-    strict=True,
-)
 @pytest.mark.parametrize(
     "setup, code, source",
     [
@@ -287,11 +282,6 @@ def test_a_configured_unstable_ref_that_is_wrong_names_its_source(tmp_path: Path
     assert source in result.err.split(";")[0]
 
 
-@pytest.mark.xfail(
-    reason="git.open_repository reads any rev-parse failure as 'not a git repository'; "
-    "it should pass on git's own reason (fatal: bad config line N in file .git/config)",
-    strict=True,
-)
 def test_a_git_config_file_git_cannot_read_names_the_file_and_line(tmp_path: Path, run) -> None:
     repo = busy(tmp_path)
     config = repo.path / ".git" / "config"
@@ -464,11 +454,6 @@ def test_output_shows_bytes_that_are_not_utf8_instead_of_failing(capsys: pytest.
     assert (tmp_path / "out.txt").read_text() == "lone \\ud800\n"
 
 
-@pytest.mark.xfail(
-    reason="git.open_repository decodes rev-parse output as strict UTF-8 (UnicodeDecodeError, a traceback); "
-    "it should decode paths with os.fsdecode / 'surrogateescape'",
-    strict=True,
-)
 @pytest.mark.parametrize("command", COMMANDS + [["config"]], ids=IDS + ["config"])
 def test_a_repository_directory_whose_name_is_not_utf8(tmp_path: Path, run, command: list[str]) -> None:
     repo = busy(tmp_path / "repo")
@@ -652,18 +637,7 @@ def test_a_line_branch_deleted_after_discovery_keeps_the_tip_it_had(tmp_path: Pa
 def test_a_line_whose_commits_vanish_during_the_run_is_a_repository_error(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
     repo = busy(tmp_path)
     _delete_after_discovery(monkeypatch, repo.path, prune=True)
-    failed(run(*command, repo=repo.path), 3, "--merged=", "must point to a commit")
-
-
-@pytest.mark.xfail(
-    reason="lines.releases passes git's 'option merged must point to a commit' through; it should say "
-    "which line's commit is gone and to run again",
-    strict=True,
-)
-def test_a_line_whose_commits_vanish_says_which_line_and_what_to_do(tmp_path: Path, run, monkeypatch: pytest.MonkeyPatch) -> None:
-    repo = busy(tmp_path)
-    _delete_after_discovery(monkeypatch, repo.path, prune=True)
-    failed(run("check", repo=repo.path), 3, "4.20", "run again")
+    failed(run(*command, repo=repo.path), 3, "line 4.20", "is gone", "run again")
 
 
 # -- faults: Ctrl-C, a damaged cache, two runs at once ----------------------------------------
