@@ -137,13 +137,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     # SIGTERM ends the run like Ctrl-C: cleanup (scratch object directories,
     # git processes) runs on the way out. The handlers go back when we are
     # done: a program that calls main() keeps its own.
-    previous = {sig: signal.signal(sig, _interrupted) for sig in (signal.SIGINT, signal.SIGTERM)}
+    # A signal someone chose to ignore (a background job's SIGINT) stays ignored.
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    previous = {}
+    for sig, default in defaults.items():
+        if signal.getsignal(sig) is default:
+            previous[sig] = signal.signal(sig, _interrupted)
     try:
         _main(argv)
     finally:
         for sig, handler in previous.items():
-            if handler is not None:
-                signal.signal(sig, handler)
+            signal.signal(sig, handler)
 
 
 def _main(argv: Sequence[str] | None) -> None:
@@ -152,7 +156,7 @@ def _main(argv: Sequence[str] | None) -> None:
     except Interrupted as interrupted:
         if interrupted.signum == signal.SIGINT and sys.stderr.isatty():
             click.echo(err=True)  # after the terminal's ^C
-        _fail("interrupted", 130)
+        _fail("interrupted", 128 + interrupted.signum)  # 130 for SIGINT, 143 for SIGTERM
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.ClickException as err:

@@ -290,7 +290,7 @@ class Git:
         out = self.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=data)
         result: dict[str, str] = {}
         # a missing name is echoed back as given, bytes and all: never decode strictly
-        for name, line in zip(names, out.stdout.decode("utf-8", "replace").splitlines(), strict=True):
+        for name, line in zip(names, out.stdout.decode("utf-8", "replace").split("\n"), strict=False):
             parts = line.split()
             if len(parts) == 2 and parts[1] == "commit":
                 result[name] = parts[0]
@@ -360,17 +360,24 @@ def open_repository(path: str) -> Repository:
         check=False,
     )
     if proc.returncode != 0:
-        reason = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        if reason and "not a git repository" not in reason[-1]:
-            # a repository git cannot open, e.g. a broken config line: say git's own reason
-            raise ConfigError(reason[-1].removeprefix("fatal: "), "fix that file, then run again")
+        lines = proc.stderr.decode("utf-8", "replace").split("\n")
+        fatal = next((line[len("fatal: ") :] for line in lines if line.startswith("fatal: ")), "")
+        if fatal.startswith("bad config"):
+            # e.g. "bad config line 7 in file .git/config": the file to fix, and where
+            raise ConfigError(fatal, "fix that file, then run again")
+        if fatal and "not a git repository" not in fatal:
+            # git's own reason: dubious ownership, a filesystem boundary, ...
+            raise RepoError(fatal.rstrip("."), "do what git says, or pass --repo PATH of another repository")
         raise RepoError(
             f"not a git repository: {os.path.abspath(path)}",
             "run inside a clone or pass --repo PATH",
         )
-    # paths are bytes to git: a directory name need not be UTF-8
-    git_dir, common, bare, shallow, inside, *cdup = os.fsdecode(proc.stdout).splitlines()
-    common_dir = os.path.normpath(os.path.join(path, common) if not os.path.isabs(common) else common)
+    # paths are bytes to git and may hold any byte but NUL and newline: split
+    # on newlines only (str.splitlines also splits on \x1c, U+2028, ...)
+    git_dir, common, bare, shallow, inside, *cdup = os.fsdecode(proc.stdout).split("\n")
+    # realpath, not normpath: `path` may go through a symlink, and a relative
+    # common dir's ".." must be taken from where git really is
+    common_dir = os.path.realpath(os.path.join(path, common))
     work_tree = None
     if inside == "true":
         # what --show-toplevel prints: git keeps the work tree as a real path
@@ -378,7 +385,7 @@ def open_repository(path: str) -> Repository:
     return Repository(
         path=work_tree or git_dir,
         git_dir=git_dir,
-        common_dir=os.path.abspath(common_dir),
+        common_dir=common_dir,
         work_tree=work_tree,
         bare=bare == "true",
         shallow=shallow == "true",

@@ -54,7 +54,11 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str,
     commit, full ref name)."""
     compiled = [re.compile(p) for p in patterns]
     found: dict[Version, tuple[tuple[int, str], str, str, str]] = {}
-    for refname, commit in git.refs(["refs/heads", "refs/remotes"], "%(refname)%00%(objectname)"):
+    rows = git.refs(["refs/heads", "refs/remotes"], "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)")
+    for refname, obj, kind, peeled in rows:
+        # a branch may point at an annotated tag (peel it) or at no commit at
+        # all (an empty id: resolved later, and reported as unknown)
+        commit = obj if kind == "commit" else peeled if kind == "tag" else ""
         short = _short(refname)
         if short == "HEAD":
             continue
@@ -165,7 +169,7 @@ def select(
             chosen = [v for v in chosen if v >= floor]
         wanted = {v: discovered[v][0] for v in chosen}
     # a discovered branch's tip came with the listing; only other refs need resolving
-    tips = {v: discovered[v][1] for v in wanted if v in branches}
+    tips = {v: discovered[v][1] for v in wanted if v in branches and discovered[v][1]}
     resolved = git.resolve_many(ref for v, ref in wanted.items() if v not in tips)
     lines = []
     for version in sorted(wanted):

@@ -24,6 +24,8 @@ from backport.models import (
 )
 
 SCHEMA = 1
+_encoder = json.JSONEncoder(ensure_ascii=False)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def emit(text: str, output: str | None) -> None:
@@ -97,7 +99,12 @@ def dumps(document: Any) -> str:
     runs the pure-Python encoder (0.4 s for a large check document); without
     it every piece goes through the C encoder.
     """
-    encode = json.JSONEncoder(ensure_ascii=False).encode
+    def encode(value: Any) -> str:
+        # A lone surrogate (bytes that were not UTF-8 in a ref name or path)
+        # cannot be written as UTF-8: give it as a JSON \\u escape, which
+        # every JSON reader accepts, rather than let emit() mangle it.
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", _encoder.encode(value))
+
     if not isinstance(document, dict) or not document:
         return encode(document) + "\n"
     fields = []

@@ -102,6 +102,68 @@ def test_sigterm_leaves_no_scratch_directory(tmp_path: Path) -> None:
     assert list(scratch.glob("backport-sim-*")), "the run never started simulating"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143, err  # 128 + SIGTERM, as a shell reports it
     assert b"Traceback" not in err
     assert list(scratch.glob("backport-sim-*")) == []
+
+
+def test_json_stays_valid_with_a_ref_name_that_is_not_utf8(tmp_path: Path, run) -> None:
+    repo = pending_line(tmp_path)
+    odd = os.fsdecode(b"un\xffstable")
+    repo.git("branch", odd, "staging")
+    result = run("--unstable", odd, "check", "--format", "json", "--now", NOW, repo=tmp_path)
+    assert result.code == 0, result
+    assert json.loads(result.out)["unstable"]["ref"] == odd
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path: Path) -> None:
+    import signal
+    import time
+
+    repo = pending_line(tmp_path / "repo")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "backport", "--repo", str(repo.path), "check", "--now", NOW],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),  # a shell's background job
+    )
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert b"x86: fix" in out
+
+
+def test_git_refusing_the_repository_is_a_repository_error_with_gits_reason(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path / "theirs")
+    subprocess.run(["chown", "-R", "nobody", str(repo.path)], check=True)
+    result = run("scan", repo=repo.path)
+    assert result.code == 3, result
+    assert "dubious ownership" in result.err and result.err.count("\n") == 1
+
+
+def test_a_repository_reached_through_a_symlink_keeps_its_cache_inside(tmp_path: Path, run) -> None:
+    repo = pending_line(tmp_path / "real")
+    (repo.path / "sub" / "deep").mkdir(parents=True)
+    (tmp_path / "link").symlink_to(repo.path / "sub")
+    result = run("check", "--now", NOW, repo=tmp_path / "link" / "deep")
+    assert result.code == 0, result
+    assert (repo.path / ".git" / "backport-cache").is_dir()
+    assert not (tmp_path / ".git").exists()
+
+
+def test_a_line_branch_pointing_at_an_annotated_tag_is_peeled(tmp_path: Path, run) -> None:
+    repo = pending_line(tmp_path)
+    tip = repo.head("stable-4.20")
+    repo.git("tag", "-a", "-m", "t", "t-4.21", tip)
+    tag_object = repo.git("rev-parse", "t-4.21")  # the tag itself, not the commit
+    assert tag_object != tip
+    repo.git("update-ref", "refs/remotes/origin/stable-4.21", tag_object)
+    document = json.loads(run("config", "--format", "json", repo=tmp_path).out)
+    assert {line["version"]: line["commit"] for line in document["lines"]}["4.21"] == tip
+
+
+def test_check_markdown_keeps_the_nominators_comment(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path)
+    repo.commit("x86: fix\n\nBackport-to: 4.20 # why | not\n", {"xen/common/a.c": "b\n"})
+    result = run("check", "--format", "markdown", "--now", NOW, repo=tmp_path)
+    assert "; # why \\| not |" in result.out, result.out

@@ -56,6 +56,8 @@ def detail(target: Target) -> str:
             parts.append("after " + ", ".join(short(c) for c in target.after))
         if target.stale:
             parts.append(f"stale: {target.stale_reason or 'waiting'}")
+        if target.reason:  # the nominator's comment: kept and shown, as SPEC says
+            parts.append(f"# {target.reason}")
     elif target.reason:
         parts.append(target.reason if target.state != NOT_NEEDED else f"not needed: {target.reason}")
     return "; ".join(one_line(p) for p in parts if p)
