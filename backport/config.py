@@ -28,6 +28,9 @@ DEFAULT_LINE_PATTERNS = (
 DEFAULT_RELEASE_PATTERNS = (
     r"(?:RELEASE-|release-|v|[a-z]+-)?(?P<version>\d+(?:\.\d+){2,})",
 )
+DEFAULT_KEYS = ("Backport-to", "Backport")  # Backport is Xen's documented key
+DEFAULT_SKIP_KEYS = ("Backport-skip",)
+DEFAULT_FIXES_KEYS = ("Fixes", "Amends")  # Amends is Xen's
 DEFAULT_FIX_PATTERNS = (
     r"\bXSA-\d+",
     r"\bCVE-\d{4}-\d+",
@@ -113,9 +116,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("maintained", _words, (), "maintained line versions (default: every discovered line)", True),
     Setting("oldest", _text, None, "oldest maintained line; older discovered lines are ignored"),
     Setting("lines", _words, (), "explicit lines as VERSION=REF, added to the discovered ones", True),
-    Setting("keys", _words, ("Backport-to", "Backport"), "message/note keys that nominate", True),
-    Setting("skip-keys", _words, ("Backport-skip",), "note keys that decline", True),
-    Setting("fixes-keys", _words, ("Fixes", "Amends"), "keys naming the commit a fix fixes", True),
+    Setting("keys", _words, DEFAULT_KEYS, "message/note keys that nominate", True),
+    Setting("skip-keys", _words, DEFAULT_SKIP_KEYS, "note keys that decline", True),
+    Setting("fixes-keys", _words, DEFAULT_FIXES_KEYS, "keys naming the commit a fix fixes", True),
     Setting("stale-after", _count, 30, "days a pending backport may wait before it is stale"),
     Setting("maintainers", _text, "MAINTAINERS", "MAINTAINERS file, read from the unstable ref"),
     Setting("line-patterns", _version_patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),

@@ -16,11 +16,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Sequence
 
+from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
 from backport.models import Nomination, Request, Version, printable
 
-DEFAULT_KEYS = ("Backport-to", "Backport")
-DEFAULT_SKIP_KEYS = ("Backport-skip",)
-DEFAULT_FIXES_KEYS = ("Fixes", "Amends")
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
