@@ -21,7 +21,7 @@ from typing import Iterable, Mapping, Sequence
 from backport.errors import GitError
 from backport.git import Git, check_revision
 from backport.models import Line, Nomination, Version, listing
-from backport.nominations import Grammar, message_body, parse
+from backport.nominations import Grammar, line_errors, message_body, parse
 from backport.session import Session
 
 UNTAGGED_FIX, FIX_HINT, MALFORMED, UNKNOWN_LINE, MISPLACED = (
@@ -192,15 +192,9 @@ def check_message(message: str, rules: Rules, ancestry: Ancestry) -> list[Findin
         Finding(MALFORMED, written, f"{written!r}: {error}; known lines: {listing(rules.known)}")
         for written, error in parsed.errors
     ]
-    if parsed.nominations:
-        # the scanner's rule; imported only here, as an untagged fix (the
-        # hook's usual case) does without the scanner's 4 ms of imports
-        from backport.scan import _unknown_lines
-
-        findings += [
-            Finding(UNKNOWN_LINE, problem.text, f"{problem.text!r}: {problem.error}")
-            for problem in _unknown_lines("", parsed.nominations, rules.known)
-        ]
+    findings += [
+        Finding(UNKNOWN_LINE, text, f"{text!r}: {error}") for text, error in line_errors(parsed.nominations, rules.known)
+    ]
     findings += [
         Finding(
             MISPLACED,

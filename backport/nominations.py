@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Sequence
+from typing import Iterable, Sequence
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
-from backport.models import Nomination, Request, Version, printable
+from backport.models import Nomination, Request, Version, listing, printable
 
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
@@ -86,6 +86,22 @@ def parse_value(value: str) -> tuple[str, tuple[Request, ...], str | None]:
     if saw_none:
         return "none", (), comment_text or None
     return "request", tuple(dict.fromkeys(requests)), comment_text or None
+
+
+def line_errors(nominations: Iterable[Nomination], known: Sequence[Version]) -> list[tuple[str, str]]:
+    """(line as written, what is wrong) for each well-formed version that
+    names no stable line: `4.2` where no 4.2 exists, `4.30+` above the newest."""
+    if not known:
+        return []
+    newest = max(known)
+    errors = []
+    for nomination in nominations:
+        for request in nomination.requests:
+            if request.plus and request.version > newest:
+                errors.append((nomination.text, f"no stable line {request.version} or newer (known: {listing(known)})"))
+            elif not request.plus and request.version not in known:
+                errors.append((nomination.text, f"unknown stable line {request.version} (known: {listing(known)})"))
+    return errors
 
 
 def trailer_block(lines: Sequence[str]) -> range:

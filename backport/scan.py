@@ -28,10 +28,9 @@ from backport.models import (
     Request,
     ScanResult,
     Version,
-    listing,
     printable,
 )
-from backport.nominations import Grammar, Parsed, parse
+from backport.nominations import Grammar, Parsed, line_errors, parse
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -160,7 +159,7 @@ def _scan(
                     parsed.nominations + extra.nominations, parsed.errors + extra.errors, parsed.fixes, parsed.reverts
                 )
             problems = [Problem(commit, text, error) for text, error in parsed.errors]
-            problems += _unknown_lines(commit, parsed.nominations, known)
+            problems += [Problem(commit, text, error) for text, error in line_errors(parsed.nominations, known)]
             if problems:
                 problem_groups.append(problems)
             if parsed.nominations or parsed.fixes or parsed.reverts:
@@ -297,24 +296,6 @@ def read_notes(git: Git) -> dict[bytes, bytes]:
     pairs = [p for p in pairs if len(p) == 2]
     contents = git.blobs(blob for blob, _ in pairs)
     return {commit.encode(): contents[blob] for blob, commit in pairs if blob in contents}
-
-
-def _unknown_lines(commit: str, nominations: Iterable[Nomination], known: Sequence[Version]) -> list[Problem]:
-    """A well-formed version that names no stable line is still a problem."""
-    if not known:
-        return []
-    newest = max(known)
-    problems = []
-    for nomination in nominations:
-        for request in nomination.requests:
-            if request.plus and request.version > newest:
-                error = f"no stable line {request.version} or newer (known: {listing(known)})"
-            elif not request.plus and request.version not in known:
-                error = f"unknown stable line {request.version} (known: {listing(known)})"
-            else:
-                continue
-            problems.append(Problem(commit, nomination.text, error))
-    return problems
 
 
 def _decode(data: bytes) -> str:

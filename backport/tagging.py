@@ -19,9 +19,8 @@ from backport.errors import RepoError, UsageError
 from backport.git import Git
 from backport.message_check import Ancestry, Rules, suggest
 from backport.models import Nomination, Request, Version, listing
-from backport.nominations import message_body, parse, parse_value
+from backport.nominations import line_errors, message_body, parse, parse_value
 from backport.output import write_atomically
-from backport.scan import _unknown_lines
 from backport.session import Session
 
 _MBOX_FROM = re.compile(rb"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.MULTILINE)
@@ -42,9 +41,9 @@ class Value:
             kind, requests, _ = parse_value(body)
         except ValueError as err:
             raise UsageError(f"bad --to {body!r}: {err}", f"known lines: {listing(known)}") from None
-        problems = _unknown_lines("", [Nomination("trailer", body, kind, requests)], known)
-        if problems:
-            raise UsageError(problems[0].error, "give a known line with --to, or --to none")
+        errors = line_errors([Nomination("trailer", body, kind, requests)], known)
+        if errors:
+            raise UsageError(errors[0][1], "give a known line with --to, or --to none")
         note = " ".join((comment or "").split())  # a trailer is one line
         text = ", ".join(str(r) for r in requests) if kind == "request" else "none"
         return cls(kind, requests, text + (f" # {note}" if note else ""))

@@ -8,8 +8,8 @@ import click
 
 from backport.config import NOTES_REF
 from backport.errors import UsageError
-from backport.models import listing
-from backport.nominations import parse_value
+from backport.models import Nomination, listing
+from backport.nominations import line_errors, parse_value
 from backport.notes import append_lines
 from backport.session import Session
 
@@ -55,14 +55,12 @@ def _checked_value(session: Session, targets: Sequence[str], *, allow_plus: bool
         raise UsageError(f"bad version in {value!r}: {err}", f"known lines: {listing(session.known_versions)}") from None
     if kind == "none":
         raise UsageError("'none' is not a line", "use `backport skip COMMIT --line V -m REASON` to decline")
-    known = set(session.known_versions)
     for request in requests:
         if request.plus and not allow_plus:
             raise UsageError(f"{request} names several lines", "decline one line at a time: --line 4.19")
-        if not request.plus and request.version not in known:
-            raise UsageError(f"unknown stable line {request.version}", f"known lines: {listing(known)}")
-        if request.plus and not [v for v in known if v >= request.version]:
-            raise UsageError(f"no stable line {request.version} or newer", f"known lines: {listing(known)}")
+    errors = line_errors([Nomination("note", value, kind, requests)], session.known_versions)
+    if errors:
+        raise UsageError(errors[0][1], "give a line that exists")
     return value
 
 
