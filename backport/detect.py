@@ -147,10 +147,6 @@ def effective_reverts(reverts: Mapping[str, Sequence[str]]) -> dict[str, str]:
     return found
 
 
-def fork_point(git: Git, unstable: str, tip: str) -> str | None:
-    return git.merge_base(unstable, tip)
-
-
 def read_line_index(git: Git, tip: str, fork: str | None) -> LineIndex:
     """One streamed `git log` of the line's own commits."""
     args = ["log", "-z", "--no-color", "--format=%H%x00%P%x00%B", tip]
@@ -249,7 +245,7 @@ class Detector:
         return self._indexes
 
     def _index(self, line: Line) -> LineIndex:
-        fork = fork_point(self.git, self.unstable, line.commit)
+        fork = self.git.merge_base(self.unstable, line.commit)
         key = f"{line.commit}:{fork}"
         if self.cache is not None:
             cached = LineIndex.from_json(line.commit, fork, self.cache.get("line-index", key))

@@ -252,24 +252,13 @@ class Git:
         return ObjectReader(self)
 
     def blobs(self, ids: Iterable[str]) -> dict[str, bytes]:
-        """Contents of many blobs in one `cat-file --batch`."""
-        wanted = list(dict.fromkeys(ids))
-        if not wanted:
-            return {}
-        out = self.run(["cat-file", "--batch"], input="".join(f"{i}\n" for i in wanted).encode()).stdout
-        found: dict[str, bytes] = {}
-        pos = 0
-        for blob in wanted:
-            header_end = out.index(b"\n", pos)
-            header = out[pos:header_end].split()
-            pos = header_end + 1
-            if len(header) == 3:  # "<id> <type> <size>"; "<id> missing" has two
-                size = int(header[2])
-                found[blob] = out[pos : pos + size]
-                pos += size + 1
-        return found
-
-    # -- common queries -----------------------------------------------------
+        """Contents of many objects by full id, in one `cat-file --batch`."""
+        reader = self.objects()
+        try:
+            reader.want(dict.fromkeys(ids))
+            return reader.result()
+        finally:
+            reader.close()
 
     def resolve(self, rev: str) -> str | None:
         """Full commit id of `rev`, or None if it names no commit."""
@@ -447,8 +436,11 @@ class ObjectReader:
         return self._found
 
     def close(self) -> None:
-        """Stop early (an error elsewhere): no git process is left behind."""
+        """Stop early (an error elsewhere): no git process is left behind.
+        Harmless after result()."""
         if self._proc.poll() is None:
             self._proc.kill()
             self._proc.wait()
+        if self._proc.stdin is not None and not self._proc.stdin.closed:
+            self._proc.stdin.close()
         self._errors.close()

@@ -108,13 +108,11 @@ def open_cache(session: Session) -> Cache:
 
 
 def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
-    found = {}
+    resolved = session.git.resolve_many(check_revision(name) for name in commits)  # one process
     for name in commits:
-        sha = session.git.resolve(check_revision(name))
-        if sha is None:
+        if name not in resolved:
             raise UsageError(f"unknown commit {name!r}", "give a commit id or revision on the unstable branch")
-        found[name] = sha
-    return found
+    return {name: resolved[name] for name in commits}
 
 
 # -- text ------------------------------------------------------------------------
