@@ -101,7 +101,7 @@ def evaluate(
     """
     git, lines = session.git, list(session.lines)
     versions = [line.version for line in lines]
-    commits = _without_broken_nominations(scan_result, versions)
+    commits = _without_broken_nominations(scan_result, session.known_versions)
     by_id = {c.commit: c for c in commits}
     written = [w for c in commits for w in (*c.fixes, *c.reverts)]
     resolved = _resolve(git, written)
@@ -160,20 +160,14 @@ def evaluate(
 # -- before simulation ----------------------------------------------------------
 
 
-def _without_broken_nominations(scan_result: ScanResult, versions: Sequence[Version]) -> tuple[Candidate, ...]:
-    """Drop a nomination that is reported as a problem and asks for no line of
-    the run (`Backport-to: 4.2` where no 4.2 exists): it is shown under
-    problems, and a candidate made only of such is not a candidate."""
-    broken = {(p.commit, p.text) for p in scan_result.problems}
-    if not broken:
-        return scan_result.commits
+def _without_broken_nominations(scan_result: ScanResult, known: Sequence[Version]) -> tuple[Candidate, ...]:
+    """Drop a request that names no stable line that exists (`Backport-to: 4.2`
+    where there is no 4.2): the scanner reports it under problems, and a
+    candidate made only of such is not a candidate. Derived from the lines,
+    not by matching problem texts back to nominations."""
     kept = []
     for candidate in scan_result.commits:
-        nominations = tuple(
-            n
-            for n in candidate.nominations
-            if not ((candidate.commit, n.text) in broken and n.kind != "none" and not n.versions(versions))
-        )
+        nominations = tuple(n for n in candidate.nominations if n.kind != "request" or n.versions(known))
         kept.append(replace(candidate, nominations=nominations) if nominations != candidate.nominations else candidate)
     return tuple(kept)
 
