@@ -31,8 +31,9 @@ sections that name an `M:` take part, so an orphaned area falls to the
 next most specific section (in the end THE REST). When a section has
 several `F:` patterns that match, the deepest counts (Perl keeps the last).
 
-Owners are the `M:` people. `R:` reviewers are shown (reviewers_for), never
-chased: they review, they do not have to do the backport.
+Owners are the `M:` people. `R:` reviewers are never chased: they review,
+they do not have to do the backport. `reviewers_for` answers who they are;
+no report shows them yet.
 """
 
 from __future__ import annotations
