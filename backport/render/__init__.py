@@ -7,10 +7,9 @@ are the wording they share, so the formats never disagree.
 from __future__ import annotations
 
 import re
-import unicodedata
 from datetime import datetime
 
-from backport.models import Release, UntaggedFix
+from backport.models import Release, UntaggedFix, printable
 from backport.report import Debt, Entry, LineReport
 
 SHORT = 12
@@ -26,10 +25,7 @@ def short(commit: str | None) -> str:
 def one_line(text: str) -> str:
     """`text` as a single printable line: breaks become spaces, other control
     characters a visible escape."""
-    text = _BREAKS.sub(" ", text).replace("\t", " ")
-    return "".join(
-        f"\\x{ord(c):02x}" if unicodedata.category(c) == "Cc" else c for c in text
-    )
+    return printable(_BREAKS.sub(" ", text).replace("\t", " "))
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
