@@ -59,7 +59,7 @@ def lint(session: Session, revisions: Sequence[str]) -> LintResult:
             ) from None
         raise
     rules = Rules.from_session(session)
-    ancestry = Ancestry(session.git, rules.lines)
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches)
     ancestry.prime(target for _, message in messages for target in parse(message, rules.grammar).fixes)
     flagged = []
     for sha, message in reversed(messages):

@@ -122,7 +122,7 @@ def covered(message: str, value: Value, session: Session) -> bool:
 def infer(session: Session, message: str, what: str) -> Value:
     """The value the hook would suggest for this message's `Fixes:` lines."""
     rules = Rules.from_session(session)
-    ancestry = Ancestry(session.git, rules.lines)
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches)
     fixes = parse(message, rules.grammar).fixes
     ancestry.prime(fixes)
     affected = {v for target in fixes for v in ancestry.locate(target)[1]}
