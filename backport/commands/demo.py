@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from types import ModuleType
 from typing import Callable
 
 import click
@@ -31,7 +32,7 @@ def run(keep: str | None, command: list[str], run_here: Callable[[list[str]], in
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _demo_builder():  # type: ignore[no-untyped-def]
+def _demo_builder() -> ModuleType:
     """The builder ships as backport.fixtures; in a source checkout run without
     installing, it is the top-level fixtures/ directory."""
     try:
