@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from backport.errors import ConfigError
+from backport.record import record
+
+TYPE_CHECKING = False  # typing's costs the hook 12 ms to import
+if TYPE_CHECKING:
+    from typing import Any
 
 TOML_FILE = ".backport.toml"
 NOTES_REF = "refs/notes/backport"
@@ -102,7 +106,7 @@ def _flag(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
-@dataclass(frozen=True)
+@record
 class Setting:
     name: str
     parse: Callable[[Any], Any]
@@ -131,10 +135,10 @@ _BY_NAME = {s.name: s for s in SETTINGS}
 _BY_GIT_KEY = {"backport." + s.name.replace("-", "").lower(): s for s in SETTINGS}
 
 
-@dataclass(frozen=True)
+@record
 class Config:
     values: Mapping[str, Any]
-    sources: Mapping[str, str] = field(default_factory=dict)
+    sources: Mapping[str, str]
 
     def __getitem__(self, name: str) -> Any:
         return self.values[name]

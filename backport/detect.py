@@ -23,11 +23,11 @@ changes.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 
 from backport.git import Git
 from backport.models import Line, Version
+from backport.record import record
 
 if TYPE_CHECKING:  # the cache module is optional at import time for the hook's light path
     from backport.cache import Cache
@@ -55,7 +55,7 @@ _PATCH_ID = ("patch-id", "--stable")
 _INDEX_VERSION = 1
 
 
-@dataclass(frozen=True)
+@record
 class Applied:
     """One commit found on one line."""
 
@@ -63,7 +63,7 @@ class Applied:
     evidence: str  # one of EVIDENCE
 
 
-@dataclass(frozen=True)
+@record
 class LineIndex:
     """What a line's own commits (fork point..tip) carry, ids as written in them."""
 
@@ -102,11 +102,11 @@ class LineIndex:
             return None
 
 
-@dataclass(frozen=True)
+@record
 class Detection:
     """Per (commit, line version): where the line carries it."""
 
-    applied: Mapping[tuple[str, Version], Applied] = field(default_factory=dict)
+    applied: Mapping[tuple[str, Version], Applied]
 
     def find(self, commit: str, version: Version) -> Applied | None:
         return self.applied.get((commit, version))

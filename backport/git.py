@@ -14,14 +14,16 @@ as an option. Nothing here builds a shell string.
 from __future__ import annotations
 
 import os
-import queue
 import subprocess
-import tempfile
 import threading
-from dataclasses import dataclass
-from typing import IO, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from backport.errors import ConfigError, GitError, RepoError, UsageError
+from backport.record import record
+
+TYPE_CHECKING = False  # typing's costs the hook 12 ms to import
+if TYPE_CHECKING:
+    from typing import IO
 
 # Quiet, predictable, read-only git: no prompts, no optional index refresh.
 _BASE_ENV = {
@@ -41,7 +43,7 @@ def check_revision(rev: str) -> str:
     return rev
 
 
-@dataclass(frozen=True)
+@record
 class Repository:
     """Where a repository lives and what shape it has."""
 
@@ -98,6 +100,9 @@ class Git:
 
     def stream(self, args: Sequence[str]) -> Iterator[bytes]:
         """Stream git's stdout in large chunks; raises GitError when git fails."""
+        import queue  # here, not at the top: the hook never streams (tempfile costs it 9 ms)
+        import tempfile
+
         # stderr to a file, not a pipe: nobody reads it until git ends, and a
         # full stderr pipe would stall git for good
         errors = tempfile.TemporaryFile()
@@ -391,6 +396,8 @@ class ObjectReader:
     """
 
     def __init__(self, git: Git) -> None:
+        import tempfile
+
         self._errors = tempfile.TemporaryFile()
         self._proc = subprocess.Popen(
             ["git", "cat-file", "--batch"],

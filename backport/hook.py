@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from backport import config as cfg
 from backport.errors import ConfigError

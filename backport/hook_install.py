@@ -26,13 +26,13 @@ import os
 import shlex
 import site
 import sys
-from dataclasses import dataclass
 from typing import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git, Repository
 from backport.hook import HOOKS
 from backport.output import write_atomically
+from backport.record import record
 
 MARKER = "# backport-hook: written by `backport hook install`; `backport hook uninstall` removes it"
 CHAINED = ".pre-backport"  # a foreign hook we run first
@@ -96,7 +96,7 @@ def import_path() -> list[str]:
     return list(dict.fromkeys([package, *site.getsitepackages()]))
 
 
-@dataclass(frozen=True)
+@record
 class Change:
     """What install or uninstall did to one hook, for the command to print."""
 

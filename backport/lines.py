@@ -7,15 +7,15 @@ Local branches win over remote-tracking ones (the user's own view), and
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from backport.errors import ConfigError, GitError, RepoError, UsageError
 from backport.git import Git, check_revision
 from backport.models import Line, Release, Version, listing
+from backport.record import record
 
 
-@dataclass(frozen=True)
+@record
 class LineSpec:
     """A `--line VERSION[=REF]` argument."""
 

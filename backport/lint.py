@@ -7,7 +7,6 @@ question is asked once however many commits share it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Sequence
 
 from backport.errors import GitError, UsageError
@@ -15,13 +14,14 @@ from backport.git import check_revision
 from backport.message_check import Ancestry, Finding, Rules, check_message
 from backport.models import printable
 from backport.nominations import parse
+from backport.record import record
 from backport.session import Session
 
 _FIELDS = 2
 _FORMAT = "%H%x00%B"
 
 
-@dataclass(frozen=True)
+@record
 class Flagged:
     """A commit of the range with something to say about it."""
 
@@ -30,7 +30,7 @@ class Flagged:
     findings: tuple[Finding, ...]
 
 
-@dataclass(frozen=True)
+@record
 class LintResult:
     revisions: tuple[str, ...]
     commits: int  # how many commits were checked

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
-from typing import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from backport.errors import GitError
 from backport.git import Git, check_revision
 from backport.models import Line, Nomination, Version, listing
 from backport.nominations import Grammar, line_errors, message_body, parse
+from backport.record import record
 from backport.session import Session
 
 UNTAGGED_FIX, FIX_HINT, MALFORMED, UNKNOWN_LINE, MISPLACED = (
@@ -42,7 +42,7 @@ SEVERITY = {
 _GENERATED_SUBJECT = re.compile(r"^(?:Merge |fixup! |squash! |amend! )")
 
 
-@dataclass(frozen=True)
+@record
 class Finding:
     kind: str  # one of SEVERITY's keys
     text: str  # the message line it is about, as written
@@ -58,7 +58,7 @@ class Finding:
         return self.kind != FIX_HINT
 
 
-@dataclass(frozen=True)
+@record
 class Rules:
     """What the check needs from the configuration, resolved once."""
 
@@ -279,7 +279,7 @@ def _and_list(versions: Sequence[Version]) -> str:
 # -- the hook -------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@record
 class Outcome:
     findings: tuple[Finding, ...]
     strict: bool

@@ -1,18 +1,19 @@
 """Plain records passed between the scanner, the verdict engine and the reports.
 
-All frozen: change one with `dataclasses.replace`.
+All frozen (backport.record): change one with `backport.record.replace`.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Iterable
+from collections.abc import Iterable
+
+from backport.record import record
 
 _VERSION = re.compile(r"\d+(?:\.\d+)*")
 
 
-@dataclass(frozen=True, order=True)
+@record
 class Version:
     """A stable-line version such as 4.20; compares numerically (4.9 < 4.10)."""
 
@@ -48,7 +49,7 @@ def listing(versions: Iterable[Version]) -> str:
     return ", ".join(str(v) for v in sorted(versions)) or "none"
 
 
-@dataclass(frozen=True)
+@record
 class Release:
     """A point release found from a tag, e.g. RELEASE-4.20.1."""
 
@@ -58,7 +59,7 @@ class Release:
     date: str  # ISO 8601, the tagger date (committer date for lightweight tags)
 
 
-@dataclass(frozen=True)
+@record
 class Line:
     """A maintained stable line: a version and the ref that carries it."""
 
@@ -72,7 +73,7 @@ class Line:
         return self.releases[-1] if self.releases else None
 
 
-@dataclass(frozen=True)
+@record
 class Request:
     """One item of a nomination value: `4.20` or `4.18+`."""
 
@@ -88,7 +89,7 @@ class Request:
         return [v for v in versions if v == self.version]
 
 
-@dataclass(frozen=True)
+@record
 class Nomination:
     """A request (or refusal) to backport a commit, as found in a message or note."""
 
@@ -107,7 +108,7 @@ class Nomination:
         return sorted(found)
 
 
-@dataclass(frozen=True)
+@record
 class Problem:
     """A nomination we could not understand, kept so it is never lost silently."""
 
@@ -116,7 +117,7 @@ class Problem:
     error: str
 
 
-@dataclass(frozen=True)
+@record
 class Candidate:
     """An unstable commit that matters to backporting: nominated, a fix, or a revert."""
 
@@ -141,13 +142,13 @@ class Candidate:
         return any(n.kind == "none" for n in self.nominations)
 
 
-@dataclass(frozen=True)
+@record
 class ScanResult:
     unstable_ref: str
     unstable_commit: str
     base: str | None  # the oldest line's fork point: where the scan stopped
     commits: tuple[Candidate, ...]  # interesting commits, oldest first
-    problems: tuple[Problem, ...] = field(default=())
+    problems: tuple[Problem, ...] = ()
 
     @property
     def candidates(self) -> tuple[Candidate, ...]:
@@ -161,7 +162,7 @@ APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED = "applied", "pending", "not-nee
 STATES = (APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED)
 
 
-@dataclass(frozen=True)
+@record
 class Target:
     """The verdict for one (candidate, line) pair; fields as SPEC's JSON `targets`."""
 
@@ -180,7 +181,7 @@ class Target:
     empty: bool = False  # picks clean but changes nothing: there in substance
 
 
-@dataclass(frozen=True)
+@record
 class Verdict:
     """A candidate with every nomination (inferred ones included) and its targets."""
 
@@ -190,7 +191,7 @@ class Verdict:
     merge: bool = False  # a merge commit, judged against its first parent
 
 
-@dataclass(frozen=True)
+@record
 class UntaggedFix:
     """A `Fixes:`/`Amends:` commit whose bug is on lines, with no nomination."""
 
@@ -199,7 +200,7 @@ class UntaggedFix:
     lines: tuple[Version, ...]
 
 
-@dataclass(frozen=True)
+@record
 class CheckResult:
     unstable_ref: str
     unstable_commit: str

@@ -12,13 +12,12 @@ own paragraph above the sign-offs, where git's trailer parser does not look
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from functools import cached_property
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
 from backport.models import Nomination, Request, Version, listing, printable
-
+from backport.record import record
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
@@ -29,7 +28,7 @@ _REVERTS = re.compile(r"^This reverts commit ([0-9a-fA-F]{7,64})", re.MULTILINE)
 _GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
 
 
-@dataclass(frozen=True)
+@record
 class Grammar:
     """Which keys mean what. Built from configuration."""
 
@@ -37,19 +36,24 @@ class Grammar:
     skip_keys: tuple[str, ...] = DEFAULT_SKIP_KEYS
     fixes_keys: tuple[str, ...] = DEFAULT_FIXES_KEYS
 
-    @cached_property
+    @property
     def line_pattern(self) -> re.Pattern[str]:
-        keys = sorted({*self.keys, *self.skip_keys}, key=len, reverse=True)
-        alternatives = "|".join(re.escape(k) for k in keys)
-        return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+        return _line_pattern((*self.keys, *self.skip_keys))
 
-    @cached_property
+    @property
     def fixes_pattern(self) -> re.Pattern[str]:
-        alternatives = "|".join(re.escape(k) for k in self.fixes_keys)
-        return re.compile(rf"^(?:{alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+        return _line_pattern(self.fixes_keys, capture_key=False)
 
 
-@dataclass(frozen=True)
+@lru_cache(maxsize=None)
+def _line_pattern(keys: tuple[str, ...], capture_key: bool = True) -> re.Pattern[str]:
+    """`Key: value` lines for any of `keys`, longest first; groups (key,) value."""
+    alternatives = "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
+    key = f"({alternatives})" if capture_key else f"(?:{alternatives})"
+    return re.compile(rf"^{key}[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+@record
 class Parsed:
     """What one message or note says about backporting."""
 

@@ -39,10 +39,10 @@ no report shows them yet.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
 from backport.git import Git, check_revision
+from backport.record import record
 
 _ENTRY = re.compile(r"([A-Z]):\s*(.*)")
 _WILD = re.compile(r"[*?{]")
@@ -51,7 +51,7 @@ _BRACES = re.compile(r"\{([^{}]*)\}")
 _ADDRESS = re.compile(r"<([^<>]*)>")
 
 
-@dataclass(frozen=True)
+@record
 class Pattern:
     """One F:/X: pattern, compiled once."""
 
@@ -84,7 +84,7 @@ class Pattern:
         return path.count("/") == self.slashes and self.regex.fullmatch(path) is not None
 
 
-@dataclass(frozen=True)
+@record
 class Section:
     title: str
     maintainers: tuple[str, ...] = ()  # M:
@@ -96,16 +96,16 @@ class Section:
     names: tuple[re.Pattern[str], ...] = ()  # N:
 
 
-@dataclass(frozen=True)
 class Maintainers:
-    sections: tuple[Section, ...] = ()
-    # directory -> (section number, is an exclusion, pattern) for every
-    # pattern whose literal prefix lies in that directory: a path only
-    # needs the patterns of its own ancestors (Linux has ~20,000 F: lines)
-    _index: dict[str, list[tuple[int, bool, Pattern]]] = field(default_factory=dict, compare=False, repr=False)
-    _named: list[int] = field(default_factory=list, compare=False, repr=False)  # sections with N:
+    """A parsed MAINTAINERS file: who owns which paths."""
 
-    def __post_init__(self) -> None:
+    def __init__(self, sections: Sequence[Section] = ()) -> None:
+        self.sections = tuple(sections)
+        # directory -> (section number, is an exclusion, pattern) for every
+        # pattern whose literal prefix lies in that directory: a path only
+        # needs the patterns of its own ancestors (Linux has ~20,000 F: lines)
+        self._index: dict[str, list[tuple[int, bool, Pattern]]] = {}
+        self._named: list[int] = []  # sections with N:
         for number, section in enumerate(self.sections):
             if section.names:
                 self._named.append(number)
@@ -113,6 +113,14 @@ class Maintainers:
                 for pattern in patterns:
                     folder = pattern.prefix[: max(pattern.prefix.rfind("/"), 0)]
                     self._index.setdefault(folder, []).append((number, excluded, pattern))
+
+    def __eq__(self, other: object) -> bool:
+        return self.sections == other.sections if isinstance(other, Maintainers) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Maintainers(sections={self.sections!r})"
 
     @classmethod
     def load(cls, git: Git, rev: str, path: str) -> "Maintainers":

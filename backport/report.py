@@ -7,7 +7,6 @@ renderer (text, Markdown, HTML, mail) shows the same facts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Iterable, Mapping
 
 from backport.models import (
@@ -25,12 +24,13 @@ from backport.models import (
     Version,
 )
 from backport.owners import address
+from backport.record import record
 
 # How a conflict is reproduced by hand: (commit, line ref) -> a shell command.
 Reproducer = Callable[[str, str], str]
 
 
-@dataclass(frozen=True)
+@record
 class Entry:
     """One candidate on one line, as a row of the report."""
 
@@ -53,7 +53,7 @@ class Entry:
         return self.target.owners or (self.verdict.candidate.author,)
 
 
-@dataclass(frozen=True)
+@record
 class LineReport:
     line: Line
     went_in_since_release: int  # candidates applied after the last point release
@@ -79,7 +79,7 @@ class LineReport:
         return cherry_picks(self.clean)
 
 
-@dataclass(frozen=True)
+@record
 class Debt:
     """What one person (or several who share it) owes: pending backports across every line."""
 
@@ -103,7 +103,7 @@ class Debt:
         return sum(1 for e in self.entries if e.target.stale)
 
 
-@dataclass(frozen=True)
+@record
 class Report:
     result: CheckResult
     lines: tuple[LineReport, ...]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_right
-from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
@@ -20,17 +19,9 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from backport.config import NOTES_REF
 from backport.errors import GitError
 from backport.git import Git
-from backport.models import (
-    Candidate,
-    Line,
-    Nomination,
-    Problem,
-    Request,
-    ScanResult,
-    Version,
-    printable,
-)
+from backport.models import Candidate, Line, Nomination, Problem, Request, ScanResult, Version, printable
 from backport.nominations import Grammar, Parsed, line_errors, parse
+from backport.record import record
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -44,7 +35,7 @@ _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
 
 
-@dataclass(frozen=True)
+@record
 class _Filter:
     """Finds, at C speed, the lines that may matter in a chunk of `git log`.
 
@@ -112,7 +103,7 @@ def scan(
             "unstable": unstable_commit,
             "stop": stop,
             "notes": notes,
-            "grammar": asdict(grammar),
+            "grammar": grammar._asdict(),
             "known": [str(v) for v in known],
         }
         stored = cache.get("scan", key)
@@ -276,8 +267,8 @@ def _interesting(chunks: Iterable[bytes], finder: _Filter, noted: set[bytes]) ->
         if noted:
             ids = parts[0::2]
             hits.update(ids.index(sha) for sha in noted.intersection(ids))
-        for record in sorted(hits):
-            yield seen + record, parts[2 * record], parts[2 * record + 1]
+        for hit in sorted(hits):
+            yield seen + hit, parts[2 * hit], parts[2 * hit + 1]
         seen += len(parts) // 2
     if tail.strip(b"\0"):
         raise GitError(["log"], 0, "truncated output from git log")

@@ -4,9 +4,8 @@ configuration, the unstable branch and the stable lines of this run."""
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from collections.abc import Sequence
 from functools import cached_property
-from typing import Sequence
 
 from backport import config as cfg
 from backport.errors import ConfigError, RepoError, UsageError
@@ -14,21 +13,26 @@ from backport.git import Git, Repository, check_revision, open_repository
 from backport.lines import LineSpec, releases, select
 from backport.models import Line, Version
 from backport.nominations import Grammar
+from backport.record import record, replace
 
 
-@dataclass(frozen=True)
+@record
 class Unstable:
     ref: str
     commit: str
 
 
-@dataclass
 class Session:
-    repo: Repository
-    git: Git
-    config: cfg.Config
-    unstable: Unstable
-    line_specs: Sequence[LineSpec] = field(default_factory=tuple)
+    """One run's repository, configuration, unstable branch and stable lines."""
+
+    def __init__(
+        self, repo: Repository, git: Git, config: cfg.Config, unstable: Unstable, line_specs: Sequence[LineSpec] = ()
+    ) -> None:
+        self.repo = repo
+        self.git = git
+        self.config = config
+        self.unstable = unstable
+        self.line_specs = tuple(line_specs)
 
     @classmethod
     def open(

@@ -27,13 +27,13 @@ import threading
 import weakref
 import zlib
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
 from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from backport.cache import Cache
 from backport.errors import GitError, UsageError
 from backport.git import Git, Repository, check_revision
 from backport.models import printable
+from backport.record import record, replace
 
 ENGINE = 3  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
@@ -45,7 +45,7 @@ _T = TypeVar("_T")
 _R = TypeVar("_R")
 
 
-@dataclass(frozen=True)
+@record
 class Pick:
     """What `git cherry-pick` of one commit onto one tree would do."""
 
@@ -58,7 +58,7 @@ class Pick:
     merge: bool  # the commit is a merge, picked against its first parent (like cherry-pick -m 1)
 
 
-@dataclass(frozen=True)
+@record
 class LinePlan:
     """One candidate on one line."""
 
@@ -67,7 +67,7 @@ class LinePlan:
     after: tuple[str, ...] = ()  # earlier candidates it needs first (alone conflicts, chained is clean)
 
 
-@dataclass(frozen=True)
+@record
 class _Commit:
     id: str
     tree: str
@@ -79,7 +79,7 @@ class _Commit:
         return self.parents[0] if self.parents else None
 
 
-@dataclass(frozen=True)
+@record
 class _Change:
     """One path a diff touches (no rename detection: a rename is a delete and an add)."""
 
@@ -89,7 +89,7 @@ class _Change:
     blob: str  # new object id
 
 
-@dataclass(frozen=True)
+@record
 class _Outcome:
     """A merge's result with what the virtual branch needs to know about it."""
 

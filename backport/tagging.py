@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Sequence
 
 from backport.errors import RepoError, UsageError
@@ -21,12 +20,13 @@ from backport.message_check import Ancestry, Rules, suggest
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import line_errors, message_body, parse, parse_value
 from backport.output import write_atomically
+from backport.record import record
 from backport.session import Session
 
 _MBOX_FROM = re.compile(rb"^From [0-9a-f]{40} Mon Sep 17 00:00:00 2001$", re.MULTILINE)
 
 
-@dataclass(frozen=True)
+@record
 class Value:
     """A validated nomination value, e.g. `4.19+ # maybe older`."""
 
@@ -49,7 +49,7 @@ class Value:
         return cls(kind, requests, text + (f" # {note}" if note else ""))
 
 
-@dataclass(frozen=True)
+@record
 class Tagged:
     """What `tag` did to one target (HEAD or a patch file), for the command to print."""
 

@@ -17,7 +17,6 @@ already there needs nothing, whatever was decided about it later.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
@@ -42,6 +41,7 @@ from backport.models import (
     listing,
 )
 from backport.output import utf8_text
+from backport.record import record, replace
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -75,7 +75,7 @@ def default_simulator(git: Git, repo: Repository) -> "Simulator":
     return Simulator(git, repo)
 
 
-@dataclass(frozen=True)
+@record
 class _Plan:
     """What the candidate asks of each line, before simulation."""
 

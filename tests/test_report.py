@@ -7,7 +7,6 @@ import email
 import html
 import os
 import re
-from dataclasses import replace
 from datetime import datetime, timezone
 from email import policy
 from html.parser import HTMLParser
@@ -33,6 +32,7 @@ from backport.models import (
     Verdict,
     Version,
 )
+from backport.record import replace
 from backport.render import one_line
 from backport.render.html import render_html
 from backport.render.mail import messages, person

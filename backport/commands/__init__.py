@@ -7,19 +7,19 @@ hook stay quick.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Callable
 
 import click
 
 from backport.errors import UsageError
+from backport.record import record
 from backport.session import Session
 
 FORMATS = ("text", "markdown", "html", "json")
 
 
-@dataclass(frozen=True)
+@record
 class Globals:
     repo: str
     unstable: str | None

@@ -9,7 +9,6 @@ flatten such text to one line before it gets there).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import datetime
 from email import policy
 from email.errors import HeaderParseError
@@ -20,6 +19,7 @@ from email.utils import format_datetime
 from backport.errors import ConfigError
 from backport.models import listing
 from backport.owners import address
+from backport.record import record
 from backport.render import age, moment, name, one_line, plural, release_text, short
 from backport.report import Debt, Entry, Report, cherry_picks
 
@@ -27,7 +27,7 @@ _SLUG = re.compile(r"[^a-z0-9._-]+")
 _SMTP_LINE = 998  # RFC 5321 4.5.3.1.6, without CRLF
 
 
-@dataclass(frozen=True)
+@record
 class Mail:
     slug: str  # file name without .eml
     owner: str

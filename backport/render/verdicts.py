@@ -8,13 +8,12 @@ autoescaped, self-contained, the same Content-Security-Policy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from backport.models import APPLIED, NOT_NEEDED, PENDING, CheckResult, Target, Verdict, listing
+from backport.record import record
 from backport.render import moment, name, one_line, short
 
 
-@dataclass(frozen=True)
+@record
 class Row:
     commit: str
     subject: str
