@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 from backport.config import NOTES_REF
 from backport.errors import GitError
 from backport.git import Git
+from backport.lines import require_tips
 from backport.models import Candidate, Line, Nomination, Problem, Request, ScanResult, Version, printable
 from backport.nominations import Grammar, Parsed, line_errors, parse
 from backport.record import record
@@ -112,7 +113,11 @@ def scan(
                 return _from_json(unstable_ref, stored)
             except (KeyError, TypeError, ValueError):
                 pass  # an unreadable entry is a miss; the put below replaces it
-    result = _scan(git, unstable_ref, unstable_commit, stop, known, grammar)
+    try:
+        result = _scan(git, unstable_ref, unstable_commit, stop, known, grammar)
+    except GitError:
+        require_tips(git, lines)  # a line deleted under us says so; anything else as git said it
+        raise
     if key:
         cache.put("scan", key, _to_json(result))  # type: ignore[union-attr]
     return result

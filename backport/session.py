@@ -10,10 +10,14 @@ from functools import cached_property
 from backport import config as cfg
 from backport.errors import ConfigError, RepoError, UsageError
 from backport.git import Git, Repository, check_revision, open_repository
-from backport.lines import LineSpec, releases, select
+from backport.lines import LineSpec, select, with_releases
 from backport.models import Line, Version
 from backport.nominations import Grammar
-from backport.record import record, replace
+from backport.record import record
+
+TYPE_CHECKING = False  # typing's costs the hook 12 ms to import
+if TYPE_CHECKING:
+    from backport.cache import Cache
 
 
 @record
@@ -105,8 +109,14 @@ class Session:
     @cached_property
     def lines(self) -> list[Line]:
         """The stable lines this run works on, oldest first, with their releases."""
-        patterns = self.config["release-patterns"]
-        return [replace(line, releases=releases(self.git, line.version, line.commit, patterns)) for line in self.heads]
+        return with_releases(self.git, self.heads, self.config["release-patterns"], self.cache)
+
+    @cached_property
+    def cache(self) -> Cache:
+        """The repository's result cache (disabled when the repository is read-only)."""
+        from backport.cache import Cache
+
+        return Cache.open(self.repo)
 
     @property
     def known_versions(self) -> list[Version]:

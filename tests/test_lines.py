@@ -76,6 +76,37 @@ def test_releases_from_tags_on_the_line_only(tmp_path: Path) -> None:
     assert line.last_release.tag == "v4.20.1"
 
 
+def test_releases_are_walked_for_once_per_tip_and_tags(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reachability walk is cached by the line's tip and its tags: a re-run
+    asks git for the tag listing only, and a new tip or tag is walked again."""
+    repo = RepoBuilder(tmp_path)
+    repo.commit("base")
+    repo.checkout("stable-4.20", new=True)
+    repo.commit("4.20.0")
+    repo.tag("RELEASE-4.20.0")
+    repo.checkout("master")
+    repo.commit("unstable only")
+    trace = tmp_path / "trace"
+
+    def releases_and_walks() -> tuple[list[str], int]:
+        monkeypatch.setenv("GIT_TRACE", str(trace))
+        session = Session.open(str(tmp_path))
+        tags = [r.tag for r in session.lines[0].releases]
+        monkeypatch.delenv("GIT_TRACE")
+        walks = trace.read_text().count("--merged")
+        trace.unlink()
+        return tags, walks
+
+    assert releases_and_walks() == (["RELEASE-4.20.0"], 1)
+    assert releases_and_walks() == (["RELEASE-4.20.0"], 0)
+    repo.tag("RELEASE-4.20.1", at="master")  # a new tag, not on the line
+    assert releases_and_walks() == (["RELEASE-4.20.0"], 1)
+    repo.checkout("stable-4.20")
+    repo.git("merge", "-q", "master")  # now the line reaches it
+    assert releases_and_walks() == (["RELEASE-4.20.0", "RELEASE-4.20.1"], 1)
+    assert releases_and_walks() == (["RELEASE-4.20.0", "RELEASE-4.20.1"], 0)
+
+
 def test_line_flag_limits_and_sets_ref(tmp_path: Path) -> None:
     repo = RepoBuilder(tmp_path)
     repo.commit("base")

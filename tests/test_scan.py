@@ -141,7 +141,7 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
         return scan(s.git, s.unstable.ref, s.unstable.commit, s.lines, s.known_versions, s.grammar, cache=cache)
 
     cold = cached()
-    entries = list((Path(session.repo.common_dir) / "backport-cache").rglob("*.json"))
+    entries = list((Path(session.repo.common_dir) / "backport-cache").rglob("scan/*/*.json"))
     assert len(entries) == 1
     assert cached() == cold  # warm: read back equal, records and all
     repo.note(sha, "Backport-skip: 4.19 # no")

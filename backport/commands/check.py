@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Callable, Sequence
 
 import click
 
-from backport.cache import Cache
 from backport.commands import Globals, format_options, now_option, pass_globals
-from backport.errors import UsageError
+from backport.errors import GitError, UsageError
 from backport.git import check_revision
+from backport.lines import require_tips
 from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
 from backport.output import check_json, dumps, emit, problems_text
 from backport.scan import scan_session
@@ -73,7 +73,7 @@ def check_session(
     """
     session.require_history()
     wanted = _resolve(session, commits)
-    cache = open_cache(session)
+    cache = session.cache
     scanned = scan_session(session, cache)
     interesting = {c.commit for c in scanned.commits}
     for name, sha in wanted.items():
@@ -82,15 +82,19 @@ def check_session(
                 f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
                 f"nominate it with: backport nominate {sha[:12]} --to VERSION",
             )
-    result = evaluate(
-        session,
-        scanned,
-        now=now,
-        simulator_factory=simulator_factory,
-        only=set(wanted.values()) if wanted else None,
-        cache=cache,
-        progress=progress,
-    )
+    try:
+        result = evaluate(
+            session,
+            scanned,
+            now=now,
+            simulator_factory=simulator_factory,
+            only=set(wanted.values()) if wanted else None,
+            cache=cache,
+            progress=progress,
+        )
+    except GitError:
+        require_tips(session.git, session.heads)  # a line deleted under us says so; anything else as git said it
+        raise
     if wanted:
         listed = {v.candidate.commit for v in result.verdicts} | {f.candidate.commit for f in result.untagged_fixes}
         for name, sha in wanted.items():
@@ -100,11 +104,6 @@ def check_session(
                     f"nominate it with: backport nominate {sha[:12]} --to VERSION",
                 )
     return result
-
-
-def open_cache(session: Session) -> Cache:
-    """The repository's result cache (disabled when the repository is read-only)."""
-    return Cache.open(session.repo)
 
 
 def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
