@@ -6,7 +6,6 @@ import json
 import os
 import re
 import sys
-import tempfile
 from typing import Any, Sequence
 
 import click
@@ -57,9 +56,6 @@ def utf8_text(text: str) -> str:
         return _SURROGATE.sub(_escape_surrogate, text)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _escape_surrogate(match: re.Match[str]) -> str:
     code = ord(match.group())
     # U+DC80..U+DCFF: one byte, as Python's surrogateescape keeps it
@@ -69,6 +65,8 @@ def _escape_surrogate(match: re.Match[str]) -> str:
 def write_atomically(path: str, data: bytes) -> None:
     """Write through a temporary file in the same directory and rename it, so
     a reader (or a mailer) never sees half a file."""
+    import tempfile  # here: only --output needs it, and it costs every run 9 ms
+
     fd, tmp = tempfile.mkstemp(prefix=".backport-", dir=os.path.dirname(os.path.abspath(path)))
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -99,22 +97,27 @@ def dumps(document: Any) -> str:
     runs the pure-Python encoder (0.4 s for a large check document); without
     it every piece goes through the C encoder.
     """
-    def encode(value: Any) -> str:
-        # A lone surrogate (bytes that were not UTF-8 in a ref name or path)
-        # cannot be written as UTF-8: give it as a JSON \\u escape, which
-        # every JSON reader accepts, rather than let emit() mangle it.
-        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", _encoder.encode(value))
-
+    encode = _encoder.encode
     if not isinstance(document, dict) or not document:
-        return encode(document) + "\n"
-    fields = []
-    for key, value in document.items():
-        if isinstance(value, list) and value:
-            items = ",\n".join(f"    {encode(item)}" for item in value)
-            fields.append(f"  {encode(key)}: [\n{items}\n  ]")
-        else:
-            fields.append(f"  {encode(key)}: {encode(value)}")
-    return "{\n" + ",\n".join(fields) + "\n}\n"
+        text = encode(document) + "\n"
+    else:
+        fields = []
+        for key, value in document.items():
+            if isinstance(value, list) and value:
+                items = ",\n    ".join(map(encode, value))
+                fields.append(f"  {encode(key)}: [\n    {items}\n  ]")
+            else:
+                fields.append(f"  {encode(key)}: {encode(value)}")
+        text = "{\n" + ",\n".join(fields) + "\n}\n"
+    # A lone surrogate (bytes that were not UTF-8 in a ref name or path)
+    # cannot be written as UTF-8: give it as a JSON \\u escape, which every
+    # JSON reader accepts, rather than let emit() mangle it. Outside strings
+    # the encoder writes none, so the whole text can be searched at once.
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def nomination_json(nomination: Nomination) -> dict[str, Any]:

@@ -70,8 +70,10 @@ class _Filter:
                 at = low.find(literal, at + 1)
 
 
-def scan_session(session: "Session", cache: "Cache | None" = None) -> ScanResult:
-    """Scan the session's unstable branch over its lines."""
+def scan_session(session: "Session", cache: "Cache | None" = None, *, inputs: dict[str, Any] | None = None) -> ScanResult:
+    """Scan the session's unstable branch over its lines.
+
+    `inputs`: session_inputs(session), when the caller has it already."""
     return scan(
         session.git,
         session.unstable.ref,
@@ -80,7 +82,34 @@ def scan_session(session: "Session", cache: "Cache | None" = None) -> ScanResult
         session.known_versions,
         session.grammar,
         cache=cache,
+        inputs=inputs,
     )
+
+
+def session_inputs(session: "Session") -> dict[str, Any]:
+    """Every input of the session's scan result (scan_inputs)."""
+    return scan_inputs(session.git, session.unstable.commit, session.heads, session.known_versions, session.grammar)
+
+
+def scan_inputs(
+    git: Git, unstable_commit: str, lines: Sequence[Line], known: Sequence[Version], grammar: Grammar
+) -> dict[str, Any]:
+    """Every input of a scan's result, as a cache key: the history (tip and
+    stop), the notes, the grammar and the line versions problems are judged
+    against."""
+    return {
+        "version": SCAN_VERSION,
+        "unstable": unstable_commit,
+        "stop": _stop(lines),
+        "notes": git.resolve_many([NOTES_REF]).get(NOTES_REF),
+        "grammar": grammar._asdict(),
+        "known": [str(v) for v in known],
+    }
+
+
+def _stop(lines: Sequence[Line]) -> str | None:
+    """Where the scan stops: the oldest line's tip (its fork point is the same place in unstable)."""
+    return min(lines, key=lambda line: line.version).commit if lines else None
 
 
 def scan(
@@ -92,21 +121,12 @@ def scan(
     grammar: Grammar,
     *,
     cache: "Cache | None" = None,
+    inputs: dict[str, Any] | None = None,
 ) -> ScanResult:
-    stop = min(lines, key=lambda line: line.version).commit if lines else None
+    stop = _stop(lines)
     key: dict[str, Any] = {}
     if cache is not None and cache.enabled:
-        # Every input of the result: the history (tip and stop), the notes,
-        # the grammar and the line versions problems are judged against.
-        notes = git.resolve_many([NOTES_REF]).get(NOTES_REF)
-        key = {
-            "version": SCAN_VERSION,
-            "unstable": unstable_commit,
-            "stop": stop,
-            "notes": notes,
-            "grammar": grammar._asdict(),
-            "known": [str(v) for v in known],
-        }
+        key = inputs or scan_inputs(git, unstable_commit, lines, known, grammar)
         stored = cache.get("scan", key)
         if stored is not None:
             try:

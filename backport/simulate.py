@@ -26,14 +26,16 @@ import tempfile
 import threading
 import weakref
 import zlib
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from backport.cache import Cache
 from backport.errors import GitError, UsageError
 from backport.git import Git, Repository, check_revision
 from backport.models import printable
 from backport.record import record, replace
+
+if TYPE_CHECKING:
+    import concurrent.futures
 
 ENGINE = 3  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
@@ -141,7 +143,7 @@ class Simulator:
         self.cache = Cache.open(repo) if cache else Cache.disabled()
         self._tmp: str | None = None
         self._scratch: Git | None = None
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: concurrent.futures.ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
         self._commits: dict[str, _Commit] = {}  # by the name asked for and by id
         self._own: dict[str, tuple[_Change, ...]] = {}  # what each commit changes against its first parent
@@ -166,10 +168,8 @@ class Simulator:
         """What every cache key needs: git's version and the settings that change a merge's outcome."""
         if self._fingerprint:
             return
-        version = git_version(self.git)
-        self._modern = version >= (2, 40)
-        settings = self.git.config_regexp(_MERGE_SETTINGS)
-        self._fingerprint = Cache.digest([ENGINE, list(version), sorted(settings)])
+        self._modern = git_version(self.git) >= (2, 40)
+        self._fingerprint = fingerprint(self.git)
 
     def _start(self) -> Git:
         """The scratch object directory, made when the first merge is needed (a warm run needs none)."""
@@ -215,6 +215,8 @@ class Simulator:
         if self.jobs == 1 or len(items) < 2:
             return [func(item) for item in items]
         if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor  # here: a warm run, which needs no pool, spares 9 ms
+
             self._pool = ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="backport-sim")
         return list(self._pool.map(func, items))
 
@@ -572,6 +574,13 @@ def reproduce_command(commit: str, line_ref: str, *, merge: bool = False) -> str
 
 
 _version: tuple[int, ...] | None = None
+
+
+def fingerprint(git: Git) -> str:
+    """What, besides the commits, decides a simulation: this engine, git's
+    version and the merge settings in force. Part of every cache key."""
+    settings = git.config_regexp(_MERGE_SETTINGS)
+    return Cache.digest([ENGINE, list(git_version(git)), sorted(settings)])
 
 
 def git_version(git: Git) -> tuple[int, ...]:

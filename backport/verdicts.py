@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
 from backport.detect import Detection, Detector, diff_tree_input, effective_reverts
@@ -359,19 +360,22 @@ def _pending(
         applies, conflicts, after = "clean", (), tuple(plan.after)
     else:
         applies, conflicts, after = "conflict", tuple(shown_path(p) for p in alone.conflicts), tuple(plan.after)
-    landed = _when(candidate.committed)
-    age = max(0, (now - landed).days)
-    stale_reason = _stale_reason(line, landed, now, age, stale_after)
-    return replace(
+    settled = replace(
         target,
         applies=applies,
         conflicts=conflicts,
         after=after,
-        age_days=age,
-        stale=stale_reason is not None,
-        stale_reason=stale_reason,
         owners=owners.get(candidate.commit) or (candidate.author,),
     )
+    return aged(settled, candidate, line, now, stale_after)
+
+
+def aged(target: Target, candidate: Candidate, line: Line, now: datetime, stale_after: int) -> Target:
+    """A pending target's age at `now`, and whether that makes it stale."""
+    landed = _when(candidate.committed)
+    age = max(0, (now - landed).days)
+    stale_reason = _stale_reason(line, landed, now, age, stale_after)
+    return replace(target, age_days=age, stale=stale_reason is not None, stale_reason=stale_reason)
 
 
 def _stale_reason(line: Line, landed: datetime, now: datetime, age: int, stale_after: int) -> str | None:
@@ -386,6 +390,7 @@ def _stale_reason(line: Line, landed: datetime, now: datetime, age: int, stale_a
     return None
 
 
+@lru_cache(maxsize=4096)  # release dates come up once per pending target
 def _when(iso: str) -> datetime:
     return datetime.fromisoformat(iso.replace("Z", "+00:00"))
 

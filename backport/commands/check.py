@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import click
 
@@ -13,7 +13,7 @@ from backport.git import check_revision
 from backport.lines import require_tips
 from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
 from backport.output import check_json, dumps, emit, problems_text
-from backport.scan import scan_session
+from backport.scan import scan_session, session_inputs
 from backport.session import Session
 from backport.verdicts import SimulatorFactory, default_simulator, evaluate
 
@@ -73,37 +73,63 @@ def check_session(
     """
     session.require_history()
     wanted = _resolve(session, commits)
+    only = set(wanted.values()) if wanted else None
     cache = session.cache
-    scanned = scan_session(session, cache)
+    inputs, entry = None, None
+    if cache.enabled and simulator_factory is default_simulator:  # another simulator's answers are its own
+        from backport import check_cache
+        from backport.simulate import fingerprint
+
+        inputs = session_inputs(session)
+        entry = check_cache.key(session, inputs, fingerprint(session.git), only)
+        result = check_cache.load(cache, entry, now, int(session.config["stale-after"]))
+    if entry is None or result is None:
+        result = _check(session, now, wanted, only, inputs, simulator_factory, progress)
+        if entry is not None:
+            check_cache.store(cache, entry, result)
+    if wanted:
+        listed = {v.candidate.commit for v in result.verdicts} | {f.candidate.commit for f in result.untagged_fixes}
+        for name, sha in wanted.items():
+            if sha not in listed:
+                raise _not_nominated(session, name, sha)
+    return result
+
+
+def _check(
+    session: Session,
+    now: datetime,
+    wanted: dict[str, str],
+    only: set[str] | None,
+    inputs: dict[str, Any] | None,
+    simulator_factory: SimulatorFactory,
+    progress: Callable[[str], None] | None,
+) -> CheckResult:
+    """Scan and judge, from the cached pieces where there are some."""
+    scanned = scan_session(session, session.cache, inputs=inputs)
     interesting = {c.commit for c in scanned.commits}
     for name, sha in wanted.items():
-        if sha not in interesting:
-            raise UsageError(
-                f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
-                f"nominate it with: backport nominate {sha[:12]} --to VERSION",
-            )
+        if sha not in interesting:  # before any simulation: say so at once
+            raise _not_nominated(session, name, sha)
     try:
-        result = evaluate(
+        return evaluate(
             session,
             scanned,
             now=now,
             simulator_factory=simulator_factory,
-            only=set(wanted.values()) if wanted else None,
-            cache=cache,
+            only=only,
+            cache=session.cache,
             progress=progress,
         )
     except GitError:
         require_tips(session.git, session.heads)  # a line deleted under us says so; anything else as git said it
         raise
-    if wanted:
-        listed = {v.candidate.commit for v in result.verdicts} | {f.candidate.commit for f in result.untagged_fixes}
-        for name, sha in wanted.items():
-            if sha not in listed:
-                raise UsageError(
-                    f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
-                    f"nominate it with: backport nominate {sha[:12]} --to VERSION",
-                )
-    return result
+
+
+def _not_nominated(session: Session, name: str, sha: str) -> UsageError:
+    return UsageError(
+        f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
+        f"nominate it with: backport nominate {sha[:12]} --to VERSION",
+    )
 
 
 def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
