@@ -113,6 +113,24 @@ def test_patch_id_when_no_reference(tmp_path: Path) -> None:
     assert (found.find(fix, V20).evidence, found.find(fix, V20).commit) == (PATCH_ID, picked)
 
 
+def test_patch_ids_of_line_commits_whose_reference_names_nothing_here(tmp_path: Path) -> None:
+    """Line commits with a reference line that resolves are not diffed (they
+    carry what they name); one whose reference names no commit we have still
+    matches by patch-id."""
+    repo, _ = xen_like(tmp_path)
+    named = repo.commit("first fix", {"xen/common/b.c": "B\n"})
+    fix = repo.commit("second fix", {"xen/common/a.c": "A\n" + "a\n" * 9})
+    repo.checkout("stable-4.20")
+    repo.cherry_pick(named)
+    repo.cherry_pick(fix, x=False)
+    repo.git("commit", "--amend", "-q", "-m", f"second fix\n\n(cherry picked from commit {'e' * 40})")
+    picked = repo.head()
+    repo.checkout("staging")
+    found = detector(repo, V20).detect([named, fix])
+    assert found.find(named, V20).evidence == CHERRY_PICKED_FROM
+    assert (found.find(fix, V20).evidence, found.find(fix, V20).commit) == (PATCH_ID, picked)
+
+
 def test_reference_found_where_patch_id_changed(tmp_path: Path) -> None:
     """Hand-resolved backports keep the reference line but lose the patch-id."""
     repo, _ = xen_like(tmp_path)
