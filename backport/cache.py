@@ -20,7 +20,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 import time
 from typing import Any
 
@@ -94,6 +93,8 @@ class Cache:
         directory = os.path.dirname(path)
         temp = None
         try:
+            import tempfile  # here: a run that writes nothing spares its import (9 ms)
+
             os.makedirs(directory, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=_TEMP_PREFIX, dir=directory)
             with os.fdopen(fd, "wb") as handle:

@@ -13,6 +13,7 @@ as an option. Nothing here builds a shell string.
 
 from __future__ import annotations
 
+import collections
 import os
 import subprocess
 import threading
@@ -391,8 +392,9 @@ class ObjectReader:
 
     `want()` sends ids as they become known; a thread reads the answers as
     git gives them, so the lookups overlap with whatever the caller is doing.
-    `result()` ends the process and returns {id: raw object}; a missing id is
-    left out.
+    `arrived()` hands over the answers read so far, for a caller with time
+    to spare; `result()` ends the process and returns {id: raw object} of
+    the rest. A missing id is left out.
     """
 
     def __init__(self, git: Git) -> None:
@@ -407,7 +409,7 @@ class ObjectReader:
             stdout=subprocess.PIPE,
             stderr=self._errors,
         )
-        self._found: dict[str, bytes] = {}
+        self._found: collections.deque[tuple[str, bytes]] = collections.deque()  # appended by the reader thread
         self._reader = threading.Thread(target=self._read, name="git-cat-file-reader", daemon=True)
         self._reader.start()
 
@@ -421,7 +423,7 @@ class ObjectReader:
             parts = header.split()
             if len(parts) == 3:  # "<id> <type> <size>"; "<id> missing" has two
                 data = out.read(int(parts[2]) + 1)
-                self._found[parts[0].decode()] = data[:-1]
+                self._found.append((parts[0].decode(), data[:-1]))
 
     def want(self, ids: Iterable[str]) -> None:
         data = "".join(f"{i}\n" for i in ids).encode()
@@ -429,6 +431,14 @@ class ObjectReader:
             assert self._proc.stdin is not None
             self._proc.stdin.write(data)
             self._proc.stdin.flush()  # let git start on them now
+
+    def arrived(self) -> dict[str, bytes]:
+        """The answers read since the last call, without waiting for more."""
+        taken: dict[str, bytes] = {}
+        while self._found:
+            name, data = self._found.popleft()
+            taken[name] = data
+        return taken
 
     def result(self) -> dict[str, bytes]:
         assert self._proc.stdin is not None
@@ -440,7 +450,7 @@ class ObjectReader:
         self._errors.close()
         if rc != 0:
             raise GitError(["cat-file", "--batch"], rc, stderr)
-        return self._found
+        return self.arrived()
 
     def close(self) -> None:
         """Stop early (an error elsewhere): no git process is left behind.
