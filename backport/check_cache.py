@@ -44,6 +44,7 @@ def key(session: Session, scan_inputs: dict[str, Any], simulator: str, only: Col
     """The cache key of the check result for `only` (None: every candidate)."""
     return {
         "format": FORMAT,
+        "unstable": session.unstable.ref,  # the name shown, beside the commit in the scan's inputs
         "scan": scan_inputs,
         "lines": session.lines,  # versions, refs, tips and releases
         "config": dict(session.config.values),

@@ -6,8 +6,8 @@ pulls in `inspect`) and about 1 ms for each class it makes, generating and
 compiling its methods; `collections.namedtuple` is loaded with `re`
 already and makes a class in a fraction of that. (Measured with
 `python -I -S -c 'import re, <module>'` against `import re` alone, 31 runs,
-on the 2-core CI machine: twelve small records cost 35 ms as dataclasses
-and nothing measurable as namedtuples.)
+on a 2-core machine like CI's: twelve small records cost 35 ms as
+dataclasses and nothing measurable as namedtuples.)
 
     @record
     class Line:
@@ -16,8 +16,9 @@ and nothing measurable as namedtuples.)
         releases: tuple[Release, ...] = ()
 
 gives an immutable class with those fields, in that order, the defaults,
-the methods and properties of the body, and a readable repr. `replace(line,
-ref=...)` makes a changed copy. Unlike a bare namedtuple, a record equals
+the methods and properties of the body (but not zero-argument super(): the
+class is made anew), and a readable repr. `replace(line, ref=...)` makes a
+changed copy. Unlike a bare namedtuple, a record equals
 only a record of its own class with equal fields, never a plain tuple.
 
 Being tuples, records go through `json.dumps` as arrays, nested records
@@ -64,15 +65,12 @@ def replace(item: T, **changes: Any) -> T:
 
 
 def _eq(self: tuple, other: object) -> bool:
-    if type(other) is not type(self):
-        return NotImplemented
-    return tuple.__eq__(self, other)
+    # False, not NotImplemented: that would let tuple's own == decide
+    return type(other) is type(self) and tuple.__eq__(self, other)
 
 
 def _ne(self: tuple, other: object) -> bool:
-    if type(other) is not type(self):
-        return NotImplemented
-    return tuple.__ne__(self, other)
+    return type(other) is not type(self) or tuple.__ne__(self, other)
 
 
 # -- back from JSON ----------------------------------------------------------------
@@ -117,8 +115,8 @@ def _builder(cls: type) -> Callable[[Any], Any]:
         count, new = len(fields), tuple.__new__
 
         def build(data: list[Any]) -> Any:
-            if len(data) != count:
-                raise ValueError(f"{cls.__name__}: expected {count} fields, not {len(data)}")
+            if not isinstance(data, list) or len(data) != count:
+                raise ValueError(f"{cls.__name__}: expected a list of {count} fields")
             for index, change in convert:
                 data[index] = change(data[index])
             return new(cls, data)

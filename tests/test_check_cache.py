@@ -144,3 +144,13 @@ def test_a_damaged_entry_is_a_miss(repo: tuple[RepoBuilder, dict[str, str]]) -> 
         again, _ = check(builder.path, now)
         assert again == cold
         assert json.loads(entry.read_text()) == stored  # judged again and put back
+
+
+def test_the_unstable_branch_is_shown_by_the_name_given(repo: tuple[RepoBuilder, dict[str, str]]) -> None:
+    builder, _ = repo
+    now = landed(builder) + timedelta(days=3)
+    builder.branch("unstable-copy", "staging")
+    first = check_session(Session.open(str(builder.path)), now)
+    second = check_session(Session.open(str(builder.path), unstable="unstable-copy"), now)
+    assert (first.unstable_ref, second.unstable_ref) == ("staging", "unstable-copy")
+    assert first.unstable_commit == second.unstable_commit

@@ -75,7 +75,7 @@ def check_session(
     wanted = _resolve(session, commits)
     only = set(wanted.values()) if wanted else None
     cache = session.cache
-    inputs, entry = None, None
+    inputs, entry, result = None, None, None
     if cache.enabled and simulator_factory is default_simulator:  # another simulator's answers are its own
         from backport import check_cache
         from backport.simulate import fingerprint
@@ -83,7 +83,7 @@ def check_session(
         inputs = session_inputs(session)
         entry = check_cache.key(session, inputs, fingerprint(session.git), only)
         result = check_cache.load(cache, entry, now, int(session.config["stale-after"]))
-    if entry is None or result is None:
+    if result is None:
         result = _check(session, now, wanted, only, inputs, simulator_factory, progress)
         if entry is not None:
             check_cache.store(cache, entry, result)
