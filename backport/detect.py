@@ -15,9 +15,9 @@ drift, conflicts get resolved by hand).
 Cost: per line one streamed `git log` of the line's own commits (fork point
 ..tip) and one `git rev-list` for ancestry; one batch resolves every
 abbreviated id; patch-ids only for what is still undecided, one two-process
-pipeline for the line commits and one for the commits asked about. The
-per-line index is cached by (tip, fork point): history below a commit never
-changes.
+pipeline for the line commits (those no reference line explains) and one,
+beside it, for the commits asked about. The per-line index is cached by
+(tip, fork point): history below a commit never changes.
 """
 
 from __future__ import annotations
