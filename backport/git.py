@@ -100,76 +100,17 @@ class Git:
     # -- history streams ----------------------------------------------------
 
     def stream(self, args: Sequence[str]) -> Iterator[bytes]:
-        """Stream git's stdout in large chunks; raises GitError when git fails."""
-        import queue  # here, not at the top: the hook never streams (tempfile costs it 9 ms)
-        import tempfile
-
-        # stderr to a file, not a pipe: nobody reads it until git ends, and a
-        # full stderr pipe would stall git for good
-        errors = tempfile.TemporaryFile()
+        """Stream git's stdout in large chunks; raises GitError when git fails.
+        git starts when the first chunk is asked for."""
+        started = self.start_stream(args)
         try:
-            popen = subprocess.Popen(
-                ["git", *args],
-                cwd=self.cwd,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=errors,
-            )
-        except FileNotFoundError:
-            errors.close()
-            raise RepoError("git is not installed", "install git 2.38 or newer") from None
-        assert popen.stdout is not None
-        fd = popen.stdout.fileno()
-        # A reader thread drains git's pipe while the caller parses, so git
-        # never waits on a full pipe: producing and parsing overlap on two
-        # cores. The thread needs the GIL between reads, which the parser holds
-        # for up to 5 ms at a time; a 64 KiB pipe is 2 ms of git's output, so
-        # widen it where Linux lets us.
-        _widen_pipe(fd)
-        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=256)
-
-        def drain() -> None:
-            try:
-                while True:
-                    chunk = os.read(fd, _CHUNK)
-                    chunks.put(chunk)
-                    if not chunk:
-                        return
-            except (OSError, ValueError):
-                chunks.put(None)  # pipe closed under us: the consumer stopped early
-
-        reader = threading.Thread(target=drain, name="git-stream-reader", daemon=True)
-        reader.start()
-        try:
-            done = False
-            while not done:
-                # take everything already read: fewer, larger pieces for the parser
-                pieces = [chunks.get()]
-                while pieces[-1] and not chunks.empty():
-                    pieces.append(chunks.get_nowait())
-                done = not pieces[-1]
-                data = b"".join(p for p in pieces if p)
-                if data:
-                    yield data
-            rc = popen.wait()
-            errors.seek(0)
-            stderr = errors.read()
+            yield from started
         finally:
-            # stopped early (an exception, Ctrl-C, a consumer that has enough):
-            # never leave a git process behind
-            if popen.poll() is None:
-                popen.kill()
-                popen.wait()
-            while reader.is_alive():  # unblock a reader waiting on a full queue
-                try:
-                    chunks.get(timeout=0.05)
-                except queue.Empty:
-                    pass
-            popen.stdout.close()
-            errors.close()
-        if rc != 0:
-            raise GitError(list(args), rc, stderr.decode("utf-8", "replace"))
+            started.close()
+
+    def start_stream(self, args: Sequence[str]) -> Stream:
+        """`git args` started now, its output read ahead (see Stream); close() it."""
+        return Stream(self, args)
 
     def records(self, args: Sequence[str], fields: int) -> Iterator[list[bytes]]:
         """Stream a NUL-separated git output as groups of `fields` fields.
@@ -177,21 +118,10 @@ class Git:
         `args` must produce exactly `fields` NUL-terminated fields per record
         (for `git log`: a `--format` of `fields` items joined by %x00, with -z).
         """
-        pending: list[bytes] = []
-        tail = b""
-        for chunk in self.stream(args):
-            parts = (tail + chunk).split(b"\0")
-            tail = parts.pop()
-            pending.extend(parts)
-            if len(pending) >= fields:
-                n = len(pending) - len(pending) % fields
-                for i in range(0, n, fields):
-                    yield pending[i : i + fields]
-                del pending[:n]
-        if tail:
-            pending.append(tail)
-        if pending and any(pending):
-            raise GitError(list(args), 0, f"truncated output ({len(pending)} stray fields)")
+        try:
+            yield from split_records(self.stream(args), fields)
+        except ValueError as err:
+            raise GitError(list(args), 0, str(err)) from None
 
     def pipe(self, first: Sequence[str], second: Sequence[str], input: bytes) -> bytes:
         """Stdout of `git <first> | git <second>`, `input` fed to the first.
@@ -324,6 +254,26 @@ class Git:
         return [row.split("\0") for row in out.splitlines() if row]
 
 
+def split_records(chunks: Iterable[bytes], fields: int) -> Iterator[list[bytes]]:
+    """Groups of `fields` NUL-terminated fields from chunks of git output cut
+    anywhere; ValueError if the output stops inside a record."""
+    pending: list[bytes] = []
+    tail = b""
+    for chunk in chunks:
+        parts = (tail + chunk).split(b"\0")
+        tail = parts.pop()
+        pending.extend(parts)
+        if len(pending) >= fields:
+            n = len(pending) - len(pending) % fields
+            for i in range(0, n, fields):
+                yield pending[i : i + fields]
+            del pending[:n]
+    if tail:
+        pending.append(tail)
+    if pending and any(pending):
+        raise ValueError(f"truncated output ({len(pending)} stray fields)")
+
+
 def _widen_pipe(fd: int) -> None:
     try:
         import fcntl
@@ -385,6 +335,91 @@ def open_repository(path: str) -> Repository:
         bare=bare == "true",
         shallow=shallow == "true",
     )
+
+
+class Stream:
+    """A git command started at once whose stdout is read ahead in large
+    chunks by a thread: iterate for the chunks (GitError at the end if git
+    failed), and close() in any case, which never leaves a git process behind.
+
+    The reader thread drains git's pipe while the caller parses, so git
+    never waits on a full pipe: producing and parsing overlap on two cores.
+    The thread needs the GIL between reads, which a parser holds for up to
+    5 ms at a time; a 64 KiB pipe is 2 ms of git's output, so the pipe is
+    widened where Linux lets us. At most 256 chunks wait in memory.
+    """
+
+    def __init__(self, git: Git, args: Sequence[str]) -> None:
+        import queue  # here, not at the top: the hook never streams (tempfile costs it 9 ms)
+        import tempfile
+
+        self._args = list(args)
+        # stderr to a file, not a pipe: nobody reads it until git ends, and a
+        # full stderr pipe would stall git for good
+        self._errors = tempfile.TemporaryFile()
+        try:
+            self._popen = subprocess.Popen(
+                ["git", *args],
+                cwd=git.cwd,
+                env=git.env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=self._errors,
+            )
+        except FileNotFoundError:
+            self._errors.close()
+            raise RepoError("git is not installed", "install git 2.38 or newer") from None
+        assert self._popen.stdout is not None
+        fd = self._popen.stdout.fileno()
+        _widen_pipe(fd)
+        self._empty = queue.Empty
+        self._chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=256)
+
+        def drain() -> None:
+            try:
+                while True:
+                    chunk = os.read(fd, _CHUNK)
+                    self._chunks.put(chunk)
+                    if not chunk:
+                        return
+            except (OSError, ValueError):
+                self._chunks.put(None)  # pipe closed under us: the consumer stopped early
+
+        self._reader = threading.Thread(target=drain, name="git-stream-reader", daemon=True)
+        self._reader.start()
+
+    def __iter__(self) -> Iterator[bytes]:
+        chunks = self._chunks
+        done = False
+        while not done:
+            # take everything already read: fewer, larger pieces for the parser
+            pieces = [chunks.get()]
+            while pieces[-1] and not chunks.empty():
+                pieces.append(chunks.get_nowait())
+            done = not pieces[-1]
+            data = b"".join(p for p in pieces if p)
+            if data:
+                yield data
+        rc = self._popen.wait()
+        self._errors.seek(0)
+        stderr = self._errors.read()
+        if rc != 0:
+            raise GitError(self._args, rc, stderr.decode("utf-8", "replace"))
+
+    def close(self) -> None:
+        """Stopped early (an exception, Ctrl-C, a consumer that has enough)
+        or done: end git if it still runs, and the reader thread."""
+        if self._popen.poll() is None:
+            self._popen.kill()
+            self._popen.wait()
+        while self._reader.is_alive():  # unblock a reader waiting on a full queue
+            try:
+                self._chunks.get(timeout=0.05)
+            except self._empty:
+                pass
+        if self._popen.stdout is not None:
+            self._popen.stdout.close()
+        self._errors.close()
 
 
 class ObjectReader:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from builder import RepoBuilder, xen_like
 
 from backport.scan import scan
@@ -153,10 +155,14 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
     assert len(cached().candidates) == 2
 
 
-def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch) -> None:
-    """The chunk-level filter must find a nomination however git's output is cut."""
+@pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
+def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_filters: bool) -> None:
+    """Both ways of reading find a nomination however git's output is cut."""
     import backport.git
+    import backport.scan
 
+    if not git_filters:
+        monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
     repo, _ = xen_like(tmp_path)
     expected = []
     for i in range(40):
@@ -196,3 +202,50 @@ def test_commit_details_read_like_git_log(tmp_path: Path) -> None:
         expected = repo.git("log", "-1", "--format=%an <%ae>%n%aI%n%cI%n%P", sha).split("\n")
         details = commit_details(raw)
         assert [details["author"], details["date"], details["committed"], " ".join(details["parents"])] == expected
+
+
+def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> None:
+    """Where git has PCRE it filters the log itself (`log -P --grep`, in
+    pieces cut at the lines' fork points, positions from rev-list); without,
+    the whole log is filtered here. The same history must give the same
+    result either way: every source, notes on commits whose message says
+    nothing, merged side branches, odd encodings and keys with regex
+    characters in them."""
+    import backport.scan
+
+    repo = RepoBuilder(tmp_path, branch="staging")
+    repo.git("config", "backport.keys", "Backport-to")
+    repo.git("config", "--add", "backport.keys", "Stable+Pick.*")
+    repo.commit("base", {"a.c": "a\n"})
+    repo.branch("stable-4.18")
+    repo.tag("RELEASE-4.18.0", "stable-4.18")
+    for i in range(12):
+        repo.commit(f"work {i}\n\nBackport-to: 4.18\n" if i % 4 == 0 else f"work {i}", {f"w{i}.c": f"{i}\n"})
+    repo.branch("stable-4.19")
+    silent = repo.commit("silent, nominated by a note", {"s.c": "s\n"})
+    repo.note(silent, "Backport-to: 4.18+")
+    repo.commit("fix\n\nFixes: 1234567890ab (\"x\")\n")
+    repo.commit("odd key\n\nSTABLE+PICK.* :   4.19\n")
+    repo.commit("not the odd key\n\nStable+PickXX: 4.19\n")
+    repo.commit("bad value\n\nBackport-to: 4.x\n")
+    repo.commit("\x1b[31mred\x1b[0m subject\n\nBackport-to: 4.19\n", author="J\xf6rg Q <j@q.org>")
+    repo.checkout("side", new=True, at="stable-4.19")
+    repo.commit("side work\n\nBackport-to: 4.19\n", {"side.c": "1\n"})
+    repo.commit("side plain", {"side.c": "2\n"})
+    repo.checkout("staging")
+    repo.commit("more\n\nBACKPORT-TO : 4.18 # upper case\n")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side")
+    repo.branch("stable-4.20")
+    late = repo.commit("after every fork\n\nBackport-to: 4.20\n", {"late.c": "late\n"})
+    repo.git("revert", "--no-edit", late)
+    repo.note(repo.head(), "Backport-skip: 4.19 # a note on a revert")
+
+    filtered = scanned(tmp_path)
+    monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
+    whole = scanned(tmp_path)
+    assert filtered == whole
+    subjects = [c.subject for c in whole.commits]
+    assert {"silent, nominated by a note", "side work", "odd key", "more"} <= set(subjects), subjects
+    assert "not the odd key" not in subjects
+    assert [c.order for c in whole.commits] == sorted(c.order for c in whole.commits)
+    assert any("4.x" in p.text for p in whole.problems)
