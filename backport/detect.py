@@ -23,7 +23,7 @@ beside it, for the commits asked about. The per-line index is cached by
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
 
 from backport.git import Git
 from backport.models import Line, Version
@@ -259,13 +259,14 @@ class Detector:
         if self.cache is not None:
             self.cache.put("line-index", f"{index.tip}:{index.fork}", index.to_json())
 
-    def _with_patch_ids(self, version: Version) -> LineIndex:
+    def _with_patch_ids(self, version: Version, present: Collection[str]) -> LineIndex:
+        """The line's index with its patch-ids; `present`: the ids written in
+        reference lines that name a commit we have (_present)."""
         index = self.indexes()[version]
         if index.patch_ids is None:
             # A commit whose reference line names a commit we have carries
             # that one already (references come first); its diff would only
             # say so again. On Xen that is most backports: 388 of 412.
-            present = self.git.resolve_many(sorted({written for written, _, _ in index.references}))
             named = {carrier for written, carrier, _ in index.references if written in present}
             by_commit = patch_ids(self.git, [c for c in index.commits if c not in named])
             oldest_first: dict[str, str] = {}
@@ -382,7 +383,8 @@ class Detector:
         # on two cores, one runs while the other does.
         with ThreadPoolExecutor(max_workers=1) as pool:
             asked = pool.submit(self._commit_patch_ids, undecided, parents)
-            indexes = {line.version: self._with_patch_ids(line.version) for line in open_lines}
+            present = self._present([line.version for line in open_lines], resolved)
+            indexes = {line.version: self._with_patch_ids(line.version, present) for line in open_lines}
             ids = asked.result()
         if not ids:
             return
@@ -395,6 +397,16 @@ class Detector:
                 carrier = index.patch_ids.get(pid) if pid else None
                 if carrier is not None and carrier in live and (commit, line.version) not in found:
                     found[(commit, line.version)] = Applied(carrier, PATCH_ID)
+
+    def _present(self, versions: Sequence[Version], resolved: Mapping[str, str]) -> set[str]:
+        """The ids written in the lines' reference lines that name a commit
+        here. An abbreviated one that _resolve_written resolved does; a full
+        one is taken as written there, so the full ids of the lines still
+        without patch-ids are asked about, in one batch for all of them."""
+        indexes = [self.indexes()[v] for v in versions]
+        full = {w for index in indexes if index.patch_ids is None for w, _, _ in index.references if len(w) == 40}
+        present = {w for w in resolved if len(w) != 40}
+        return present | set(self.git.resolve_many(sorted(full))) if full else present
 
     def _commit_patch_ids(self, commits: list[str], parents: Mapping[str, Sequence[str]]) -> dict[str, str]:
         """Patch-ids of the commits asked about (a commit's diff never changes).

@@ -55,16 +55,16 @@ class _Filter:
 
     @classmethod
     def of(cls, grammar: Grammar) -> "_Filter":
-        keys = sorted({k.lower().encode() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)})
+        words = sorted({k.lower() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)}, key=len)
+        keys = [w.encode() for w in words]  # shortest first
         # a key that starts with another key is found by the shorter one
         literals = [k for k in keys if not any(k != other and k.startswith(other) for other in keys)]
-        alternatives = b"|".join(re.escape(k) for k in sorted(keys, key=len, reverse=True))
+        alternatives = b"|".join(re.escape(k) for k in reversed(keys))
         confirm = re.compile(rb"(?:" + alternatives + rb")[ \t]*:|" + _REVERT)
         # \Q...\E: a key is literal text to PCRE, whatever it holds but \E
-        words = sorted({k.lower() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)}, key=len)
-        quoted = "|".join(rf"\Q{k}\E" for k in reversed(words))
+        quoted = "|".join(rf"\Q{w}\E" for w in reversed(words))
         pcre = rf"^(?:{quoted})[ \t]*:|^{_REVERT.decode()}" if words else rf"^{_REVERT.decode()}"
-        return cls((*literals, _REVERT), confirm, None if any("\\E" in k for k in words) else pcre)
+        return cls((*literals, _REVERT), confirm, None if any("\\E" in w for w in words) else pcre)
 
     def hits(self, data: bytes, end: int) -> Iterator[int]:
         """Offsets in data[:end] where a line starts with a key or revert marker."""
