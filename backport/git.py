@@ -35,6 +35,9 @@ _BASE_ENV = {
     "LANGUAGE": "C",
 }
 _CHUNK = 1 << 20
+# Input `Git.ahead` writes at once: an empty pipe holds 64 KiB on Linux, 4 KiB
+# is POSIX's floor (PIPE_BUF); larger input is written when the result is taken.
+_SMALL_INPUT = 4096
 
 
 def check_revision(rev: str) -> str:
@@ -62,6 +65,8 @@ class Git:
     def __init__(self, cwd: str, env: Mapping[str, str] | None = None) -> None:
         self.cwd = cwd
         self.env = {**os.environ, **_BASE_ENV, **(env or {})}
+        self._started: dict[tuple[tuple[str, ...], bytes | None], subprocess.Popen[bytes]] = {}
+        self._done: dict[tuple[tuple[str, ...], bytes | None], subprocess.CompletedProcess[bytes]] = {}
 
     def with_env(self, extra: Mapping[str, str]) -> "Git":
         return Git(self.cwd, {**self.env, **extra})
@@ -73,6 +78,12 @@ class Git:
         input: bytes | None = None,
         check: bool = True,
     ) -> subprocess.CompletedProcess[bytes]:
+        if self._started or self._done:
+            proc = self._taken((tuple(args), input))
+            if proc is not None:
+                if check and proc.returncode != 0:
+                    raise GitError(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
+                return proc
         try:
             proc = subprocess.run(
                 ["git", *args],
@@ -88,6 +99,49 @@ class Git:
         if check and proc.returncode != 0:
             raise GitError(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc
+
+    def ahead(self, args: Sequence[str], *, input: bytes | None = None) -> None:
+        """Start `git args` now and go on without waiting: the first `run`
+        of the same arguments and input takes its result, and every later one
+        gets the same result again.
+
+        For a short run that knows what it will ask, like the commit-msg
+        hook: git's work then overlaps ours. `close` stops what was started
+        and never asked for."""
+        key = (tuple(args), input)
+        if key in self._started or key in self._done:
+            return
+        try:
+            proc = subprocess.Popen(
+                ["git", *args],
+                cwd=self.cwd,
+                env=self.env,
+                stdin=subprocess.DEVNULL if input is None else subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError:
+            return  # `run` will say what is wrong
+        if proc.stdin is not None and input is not None and len(input) <= _SMALL_INPUT:
+            _feed(proc.stdin, input)  # an empty pipe takes this much without blocking
+            proc.stdin = None  # written: nothing left for communicate() to send
+        self._started[key] = proc
+
+    def _taken(self, key: tuple[tuple[str, ...], bytes | None]) -> subprocess.CompletedProcess[bytes] | None:
+        """The result of a command started with `ahead`, waited for; None if there is none."""
+        proc = self._started.pop(key, None)
+        if proc is not None:
+            args, input = key
+            stdout, stderr = proc.communicate(None if proc.stdin is None else input)
+            self._done[key] = subprocess.CompletedProcess(["git", *args], proc.returncode, stdout, stderr)
+        return self._done.get(key)
+
+    def close(self) -> None:
+        """Stop every command started with `ahead` that nobody asked for."""
+        started, self._started = self._started, {}
+        for proc in started.values():
+            proc.kill()
+            proc.communicate()
 
     def out(self, args: Sequence[str], *, input: bytes | None = None) -> str:
         """Stdout as text, without the final newline."""
@@ -150,18 +204,7 @@ class Git:
             assert producer.stdout is not None and producer.stdin is not None
             producer.stdout.close()  # the consumer owns it now; a dead consumer then stops the producer
 
-            def feed(stream: IO[bytes]) -> None:
-                try:
-                    stream.write(input)
-                except BrokenPipeError:
-                    pass  # the producer died; its exit code says why
-                finally:
-                    try:
-                        stream.close()
-                    except BrokenPipeError:
-                        pass
-
-            writer = threading.Thread(target=feed, args=(producer.stdin,), daemon=True)
+            writer = threading.Thread(target=_feed, args=(producer.stdin, input), daemon=True)
             writer.start()
             try:
                 output, _ = consumer.communicate()
@@ -250,8 +293,36 @@ class Git:
 
     def refs(self, patterns: Sequence[str], fmt: str) -> list[list[str]]:
         """`git for-each-ref` rows, fields split on NUL."""
-        out = self.out(["for-each-ref", f"--format={fmt}", *patterns])
+        out = self.out(refs_query(patterns, fmt))
         return [row.split("\0") for row in out.splitlines() if row]
+
+    def branches(self) -> list[list[str]]:
+        """Every local and remote-tracking branch: full ref name, object id,
+        object type and, for a branch pointing at a tag, the peeled id."""
+        return self.refs(*_BRANCHES)
+
+
+def _feed(stream: IO[bytes], data: bytes) -> None:
+    """Write all of `data` to a process's stdin and close it. A process that
+    died first is not our error to report: its exit code says why."""
+    try:
+        stream.write(data)
+    except BrokenPipeError:
+        pass
+    finally:
+        try:
+            stream.close()
+        except BrokenPipeError:
+            pass
+
+
+def refs_query(patterns: Sequence[str], fmt: str) -> list[str]:
+    """The arguments of `Git.refs(patterns, fmt)`: for `Git.ahead`."""
+    return ["for-each-ref", f"--format={fmt}", *patterns]
+
+
+_BRANCHES = (("refs/heads", "refs/remotes"), "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)")
+BRANCHES_QUERY = refs_query(*_BRANCHES)  # what Git.branches runs
 
 
 def split_records(chunks: Iterable[bytes], fields: int) -> Iterator[list[bytes]]:
@@ -283,13 +354,14 @@ def _widen_pipe(fd: int) -> None:
         pass  # not Linux, or a lower limit: the default pipe still works, just slower
 
 
-def open_repository(path: str) -> Repository:
-    """Find the repository at `path`, or explain why there is none."""
+def open_repository(path: str, git: Git | None = None) -> Repository:
+    """Find the repository at `path`, or explain why there is none. `git`,
+    when given, runs in `path`."""
     if not os.path.exists(path):
         raise RepoError(f"no such directory: {path}", "pass --repo PATH of a git repository")
     if not os.path.isdir(path):
         raise RepoError(f"not a directory: {path}", "pass --repo PATH of a git repository")
-    git = Git(path)
+    git = git or Git(path)
     proc = git.run(
         [
             "rev-parse",

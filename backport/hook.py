@@ -10,6 +10,11 @@ be the unstable one carries a .backport.toml (which may change keys or
 patterns), the quick look steps aside for the full check
 (backport.message_check.run_hook).
 
+When the check must run, its git processes start before it needs them
+(Git.ahead): the branch listing while the check is imported, then the
+ancestry walk of a `Fixes:` target, which is most of a hook's time, while
+the session opens beside it.
+
 A hook must never block a commit because of our own failure: any error
 becomes one line on stderr and exit 0. Exit 1 (block) only in strict mode.
 """
@@ -22,7 +27,7 @@ from collections.abc import Iterable, Sequence
 
 from backport import config as cfg
 from backport.errors import ConfigError
-from backport.git import Git
+from backport.git import BRANCHES_QUERY, Git
 
 HOOKS = ("commit-msg", "applypatch-msg")
 
@@ -33,16 +38,20 @@ def main(argv: Sequence[str], repo: str = ".") -> int:
         print(f"usage: python -m backport.hook {{{','.join(HOOKS)}}} MESSAGE_FILE", file=sys.stderr)
         return 2
     name, message_file = argv
+    git = Git(repo)
     try:
-        if nothing_to_say(message_file, repo):
+        if nothing_to_say(message_file, repo, git):
             return 0
+        git.ahead(BRANCHES_QUERY)  # the check's first question: git answers it while we import the check
         from backport.message_check import run_hook
 
-        outcome = run_hook(message_file, repo)
+        outcome = run_hook(message_file, repo, git)
     except Exception as err:  # noqa: BLE001 - our failure must never block a commit
         text = " ".join(str(err).split()) or type(err).__name__
         print(f"backport: {name} check skipped: {text}", file=sys.stderr)
         return 0
+    finally:
+        git.close()
     for finding in outcome.findings:
         print(f"backport: {finding.severity}: {finding.message}", file=sys.stderr)
     if outcome.note:
@@ -57,15 +66,16 @@ def main(argv: Sequence[str], repo: str = ".") -> int:
     return 0
 
 
-def nothing_to_say(message_file: str, repo: str) -> bool:
+def nothing_to_say(message_file: str, repo: str, git: Git | None = None) -> bool:
     """True when the check is sure to find nothing in this message; False
-    when it must run (including when we cannot tell)."""
+    when it must run (including when we cannot tell). `git`, when given,
+    runs in `repo`."""
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         text = handle.read().replace("\r\n", "\n").replace("\r", "\n")
     defaults = cfg.defaults()
     if _mentions(text, defaults):
         return False  # the common fix: no need to ask git about the configuration first
-    git = Git(repo)
+    git = git or Git(repo)
     try:
         values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
     except ConfigError:

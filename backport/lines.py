@@ -58,8 +58,7 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str,
     commit, full ref name)."""
     compiled = [re.compile(p) for p in patterns]
     found: dict[Version, tuple[tuple[int, str], str, str, str]] = {}
-    rows = git.refs(["refs/heads", "refs/remotes"], "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)")
-    for refname, obj, kind, peeled in rows:
+    for refname, obj, kind, peeled in git.branches():
         # a branch may point at an annotated tag (peel it) or at no commit at
         # all (an empty id: resolved later, and reported as unknown)
         commit = obj if kind == "commit" else peeled if kind == "tag" else ""

@@ -16,9 +16,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import closing
 
-from backport.errors import GitError
-from backport.git import Git, check_revision
+from backport import config as cfg
+from backport.errors import BackportError, GitError
+from backport.git import Git, check_revision, refs_query
+from backport.lines import select
 from backport.models import Line, Nomination, Version, listing
 from backport.nominations import Grammar, line_errors, message_body, parse
 from backport.record import record
@@ -136,6 +139,16 @@ class Ancestry:
                 raise
         return self._found[name]
 
+    def ahead(self, name: str) -> None:
+        """Start the walk `holding(name)` will wait for, and go on (see Git.ahead)."""
+        refs = self._line_refs()
+        if refs and name and not name.startswith("-"):
+            self.git.ahead(self._walk(f"{name}^{{commit}}", refs))
+
+    @staticmethod
+    def _walk(commit: str, refs: Iterable[str]) -> list[str]:
+        return refs_query(["--contains", commit, *refs], "%(refname)")
+
     def _containing(self, commit: str) -> tuple[Version, ...]:
         # An old commit costs a long walk down from each line's tip. One
         # `for-each-ref --contains` over the lines' refs does them all in one
@@ -145,7 +158,7 @@ class Ancestry:
         refs = self._line_refs()
         found: set[Version] = set()
         if refs:
-            for (name,) in self.git.refs(["--contains", commit, *refs], "%(refname)"):
+            for name in self.git.out(self._walk(commit, refs)).splitlines():
                 found.update(refs.get(name, ()))
         covered = {v for versions in refs.values() for v in versions}
         for line in self.lines:
@@ -290,11 +303,18 @@ class Outcome:
         return self.strict and any(f.blocking for f in self.findings)
 
 
-def run_hook(message_file: str, repo: str = ".") -> Outcome:
-    """Check the message a hook was given, in the repository at `repo`."""
+def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outcome:
+    """Check the message a hook was given, in the repository at `repo`.
+
+    `git`, when given, runs in `repo` and may have work started ahead; the
+    caller closes it."""
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         message = message_body(handle.read())
-    session = Session.open(repo)
+    if git is None:
+        with closing(Git(repo)) as own:
+            return run_hook(message_file, repo, own)
+    _walk_ahead(git, message)
+    session = Session.open(repo, git=git)
     strict = bool(session.config["hook.strict"])
     parsed = parse(message, session.grammar)
     if not (parsed.nominations or parsed.errors or parsed.fixes or _fix_word(message, fix_patterns(session))):
@@ -307,6 +327,28 @@ def run_hook(message_file: str, repo: str = ".") -> Outcome:
     if not rules.lines and parsed.fixes:
         note = "no maintained stable lines here (branches like stable-4.20): cannot tell which lines it fixes"
     return Outcome(findings, strict, note)
+
+
+def _walk_ahead(git: Git, message: str) -> None:
+    """Start the ancestry walk of each fixed commit before the session is
+    open, on the lines the default configuration finds: the walk is most of
+    the hook's time, and the session's own git processes and our imports
+    then run beside it. When the configuration in force walks other lines
+    or reads other keys, the check walks again and `git.close()` stops
+    these."""
+    parsed = parse(message)
+    if not parsed.fixes or parsed.errors or any(_decides(n) for n in parsed.nominations):
+        return  # the check will not walk
+    defaults = cfg.defaults()
+    try:
+        lines, _, branches = select(
+            git, specs=(), configured=(), maintained=(), oldest=None, line_patterns=defaults["line-patterns"]
+        )
+    except BackportError:
+        return  # the check proper says what is wrong
+    ancestry = Ancestry(git, lines, branches)
+    for target in parsed.fixes:
+        ancestry.ahead(target)
 
 
 def _on_stable_branch(session: Session) -> bool:

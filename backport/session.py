@@ -45,10 +45,13 @@ class Session:
         *,
         unstable: str | None = None,
         line_specs: Sequence[str] = (),
+        git: Git | None = None,
     ) -> "Session":
+        """The session of the repository at `path`. `git`, when given, runs in
+        `path` and becomes the session's (with what it started ahead)."""
         specs = tuple(LineSpec.parse(s) for s in line_specs)
-        repo = open_repository(path)
-        git = Git(repo.path)
+        repo = open_repository(path, git)
+        git = git or Git(repo.path)
         git_values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
         flag_unstable = check_revision(unstable) if unstable else None
         configured = git_values["unstable"][0] if "unstable" in git_values else None

@@ -44,16 +44,38 @@ def test_git_processes_of_an_untagged_fix(
     repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     builder, ids = repo
-    # where the repository is, git config, the unstable branch and its
-    # .backport.toml, the lines' branches, which of them hold the fixed commit
-    assert git_commands(builder, f"Fix a crash\n\nFixes: {ids['mid'][:12]}\n", tmp_path, monkeypatch) == [
-        "rev-parse",
-        "config",
-        "cat-file",
-        "for-each-ref",
-        "for-each-ref --contains",
-    ]
+    # started ahead: the branches, then which lines' branches hold the fixed
+    # commit (the long walk); then, beside the walk (so git may trace them
+    # before it), where the repository is, git config, the unstable branch
+    # and its .backport.toml
+    commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['mid'][:12]}\n", tmp_path, monkeypatch)
+    assert commands[0] == "for-each-ref"
+    assert sorted(commands[1:]) == ["cat-file", "config", "for-each-ref --contains", "rev-parse"]
     assert "which is in 4.19 and 4.20" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "setting, said",
+    [
+        (("backport.maintained", "4.20"), "which is in 4.20: add 'Backport-to: 4.20+'"),
+        (("backport.linePatterns", r"stable-(?P<version>4\.(?:18|19))"), "which is in 4.19: add 'Backport-to: 4.19+'"),
+    ],
+)
+def test_a_configuration_that_walks_other_lines_walks_again(
+    repo: tuple[RepoBuilder, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    setting: tuple[str, str],
+    said: str,
+) -> None:
+    """The walk started ahead covers the lines of the default configuration;
+    when git config changes them, its answer is not used."""
+    builder, ids = repo
+    builder.git("config", *setting)
+    commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['mid'][:12]}\n", tmp_path, monkeypatch)
+    assert commands.count("for-each-ref --contains") == 2
+    assert said in capsys.readouterr().err
 
 
 def test_an_unknown_fixed_commit_costs_one_more_process(
@@ -61,7 +83,8 @@ def test_an_unknown_fixed_commit_costs_one_more_process(
 ) -> None:
     builder, _ = repo
     commands = git_commands(builder, "Fix a crash\n\nFixes: 1234567abc\n", tmp_path, monkeypatch)
-    assert commands[-2:] == ["for-each-ref --contains", "cat-file"]  # git refused the id: which kind of failure?
+    # git refused the walk: is the id no commit, or several?
+    assert sorted(commands) == ["cat-file", "cat-file", "config", "for-each-ref", "for-each-ref --contains", "rev-parse"]
     assert "fixes 1234567abc, which names no commit here" in capsys.readouterr().err
 
 
@@ -123,7 +146,9 @@ def test_lines_that_are_no_branch_tip_are_still_checked(
     builder, ids = repo
     builder.git("config", "backport.lines", f"4.21={ids['late']}")
     commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['new'][:12]}\n", tmp_path, monkeypatch)
-    assert commands[-3:] == ["for-each-ref", "for-each-ref --contains", "merge-base"]
+    # the walk started ahead serves the branches; the configured line is asked by itself
+    assert commands.count("for-each-ref --contains") == 1
+    assert commands[-1] == "merge-base"
     assert "which is in 4.20 and 4.21: add 'Backport-to: 4.20+'" in capsys.readouterr().err
     git_commands(builder, "Fix a crash\n\nFixes: 1234567abc\n", tmp_path, monkeypatch)
     assert "fixes 1234567abc, which names no commit here" in capsys.readouterr().err

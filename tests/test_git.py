@@ -1,0 +1,84 @@
+"""backport.git's Git.ahead: commands started early, answered later."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+from backport.errors import GitError
+from backport.git import Git
+from builder import RepoBuilder
+
+
+@pytest.fixture
+def repo(make_repo: Callable[..., RepoBuilder]) -> RepoBuilder:
+    repo = make_repo("main")
+    repo.commit("one", {"a": "1\n"})
+    return repo
+
+
+def traced(builder: RepoBuilder, tmp_path: Path) -> tuple[Git, Path]:
+    trace = tmp_path / "trace"
+    return Git(str(builder.path), {"GIT_TRACE": str(trace)}), trace
+
+
+def started(trace: Path) -> list[str]:
+    if not trace.exists():
+        return []
+    rows = trace.read_text().splitlines()
+    return [row.split("trace: built-in: git ", 1)[1] for row in rows if "trace: built-in: git " in row]
+
+
+def test_a_command_started_ahead_answers_every_identical_run(repo: RepoBuilder, tmp_path: Path) -> None:
+    git, trace = traced(repo, tmp_path)
+    expected = Git(str(repo.path)).run(["rev-parse", "HEAD"])
+    git.ahead(["rev-parse", "HEAD"])
+    first = git.run(["rev-parse", "HEAD"])
+    second = git.run(["rev-parse", "HEAD"])
+    git.close()
+    assert first.stdout == second.stdout == expected.stdout
+    assert first.returncode == 0
+    assert started(trace) == ["rev-parse HEAD"]
+
+
+def test_other_arguments_or_input_are_other_commands(repo: RepoBuilder, tmp_path: Path) -> None:
+    git, trace = traced(repo, tmp_path)
+    query = ["cat-file", "--batch-check=%(objecttype)"]
+    git.ahead(query, input=b"HEAD\n")
+    assert git.run(query, input=b"HEAD:a\n").stdout == b"blob\n"
+    assert git.run(query, input=b"HEAD\n").stdout == b"commit\n"
+    assert git.run(["rev-parse", "--verify", "HEAD"]).returncode == 0
+    git.close()
+    assert len(started(trace)) == 3
+
+
+def test_input_too_big_to_write_at_once_is_written_when_taken(repo: RepoBuilder) -> None:
+    git = Git(str(repo.path))
+    request = b"HEAD\n" * 2000  # 10,000 bytes: more than Git.ahead writes up front
+    query = ["cat-file", "--batch-check=%(objecttype)"]
+    git.ahead(query, input=request)
+    assert git.run(query, input=request).stdout == b"commit\n" * 2000
+    git.close()
+
+
+def test_a_failure_started_ahead_is_the_same_failure(repo: RepoBuilder) -> None:
+    git = Git(str(repo.path))
+    git.ahead(["rev-parse", "--verify", "no-such-branch"])
+    assert git.run(["rev-parse", "--verify", "no-such-branch"], check=False).returncode == 128
+    with pytest.raises(GitError, match="no-such-branch|Needed a single revision"):
+        git.run(["rev-parse", "--verify", "no-such-branch"])
+    git.close()
+
+
+def test_close_stops_what_nobody_asked_for(repo: RepoBuilder) -> None:
+    git = Git(str(repo.path))
+    # with more input than is written up front, git waits for it: forever,
+    # unless close() stops it
+    git.ahead(["cat-file", "--batch-check"], input=b"HEAD\n" * 2000)
+    (proc,) = git._started.values()
+    git.close()
+    assert proc.returncode is not None  # stopped and reaped
+    # a run afterwards is a run of its own
+    assert git.run(["cat-file", "--batch-check"], input=b"HEAD\n" * 2000).stdout.split()[1] == b"commit"
