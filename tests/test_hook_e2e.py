@@ -62,6 +62,27 @@ def test_install_writes_our_python_and_marker(repo: tuple[RepoBuilder, dict[str,
     assert run("hook", "install", repo=builder.path).out.startswith("updated ")  # idempotent
 
 
+def test_install_suggests_a_commit_graph_until_there_is_one(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]
+) -> None:
+    builder, _ = repo
+    assert "git commit-graph write --reachable" in run("hook", "install", repo=builder.path).err
+    builder.git("commit-graph", "write", "--reachable")
+    assert run("hook", "install", repo=builder.path).err == ""
+    builder.git("config", "core.commitGraph", "false")  # git would not read it
+    assert "no commit-graph" in run("hook", "install", repo=builder.path).err
+
+
+def test_a_shared_clone_reads_the_commit_graph_of_its_alternate(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object], tmp_path: Path
+) -> None:
+    builder, _ = repo
+    builder.git("commit-graph", "write", "--reachable")
+    clone = tmp_path / "shared"
+    subprocess.run(["git", "clone", "-q", "--shared", str(builder.path), str(clone)], check=True, env=builder.env())
+    assert run("hook", "install", repo=clone).err == ""
+
+
 def test_untagged_fix_is_warned_and_committed(repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]) -> None:
     builder, ids = repo
     run("hook", "install", repo=builder.path)

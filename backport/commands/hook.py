@@ -8,7 +8,7 @@ import click
 
 from backport import hook_install
 from backport.commands import Globals, pass_globals
-from backport.git import open_repository
+from backport.git import Git, open_repository
 from backport.hook import HOOKS
 
 _SAID = {
@@ -45,8 +45,15 @@ def cli_command() -> None:
 @pass_globals
 def install(g: Globals, force: bool, names: tuple[str, ...]) -> int:
     """Install the hooks (honours core.hooksPath; keeps and chains a foreign hook)."""
-    changes = hook_install.install(open_repository(g.repo), names or HOOKS, force=force)
-    _say(changes)
+    repo = open_repository(g.repo)
+    _say(hook_install.install(repo, names or HOOKS, force=force))
+    if not hook_install.reads_commit_graph(Git(repo.path)):
+        click.echo(
+            "note: this repository has no commit-graph, so checking a 'Fixes:' line reads history the slow way "
+            "(0.26 s against 0.03 s on 50,000 commits): run 'git commit-graph write --reachable' "
+            "(or 'git maintenance start', which keeps it current)",
+            err=True,
+        )
     return 0
 
 
