@@ -37,6 +37,7 @@ SCAN_VERSION = 2
 
 _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
+_PERL = ("-P", "-i")  # how git log is told that --grep is a caseless PCRE
 
 
 @record
@@ -177,8 +178,12 @@ def _scan(
     """
     stop = _stop(lines)
     finder = _Filter.of(grammar)
-    # every best common ancestor of unstable and each line (`merge-base --all`): the first is the fork point
-    forks = {line.commit: _Background(lambda tip=line.commit: _forks(git, unstable_commit, tip)) for line in lines}
+    # every best common ancestor of unstable and each newer line (`merge-base --all`): where the pieces are cut
+    forks = {
+        line.commit: _Background(lambda tip=line.commit: _forks(git, unstable_commit, tip))
+        for line in lines
+        if line.commit != stop
+    }
     noted = _Background(lambda: read_notes(git))  # two git processes, beside the rest
 
     def judge(commit: str, body: bytes, note: bytes | None) -> tuple[str, Parsed, list[Problem]]:
@@ -193,16 +198,28 @@ def _scan(
         problems += [Problem(commit, text, error) for text, error in line_errors(parsed.nominations, known)]
         return printable(message.split("\n", 1)[0].strip()), parsed, problems
 
-    if finder.pcre is not None and _has_pcre(git, unstable_commit):
+    seen, details, base = None, {}, None
+    if finder.pcre is not None:
         newer = sorted((line for line in lines if line.commit != stop), key=lambda line: line.version, reverse=True)
 
         def cuts() -> list[str]:  # newest line first: the pieces come out of similar size
             return [c for c in dict.fromkeys(c for line in newer for c in forks[line.commit].result()) if c != stop]
 
         tips = [line.commit for line in newer]
-        seen, details = _read_filtered(git, unstable_commit, stop, tips, cuts, finder.pcre, noted, judge)
-    else:
+        try:
+            seen, details, boundary = _read_filtered(git, unstable_commit, stop, tips, cuts, finder.pcre, noted, judge)
+        except GitError:
+            if _has_pcre(git, unstable_commit):
+                raise
+            # this git cannot -P (asked only now: most can, and asking first costs every scan 20 ms)
+        else:
+            # The fork point. Every best common ancestor of unstable and the
+            # oldest line is a commit just outside the range: when only one
+            # commit is, it is the fork point; when none is, there is none.
+            base = _base(git, unstable_commit, stop) if len(boundary) > 1 else next(iter(boundary), None)
+    if seen is None:
         seen, details = _read_whole(git, unstable_commit, stop, finder, noted, judge)
+        base = _base(git, unstable_commit, stop)
     ordered = sorted(seen.items(), key=lambda item: item[1][0])  # newest first
     kept = [(commit, entry) for commit, entry in ordered if commit in details]
     oldest = kept[-1][1][0] if kept else 0
@@ -224,7 +241,6 @@ def _scan(
             )
         )
     problems = tuple(p for _, (_, _, _, group) in reversed(ordered) for p in group)  # oldest first
-    base = forks[stop].result()[0] if stop and forks[stop].result() else None
     return ScanResult(unstable_ref, unstable_commit, base, tuple(commits), problems)
 
 
@@ -232,6 +248,12 @@ def _forks(git: Git, unstable: str, tip: str) -> list[str]:
     """The best common ancestors of unstable and a line (usually one: where it forked)."""
     proc = git.run(["merge-base", "--all", unstable, tip], check=False)
     return proc.stdout.decode().split() if proc.returncode == 0 else []
+
+
+def _base(git: Git, unstable: str, stop: str | None) -> str | None:
+    """The scan base: the oldest line's fork point (the first best common ancestor), if any."""
+    found = _forks(git, unstable, stop) if stop else []
+    return found[0] if found else None
 
 
 _Judge = Callable[[str, bytes, "bytes | None"], tuple[str, Parsed, list[Problem]]]
@@ -272,19 +294,20 @@ def _read_filtered(
     pcre: str,
     noted: _Background,
     judge: _Judge,
-) -> tuple[_Seen, dict[str, dict[str, Any]]]:
+) -> tuple[_Seen, dict[str, dict[str, Any]], list[str]]:
     """git keeps the messages that matter (`git log -P --grep`): 1.6 of 19 MB
     on the benchmark, in pieces that two cores read side by side (see
-    _pieces). Positions come from one `git rev-list` of the range, which
-    costs git a tenth of the log; a noted commit whose message says nothing
-    is read by itself."""
+    _pieces). Positions come from one `git rev-list --boundary` of the range,
+    which costs git a tenth of the log and also names the commits just
+    outside it (returned last); a noted commit whose message says nothing is
+    read by itself. A git without PCRE fails at once: GitError."""
     below = [f"^{stop}"] if stop else []
-    listing = _Background(lambda: git.out(["rev-list", unstable, *below, "--"]).split("\n"))
+    listing = _Background(lambda: git.out(["rev-list", "--boundary", unstable, *below, "--"]).split("\n"))
     log = ["log", "-z", "--no-color", f"--format={_FORMAT}"]
     found: dict[str, tuple[str, Parsed, list[Problem]]] = {}
     notes: dict[bytes, bytes] = {}
 
-    grep = [*log, "-P", "-i", f"--grep={pcre}"]
+    grep = [*log, *_PERL, f"--grep={pcre}"]
 
     def take(records: Iterable[list[bytes]], details: _Details) -> None:
         for sha, body in records:
@@ -302,13 +325,15 @@ def _read_filtered(
         except ValueError as err:  # split_records: output that stops inside a record
             raise GitError(log, 0, str(err)) from None
         wanted = set(found) | {sha.decode() for sha in notes}
-        where = {commit: i for i, commit in enumerate(listing.result()) if commit in wanted}
+        listed = listing.result()
+        boundary = [row[1:] for row in listed if row.startswith("-")]  # parents just outside the range
+        where = {commit: i for i, commit in enumerate(row for row in listed if row[:1] != "-") if commit in wanted}
         silent = "".join(f"{c}\n" for c in (sha.decode() for sha in notes) if c in where and c not in found)
         if silent:  # noted commits as the log would show them
             shown = git.run([*log, "--no-walk=unsorted", "--stdin", "--"], input=silent.encode()).stdout
             take(split_records([shown], 2), details)
         seen: _Seen = {commit: (where[commit], *judged) for commit, judged in found.items()}
-        return seen, details.result()
+        return seen, details.result(), boundary
 
 
 class _Details:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -155,6 +156,15 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
     assert len(cached().candidates) == 2
 
 
+def git_without_pcre(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make git behave as one built without PCRE: it refuses `log -P` at once,
+    and the probe says it cannot."""
+    import backport.scan
+
+    monkeypatch.setattr(backport.scan, "_PERL", ("--no-such-option",))
+    monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
+
+
 @pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
 def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_filters: bool) -> None:
     """Both ways of reading find a nomination however git's output is cut."""
@@ -162,7 +172,7 @@ def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_fi
     import backport.scan
 
     if not git_filters:
-        monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
+        git_without_pcre(monkeypatch)
     repo, _ = xen_like(tmp_path)
     expected = []
     for i in range(40):
@@ -241,7 +251,7 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     repo.note(repo.head(), "Backport-skip: 4.19 # a note on a revert")
 
     filtered = scanned(tmp_path)
-    monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
+    git_without_pcre(monkeypatch)
     whole = scanned(tmp_path)
     assert filtered == whole
     subjects = [c.subject for c in whole.commits]
@@ -249,3 +259,40 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     assert "not the odd key" not in subjects
     assert [c.order for c in whole.commits] == sorted(c.order for c in whole.commits)
     assert any("4.x" in p.text for p in whole.problems)
+
+
+@pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
+@pytest.mark.parametrize("shape", ["one commit outside", "a side branch from before the fork", "criss-cross", "no common history"])
+def test_the_scan_base_is_the_oldest_lines_fork_point(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_filters: bool, shape: str
+) -> None:
+    """The base is what `git merge-base` says, whether it is read from the
+    commits just outside the range (one: it is the fork point) or asked."""
+    if not git_filters:
+        git_without_pcre(monkeypatch)
+    repo, ids = xen_like(tmp_path)  # stable-4.19 forked at pre19
+    if shape == "a side branch from before the fork":
+        repo.checkout("side", new=True, at=ids["base"])
+        repo.commit("side work\n\nBackport-to: 4.20\n", {"side.c": "s\n"})
+        repo.checkout("staging")
+        repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side")  # base is now outside the range too
+    elif shape == "criss-cross":
+        repo.checkout("stable-4.19")
+        repo.commit("4.19 work", {"s19.c": "1\n"})
+        repo.git("merge", "-q", "--no-ff", "-m", "Merge staging into 4.19", ids["pre20"])
+        repo.checkout("staging")
+        repo.git("merge", "-q", "--no-ff", "-m", "Merge 4.19 into staging", f"{ids['pre20']}~0")
+        repo.git("merge", "-q", "--no-ff", "-m", "Merge 4.19 work", "stable-4.19~1")
+    elif shape == "no common history":
+        repo.git("checkout", "-q", "--orphan", "stable-4.18")
+        repo.commit("an unrelated line", {"o.c": "o\n"})
+        repo.checkout("staging")
+    repo.commit("fix\n\nBackport-to: 4.19\n", {"fix.c": "f\n"})
+    result = scanned(tmp_path)
+    oldest = "stable-4.18" if shape == "no common history" else "stable-4.19"
+    merge_base = subprocess.run(
+        ["git", "merge-base", "--all", "staging", oldest], cwd=tmp_path, capture_output=True, text=True
+    ).stdout.split()
+    assert result.base == (merge_base[0] if merge_base else None)
+    if shape == "criss-cross":
+        assert len(merge_base) == 2
