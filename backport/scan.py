@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_right
-from contextlib import ExitStack, closing
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from itertools import accumulate
@@ -37,6 +37,10 @@ SCAN_VERSION = 2
 
 _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
+# Where git filters, the few commits it prints come with their details (with
+# --date=raw): no `cat-file` for them afterwards.
+_DETAILED = f"{_FORMAT}%x00%an <%ae>%x00%ad%x00%cd%x00%P"
+_DETAILED_FIELDS = 6
 _PERL = ("-P", "-i")  # how git log is told that --grep is a caseless PCRE
 
 
@@ -303,25 +307,24 @@ def _read_filtered(
     read by itself. A git without PCRE fails at once: GitError."""
     below = [f"^{stop}"] if stop else []
     listing = _Background(lambda: git.out(["rev-list", "--boundary", unstable, *below, "--"]).split("\n"))
-    log = ["log", "-z", "--no-color", f"--format={_FORMAT}"]
+    log = ["log", "-z", "--no-color", "--date=raw", f"--format={_DETAILED}"]
     found: dict[str, tuple[str, Parsed, list[Problem]]] = {}
+    details: dict[str, dict[str, Any]] = {}
     notes: dict[bytes, bytes] = {}
 
     grep = [*log, *_PERL, f"--grep={pcre}"]
 
-    def take(records: Iterable[list[bytes]], details: _Details) -> None:
-        for sha, body in records:
+    def take(records: Iterable[list[bytes]]) -> None:
+        for sha, body, author, author_date, committer_date, parents in records:
             commit = sha.decode()
             found[commit] = subject, parsed, problems = judge(commit, body, notes.get(sha))
             if parsed.nominations or parsed.fixes or parsed.reverts:
-                details.want(commit)
+                details[commit] = _details(author, author_date, committer_date, parents)
 
-    with ExitStack() as running:  # every git started here ends, whatever happens
-        details = running.enter_context(closing(_Details(git)))
-        chunks = running.enter_context(closing(_Pieces(git, grep, *_pieces(unstable, stop, tips, cuts))))
+    with closing(_Pieces(git, grep, *_pieces(unstable, stop, tips, cuts))) as chunks:  # no git outlives it
         notes.update(noted.result())  # two small git calls, done by the time the log has begun
         try:
-            take(split_records(chunks, 2), details)
+            take(split_records(chunks, _DETAILED_FIELDS))
         except ValueError as err:  # split_records: output that stops inside a record
             raise GitError(log, 0, str(err)) from None
         wanted = set(found) | {sha.decode() for sha in notes}
@@ -331,9 +334,9 @@ def _read_filtered(
         silent = "".join(f"{c}\n" for c in (sha.decode() for sha in notes) if c in where and c not in found)
         if silent:  # noted commits as the log would show them
             shown = git.run([*log, "--no-walk=unsorted", "--stdin", "--"], input=silent.encode()).stdout
-            take(split_records([shown], 2), details)
+            take(split_records([shown], _DETAILED_FIELDS))
         seen: _Seen = {commit: (where[commit], *judged) for commit, judged in found.items()}
-        return seen, details.result(), boundary
+        return seen, details, boundary
 
 
 class _Details:
@@ -459,21 +462,64 @@ class _Background:
 
 
 def commit_details(raw: bytes) -> dict[str, Any]:
-    """Author, dates and parents from a raw commit object, as git log's
-    `%an <%ae>`, `%aI`, `%cI` and `%P` would print them."""
+    """Author, dates and parents from a raw commit object, exactly as the
+    filtered log's `%an <%ae>`, `%ad`, `%cd` (--date=raw) and `%P` give
+    them (see _details)."""
     headers, _, _ = raw.partition(b"\n\n")
     fields: dict[bytes, bytes] = {}
     parents = []
     for line in headers.split(b"\n"):
         name, _, value = line.partition(b" ")
         if name == b"parent":
-            parents.append(value.decode())
+            parents.append(value)
         elif name in (b"author", b"committer", b"encoding"):
             fields[name] = value
     encoding = fields.get(b"encoding", b"utf-8").decode("ascii", "replace")
-    author, author_date = _ident(fields.get(b"author", b""), encoding)
-    _, committer_date = _ident(fields.get(b"committer", b""), encoding)
-    return {"author": author, "date": author_date, "committed": committer_date, "parents": tuple(parents)}
+    author, author_date = _as_git_shows(fields.get(b"author", b""))
+    _, committer_date = _as_git_shows(fields.get(b"committer", b""))
+    return _details(author, author_date, committer_date, b" ".join(parents), encoding)
+
+
+def _details(
+    author: bytes, author_date: bytes, committer_date: bytes, parents: bytes, encoding: str = "utf-8"
+) -> dict[str, Any]:
+    """A commit's details from what `git log --date=raw --format=%an <%ae>%x00%ad%x00%cd%x00%P` prints."""
+    try:
+        name = author.decode(encoding, "replace")
+    except LookupError:  # an encoding Python does not know
+        name = author.decode("utf-8", "replace")
+    return {
+        "author": printable(name),
+        "date": _iso(author_date),
+        "committed": _iso(committer_date),
+        "parents": tuple(parents.decode().split()),
+    }
+
+
+_GIT_SPACE = b" \t\n\r"
+_WHEN = re.compile(rb"[ \t\n\r]*([0-9]+)[ \t\n\r]*([+-][0-9]+)")
+_TIME_MAX = 1 << 63  # date_overflows(): beyond a signed 64-bit time_t
+
+
+def _as_git_shows(value: bytes) -> tuple[bytes, bytes]:
+    """An `author`/`committer` header value as `git log` prints it with
+    `%an <%ae>` and, with --date=raw, `%ad`: ident.c's split_ident_line and
+    show_ident_date, odd idents included (no mail: nothing at all; no date,
+    or one git cannot read: "0 +0000"). The scan reads details from the
+    log where git filters it, and from raw objects where it does not: this
+    keeps the two the same."""
+    opening = value.find(b"<")
+    closing_at = value.find(b">", opening + 1) if opening >= 0 else -1
+    if closing_at < 0:
+        return b" <>", b""
+    person = value[:opening].rstrip(_GIT_SPACE) + b" <" + value[opening + 1 : closing_at] + b">"
+    when = _WHEN.match(value, value.rfind(b">") + 1)
+    seconds, zone = (int(when.group(1)), int(when.group(2))) if when else (0, 0)
+    if seconds >= _TIME_MAX:
+        seconds, zone = 0, 0
+    elif not -(1 << 31) < zone < (1 << 31) - 1:
+        zone = 0
+    return person, f"{seconds} {zone:+05d}".encode()
 
 
 @lru_cache(maxsize=None)
@@ -483,19 +529,14 @@ def _zone(text: str) -> timezone:
     return timezone(timedelta(hours=int(text[1:3]), minutes=int(text[3:5])) * sign)
 
 
-def _ident(value: bytes, encoding: str) -> tuple[str, str]:
-    """("Name <mail>", ISO 8601 date) from an `author`/`committer` header value."""
-    who, _, when = value.rpartition(b"> ")
+def _iso(raw_date: bytes) -> str:
+    """ISO 8601 from git's raw date ("1700000000 +0100"); a date that is none
+    or cannot be shown (a zone beyond a day, say) is the epoch."""
+    seconds, _, zone = raw_date.decode("ascii", "replace").partition(" ")
     try:
-        name = (who + b">").decode(encoding, "replace")
-    except LookupError:  # an encoding Python does not know
-        name = (who + b">").decode("utf-8", "replace")
-    seconds, _, zone = when.decode("ascii", "replace").partition(" ")
-    try:
-        date = datetime.fromtimestamp(int(seconds), _zone(zone)).isoformat()
-    except (ValueError, OverflowError):
-        date = datetime.fromtimestamp(0, timezone.utc).isoformat()  # a broken date: say the epoch
-    return printable(name), date
+        return datetime.fromtimestamp(int(seconds), _zone(zone)).isoformat()
+    except (ValueError, OverflowError, OSError):
+        return datetime.fromtimestamp(0, timezone.utc).isoformat()
 
 
 def _interesting(

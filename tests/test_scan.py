@@ -214,6 +214,41 @@ def test_commit_details_read_like_git_log(tmp_path: Path) -> None:
         assert [details["author"], details["date"], details["committed"], " ".join(details["parents"])] == expected
 
 
+@pytest.mark.parametrize(
+    "author",
+    [
+        "Ada Author <ada@example.org> 1700000000 +0100",
+        "Two  Spaces\t <two@example.org>   1700000000   -0430",
+        "<no-name@example.org> 1700000000 +0000",
+        "no-email-no-date",
+        "Open <bracket 1700000000 +0000",
+        "Extra <a@b>c> 1700000000 +0000",
+        "No Date <nd@example.org>",
+        "Bad Date <bd@example.org> 17000000x0 +0000",
+        "No Zone <nz@example.org> 1700000000",
+        "Short Zone <sz@example.org> 1700000000 +100",
+        "Far Zone <fz@example.org> 99999999999 +9999",
+        "Huge <h@example.org> 99999999999999999999999 +0000",
+        "Long Zone <lz@example.org> 1700000000 +99999999999",
+    ],
+)
+def test_raw_objects_read_as_the_filtered_log_prints_them(tmp_path: Path, author: str) -> None:
+    """commit_details (the whole-log path, from cat-file) gives what git log
+    --date=raw prints for the filtered path, for well-formed idents and for
+    every kind of broken one git log still reads."""
+    from backport.git import Git
+    from backport.scan import _DETAILED, _DETAILED_FIELDS, _details, commit_details
+
+    repo, _ = xen_like(tmp_path)
+    tree, parent = repo.head("HEAD^{tree}"), repo.head()
+    raw = f"tree {tree}\nparent {parent}\nauthor {author}\ncommitter {author}\n\nodd: fix\n\nBackport-to: 4.20\n"
+    sha = repo.git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=raw)
+    git = Git(str(tmp_path))
+    shown = git.run(["log", "-1", "-z", "--date=raw", f"--format={_DETAILED}", sha, "--"]).stdout
+    fields = shown.split(b"\0")[:_DETAILED_FIELDS]
+    assert commit_details(git.run(["cat-file", "commit", sha]).stdout) == _details(*fields[2:])
+
+
 def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> None:
     """Where git has PCRE it filters the log itself (`log -P --grep`, in
     pieces cut at the lines' fork points, positions from rev-list); without,
