@@ -21,8 +21,8 @@ from backport.record import record
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
-_SHA = re.compile(r"\b([0-9a-fA-F]{7,64})\b")  # SHA-1 or SHA-256 ids
-_REVERTS = re.compile(r"^This reverts commit ([0-9a-fA-F]{7,64})", re.MULTILINE)
+_REVERT_TEXT = "This reverts commit "
+_REVERTS = re.compile(rf"^{_REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
 # Trailers that git itself writes: one of these makes a paragraph with some
 # free-form lines still count as the trailer block, as in git's own parser.
 _GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
@@ -42,15 +42,27 @@ class Grammar:
 
     @property
     def fixes_pattern(self) -> re.Pattern[str]:
-        return _line_pattern(self.fixes_keys, capture_key=False)
+        return _fixes_pattern(self.fixes_keys)
+
+
+def _alternatives(keys: tuple[str, ...]) -> str:
+    return "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
 
 
 @lru_cache(maxsize=None)
-def _line_pattern(keys: tuple[str, ...], capture_key: bool = True) -> re.Pattern[str]:
-    """`Key: value` lines for any of `keys`, longest first; groups (key,) value."""
-    alternatives = "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
-    key = f"({alternatives})" if capture_key else f"(?:{alternatives})"
-    return re.compile(rf"^{key}[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+def _line_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """`Key: value` lines for any of `keys`, longest first; groups key, value."""
+    return re.compile(rf"^({_alternatives(keys)})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+
+
+@lru_cache(maxsize=None)
+def _fixes_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
+    """`Fixes: <commit id> ...` lines for any of `keys`; group: the id. The
+    id is the value's first word (blanks around the value do not count),
+    7 to 64 hex digits long (SHA-1 or SHA-256)."""
+    return re.compile(
+        rf"^(?:{_alternatives(keys)})[ \t]*:[^\S\n]*\b((?-i:[0-9a-fA-F]{{7,64}}))\b", re.IGNORECASE | re.MULTILINE
+    )
 
 
 @record
@@ -192,15 +204,9 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
                 misplaced=index not in block,
             )
         )
-    fixes = tuple(_fix_targets(text, grammar))
-    reverts = tuple(dict.fromkeys(m.group(1).lower() for m in _REVERTS.finditer(text)))
+    fixes = tuple(dict.fromkeys(m.group(1).lower() for m in grammar.fixes_pattern.finditer(text)))
+    if _REVERT_TEXT in text:  # a substring search spares most messages the regex
+        reverts = tuple(dict.fromkeys(m.group(1).lower() for m in _REVERTS.finditer(text)))
+    else:
+        reverts = ()
     return Parsed(tuple(nominations), tuple(errors), fixes, reverts)
-
-
-def _fix_targets(text: str, grammar: Grammar) -> list[str]:
-    found = []
-    for match in grammar.fixes_pattern.finditer(text):
-        sha = _SHA.match(match.group(1).strip())
-        if sha:
-            found.append(sha.group(1).lower())
-    return list(dict.fromkeys(found))

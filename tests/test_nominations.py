@@ -169,3 +169,38 @@ def test_parser_never_invents_a_nomination(lines: list[str]) -> None:
         assert key in ("backport-to", "backport", "backport-skip")
         for request in nomination.requests:
             assert str(request.version) in nomination.text
+
+
+FIX_VALUE = st.builds(
+    lambda lead, sha, tail: f"{lead}{sha}{tail}",
+    st.sampled_from(["", " ", "\t", "  \t", "\u00a0", "\u2003 ", "\x0b"]),
+    st.text("0123456789abcdefABCDEFgx", min_size=0, max_size=70),
+    st.sampled_from(["", " ", " (\"subject\")", "x", ".", "\u00a0", "-1", "\t# why"]),
+)
+FIX_LINE = st.builds(
+    lambda key, space, value: f"{key}{space}:{value}",
+    st.sampled_from(["Fixes", "fixes", "AMENDS", "Fixes-not", "Fix"]),
+    st.sampled_from(["", " ", "\t"]),
+    FIX_VALUE,
+)
+
+
+def reference_fix_targets(text: str) -> tuple[str, ...]:
+    """The definition: the first word of each `Fixes:`/`Amends:` value,
+    blanks around the value dropped, when it is 7 to 64 hex digits."""
+    import re
+
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    found = []
+    for match in re.finditer(r"^(?:amends|fixes)[ \t]*:[ \t]*(.*)$", text, re.IGNORECASE | re.MULTILINE):
+        sha = re.match(r"\b([0-9a-fA-F]{7,64})\b", match.group(1).strip())
+        if sha:
+            found.append(sha.group(1).lower())
+    return tuple(dict.fromkeys(found))
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.lists(st.one_of(FIX_LINE, LINE), max_size=8))
+def test_fix_targets_are_the_first_word_of_the_value(lines: list[str]) -> None:
+    text = "\n".join(lines)
+    assert parse(text).fixes == reference_fix_targets(text)
