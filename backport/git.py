@@ -71,6 +71,14 @@ class Git:
     def with_env(self, extra: Mapping[str, str]) -> "Git":
         return Git(self.cwd, {**self.env, **extra})
 
+    def moved_to(self, cwd: str) -> "Git":
+        """The same git run from `cwd` (the top of the work tree, once known),
+        sharing what was started ahead: nothing started ahead may depend on
+        the directory it runs in (no pathspecs)."""
+        moved = Git(cwd)
+        moved.env, moved._started, moved._done = self.env, self._started, self._done
+        return moved
+
     def run(
         self,
         args: Sequence[str],
@@ -281,7 +289,7 @@ class Git:
 
     def config_regexp(self, pattern: str) -> list[tuple[str, str]]:
         """All `git config` entries whose key matches, in file order."""
-        proc = self.run(["config", "-z", "--get-regexp", pattern], check=False)
+        proc = self.run(config_query(pattern), check=False)
         if proc.returncode not in (0, 1):
             raise GitError(["config", "--get-regexp"], proc.returncode, proc.stderr.decode())
         entries = []
@@ -314,6 +322,11 @@ def _feed(stream: IO[bytes], data: bytes) -> None:
             stream.close()
         except BrokenPipeError:
             pass
+
+
+def config_query(pattern: str) -> list[str]:
+    """The arguments of `Git.config_regexp(pattern)`: for `Git.ahead`."""
+    return ["config", "-z", "--get-regexp", pattern]
 
 
 def refs_query(patterns: Sequence[str], fmt: str) -> list[str]:

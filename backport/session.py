@@ -8,12 +8,14 @@ from collections.abc import Sequence
 from functools import cached_property
 
 from backport import config as cfg
-from backport.errors import ConfigError, RepoError, UsageError
-from backport.git import Git, Repository, check_revision, open_repository
+from backport.errors import BackportError, ConfigError, RepoError, UsageError
+from backport.git import Git, Repository, check_revision, config_query, open_repository
 from backport.lines import LineSpec, select, with_releases
 from backport.models import Line, Version
 from backport.nominations import Grammar
 from backport.record import record
+
+_CONFIG = r"^backport\."  # the keys of git config that are ours
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
@@ -50,10 +52,20 @@ class Session:
         """The session of the repository at `path`. `git`, when given, runs in
         `path` and becomes the session's (with what it started ahead)."""
         specs = tuple(LineSpec.parse(s) for s in line_specs)
-        repo = open_repository(path, git)
-        git = git or Git(repo.path)
-        git_values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
         flag_unstable = check_revision(unstable) if unstable else None
+        # git config and the unstable branch (as named by the flag, or found
+        # among the usual names) are asked beside where the repository is
+        started = git or Git(path)
+        started.ahead(config_query(_CONFIG))
+        probe, names = _unstable_query([flag_unstable] if flag_unstable else cfg.UNSTABLE_NAMES)
+        started.ahead(probe, input=names)
+        try:
+            repo = open_repository(path, started)
+        except BackportError:
+            started.close()
+            raise
+        git = git or started.moved_to(repo.path)  # the rest runs at the top: pathspecs are relative to it
+        git_values = cfg.parse_git_config(git.config_regexp(_CONFIG))
         configured = git_values["unstable"][0] if "unstable" in git_values else None
         chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
         found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
@@ -162,13 +174,19 @@ def _spec_text(spec: LineSpec) -> str:
     return f"{spec.version}={spec.ref}" if spec.ref else str(spec.version)
 
 
+def _unstable_query(names: Sequence[str]) -> tuple[list[str], bytes]:
+    """Arguments and input of the `cat-file` that _find_unstable runs."""
+    probe = "".join(f"{n}^{{commit}}\n{n}:{cfg.TOML_FILE}\n" for n in names if "\n" not in n)
+    return ["cat-file", "--batch-check=%(objectname) %(objecttype)"], os.fsencode(probe)
+
+
 def _find_unstable(git: Git, names: Sequence[str]) -> tuple[str, str, str | None] | None:
     """The first of `names` that is a commit: (name, commit, blob id of its
     .backport.toml or None), or None. One git process whatever the number
     of names: this runs on every commit the hook checks."""
     usable = [n for n in names if "\n" not in n]  # a newline would split a batch request
-    probe = "".join(f"{n}^{{commit}}\n{n}:{cfg.TOML_FILE}\n" for n in usable)
-    rows = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"], input=os.fsencode(probe)).stdout
+    probe, asked = _unstable_query(usable)
+    rows = git.run(probe, input=asked).stdout
     # "<id> <type>", or "<name as given> missing|ambiguous"
     answers = [row.rpartition(" ") for row in rows.decode("utf-8", "replace").splitlines()]
     for i, name in enumerate(usable):

@@ -82,3 +82,16 @@ def test_close_stops_what_nobody_asked_for(repo: RepoBuilder) -> None:
     assert proc.returncode is not None  # stopped and reaped
     # a run afterwards is a run of its own
     assert git.run(["cat-file", "--batch-check"], input=b"HEAD\n" * 2000).stdout.split()[1] == b"commit"
+
+
+def test_a_moved_git_keeps_what_was_started_ahead_and_runs_where_it_moved(repo: RepoBuilder, tmp_path: Path) -> None:
+    repo.commit("two", {"sub/dir/b": "2\n"})
+    trace = tmp_path / "trace"
+    git = Git(str(repo.path / "sub" / "dir"), {"GIT_TRACE": str(trace)})
+    git.ahead(["config", "--get", "user.name"])
+    top = git.moved_to(str(repo.path))
+    assert top.run(["config", "--get", "user.name"]).stdout == b"Carl Committer\n"
+    assert started(trace) == ["config --get user.name"]  # taken from the process started before the move
+    assert top.run(["rev-parse", "--show-prefix"]).stdout == b"\n"  # runs at the top now
+    assert git.run(["rev-parse", "--show-prefix"]).stdout == b"sub/dir/\n"
+    top.close()

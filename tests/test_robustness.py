@@ -106,7 +106,8 @@ def test_empty_repository(tmp_path: Path, run, command: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """One history seen as a plain clone, a bare clone, a linked worktree and a detached HEAD."""
+    """One history seen as a plain clone, a bare clone, a linked worktree, a
+    detached HEAD and from a subdirectory of the plain clone."""
     tmp = tmp_path_factory.mktemp("shapes")
     repo = busy(tmp / "plain")
     repo.git("clone", "-q", "--bare", str(repo.path), str(tmp / "bare.git"))
@@ -116,10 +117,16 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     for branch in ("stable-4.19", "stable-4.20"):
         git(detached, "branch", branch, f"origin/{branch}")
     git(detached, "checkout", "-q", "--detach", "HEAD~1")
-    return {"plain": repo.path, "bare": tmp / "bare.git", "worktree": tmp / "worktree", "detached": detached}
+    return {
+        "plain": repo.path,
+        "bare": tmp / "bare.git",
+        "worktree": tmp / "worktree",
+        "detached": detached,
+        "subdirectory": repo.path / "xen" / "common",  # git is run from the top all the same (pathspecs)
+    }
 
 
-@pytest.mark.parametrize("shape", ["bare", "worktree", "detached"])
+@pytest.mark.parametrize("shape", ["bare", "worktree", "detached", "subdirectory"])
 def test_bare_clone_worktree_and_detached_head_give_the_same_answer(shapes: dict[str, Path], run, shape: str) -> None:
     args = [("scan", "--format", "json"), ("check", "--now", NOW, "--format", "json"), ("report", "--now", NOW)]
     expected = [run(*command, repo=shapes["plain"]) for command in args]
