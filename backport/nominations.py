@@ -21,6 +21,9 @@ from backport.record import record
 
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
+# The commit a Fixes: line names: the first word of the value, blanks around
+# it aside, when it is 7 to 64 hex digits (a SHA-1 or SHA-256 id).
+_FIXED = re.compile(r"\s*\b([0-9a-fA-F]{7,64})\b")
 _REVERT_TEXT = "This reverts commit "
 _REVERTS = re.compile(rf"^{_REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
 # Trailers that git itself writes: one of these makes a paragraph with some
@@ -37,31 +40,25 @@ class Grammar:
     fixes_keys: tuple[str, ...] = DEFAULT_FIXES_KEYS
 
     @property
-    def line_pattern(self) -> re.Pattern[str]:
-        return _line_pattern((*self.keys, *self.skip_keys))
-
-    @property
-    def fixes_pattern(self) -> re.Pattern[str]:
-        return _fixes_pattern(self.fixes_keys)
-
-
-def _alternatives(keys: tuple[str, ...]) -> str:
-    return "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
+    def pattern(self) -> re.Pattern[str]:
+        """`Key: value` lines for every key (nomination, skip and fixes); groups key, value."""
+        return _line_pattern((*self.keys, *self.skip_keys, *self.fixes_keys))
 
 
 @lru_cache(maxsize=None)
 def _line_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     """`Key: value` lines for any of `keys`, longest first; groups key, value."""
-    return re.compile(rf"^({_alternatives(keys)})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+    alternatives = "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
+    return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
 @lru_cache(maxsize=None)
-def _fixes_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
-    """`Fixes: <commit id> ...` lines for any of `keys`; group: the id. The
-    id is the value's first word (blanks around the value do not count),
-    7 to 64 hex digits long (SHA-1 or SHA-256)."""
-    return re.compile(
-        rf"^(?:{_alternatives(keys)})[ \t]*:[^\S\n]*\b((?-i:[0-9a-fA-F]{{7,64}}))\b", re.IGNORECASE | re.MULTILINE
+def _roles(grammar: Grammar) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The grammar's nomination, skip and fixes keys, lower-cased."""
+    return (
+        frozenset(k.lower() for k in grammar.keys),
+        frozenset(k.lower() for k in grammar.skip_keys),
+        frozenset(k.lower() for k in grammar.fixes_keys),
     )
 
 
@@ -169,14 +166,21 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
     """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    matches = list(grammar.line_pattern.finditer(text))
-    # Most messages the scanner parses carry only Fixes:; skip the trailer
-    # block for them.
+    keys, skip_keys, fixes_keys = _roles(grammar)
+    matches = []  # one pass over the text finds every key; most messages have only Fixes:
+    fixes = []
+    for match in grammar.pattern.finditer(text):
+        key = match.group(1).lower()
+        if key in fixes_keys:
+            commit = _FIXED.match(match.group(2))
+            if commit:
+                fixes.append(commit.group(1).lower())
+        if key in keys or key in skip_keys:
+            matches.append(match)
     block = range(0)
     if matches:
         lines = text.split("\n")
         block = trailer_block(lines) if source == "trailer" else range(len(lines))
-    skip_keys = {k.lower() for k in grammar.skip_keys}
     nominations: list[Nomination] = []
     errors: list[tuple[str, str]] = []
     for match in matches:
@@ -204,9 +208,8 @@ def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> P
                 misplaced=index not in block,
             )
         )
-    fixes = tuple(dict.fromkeys(m.group(1).lower() for m in grammar.fixes_pattern.finditer(text)))
     if _REVERT_TEXT in text:  # a substring search spares most messages the regex
         reverts = tuple(dict.fromkeys(m.group(1).lower() for m in _REVERTS.finditer(text)))
     else:
         reverts = ()
-    return Parsed(tuple(nominations), tuple(errors), fixes, reverts)
+    return Parsed(tuple(nominations), tuple(errors), tuple(dict.fromkeys(fixes)), reverts)
