@@ -19,6 +19,7 @@ from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
 from backport.models import Nomination, Request, Version, listing, printable
 from backport.record import record
 
+_SEPARATORS = re.compile(r"[,\s]+")
 _ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
 # The commit a Fixes: line names: the first word of the value, blanks around
@@ -72,6 +73,7 @@ class Parsed:
     reverts: tuple[str, ...]
 
 
+@lru_cache(maxsize=4096)  # values repeat ("4.19+"); the result is immutable; errors are not cached
 def parse_value(value: str) -> tuple[str, tuple[Request, ...], str | None]:
     """Parse the value of a nomination line.
 
@@ -80,7 +82,7 @@ def parse_value(value: str) -> tuple[str, tuple[Request, ...], str | None]:
     """
     body, hash_, comment = value.partition("#")
     comment_text = comment.strip() if hash_ else None
-    tokens = [t for t in re.split(r"[,\s]+", body.strip()) if t]
+    tokens = [t for t in _SEPARATORS.split(body.strip()) if t]
     if not tokens:
         raise ValueError("no version given (expected e.g. 4.20, 4.18+ or none)")
     requests: list[Request] = []

@@ -537,16 +537,16 @@ def _as_git_shows(value: bytes) -> tuple[bytes, bytes]:
 
 
 @lru_cache(maxsize=None)
-def _zone(text: str) -> timezone:
+def _zone(text: bytes) -> timezone:
     """The time zone of a git date's "+0100"; raises ValueError if malformed."""
-    sign = -1 if text.startswith("-") else 1
+    sign = -1 if text.startswith(b"-") else 1
     return timezone(timedelta(hours=int(text[1:3]), minutes=int(text[3:5])) * sign)
 
 
 def _iso(raw_date: bytes) -> str:
     """ISO 8601 from git's raw date ("1700000000 +0100"); a date that is none
     or cannot be shown (a zone beyond a day, say) is the epoch."""
-    seconds, _, zone = raw_date.decode("ascii", "replace").partition(" ")
+    seconds, _, zone = raw_date.partition(b" ")
     try:
         return datetime.fromtimestamp(int(seconds), _zone(zone)).isoformat()
     except (ValueError, OverflowError, OSError):
