@@ -3,9 +3,12 @@
 Notes on `refs/notes/backport` are read in one batch beside the log. Only
 messages with a line that starts with a key we care about are decoded and
 parsed. Where git has PCRE, git itself picks them (`git log -P --grep`, the
-range cut into pieces read side by side); otherwise a bytes search over the
-whole log rejects the rest at C speed. Either way the scan stays close to
-the cost of git producing the log, and gives the same result.
+range cut into pieces read side by side, each commit's author, dates and
+parents printed beside its message); otherwise a bytes search over the
+whole log rejects the rest at C speed, and the details of the commits kept
+come from their raw objects, read the way git log prints them. Either way
+the scan stays close to the cost of git producing the log, and gives the
+same result.
 """
 
 from __future__ import annotations
@@ -175,10 +178,11 @@ def _scan(
 
     `unstable ^oldest-tip` is the same set of commits as `unstable
     ^fork-point`, and git can start on it at once; the fork point itself
-    (the scan base, for the verdicts) is found alongside. Where git has PCRE,
-    git itself keeps the messages with a line the grammar cares about
-    (_read_filtered); otherwise one log of every message is filtered here
-    (_read_whole). Both give the same result.
+    (the scan base, for the verdicts) is found alongside. git is first asked
+    to keep the messages with a line the grammar cares about
+    (_read_filtered); a git without PCRE refuses at once, and then one log
+    of every message is filtered here (_read_whole). Both give the same
+    result.
     """
     stop = _stop(lines)
     finder = _Filter.of(grammar)
