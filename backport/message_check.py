@@ -308,11 +308,11 @@ def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outc
 
     `git`, when given, runs in `repo` and may have work started ahead; the
     caller closes it."""
-    with open(message_file, encoding="utf-8", errors="replace") as handle:
-        message = message_body(handle.read())
     if git is None:
         with closing(Git(repo)) as own:
             return run_hook(message_file, repo, own)
+    with open(message_file, encoding="utf-8", errors="replace") as handle:
+        message = message_body(handle.read())
     _walk_ahead(git, message)
     session = Session.open(repo, git=git)
     strict = bool(session.config["hook.strict"])

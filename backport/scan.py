@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 # Bump when what the scanner finds changes for the same history, so cached
 # scans from an older backport read as misses.
-SCAN_VERSION = 2
+SCAN_VERSION = 3
 
 _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
