@@ -24,6 +24,7 @@ from backport.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
+    import queue
     from typing import IO
 
 # Quiet, predictable, read-only git: no prompts, no optional index refresh.
@@ -170,9 +171,9 @@ class Git:
         finally:
             started.close()
 
-    def start_stream(self, args: Sequence[str]) -> Stream:
+    def start_stream(self, args: Sequence[str], doorbell: "queue.SimpleQueue[Stream] | None" = None) -> Stream:
         """`git args` started now, its output read ahead (see Stream); close() it."""
-        return Stream(self, args)
+        return Stream(self, args, doorbell)
 
     def records(self, args: Sequence[str], fields: int) -> Iterator[list[bytes]]:
         """Stream a NUL-separated git output as groups of `fields` fields.
@@ -341,21 +342,38 @@ BRANCHES_QUERY = refs_query(*_BRANCHES)  # what Git.branches runs
 def split_records(chunks: Iterable[bytes], fields: int) -> Iterator[list[bytes]]:
     """Groups of `fields` NUL-terminated fields from chunks of git output cut
     anywhere; ValueError if the output stops inside a record."""
-    pending: list[bytes] = []
-    tail = b""
+    splitter = RecordSplitter(fields)
     for chunk in chunks:
-        parts = (tail + chunk).split(b"\0")
-        tail = parts.pop()
+        yield from splitter.push(chunk)
+    splitter.end()
+
+
+class RecordSplitter:
+    """split_records for chunks handed in one at a time, as they come."""
+
+    def __init__(self, fields: int) -> None:
+        self.fields = fields
+        self._pending: list[bytes] = []
+        self._tail = b""
+
+    def push(self, chunk: bytes) -> list[list[bytes]]:
+        """The records this chunk completes."""
+        parts = (self._tail + chunk).split(b"\0")
+        self._tail = parts.pop()
+        pending, fields = self._pending, self.fields
         pending.extend(parts)
-        if len(pending) >= fields:
-            n = len(pending) - len(pending) % fields
-            for i in range(0, n, fields):
-                yield pending[i : i + fields]
-            del pending[:n]
-    if tail:
-        pending.append(tail)
-    if pending and any(pending):
-        raise ValueError(f"truncated output ({len(pending)} stray fields)")
+        if len(pending) < fields:
+            return []
+        n = len(pending) - len(pending) % fields
+        done = [pending[i : i + fields] for i in range(0, n, fields)]
+        del pending[:n]
+        return done
+
+    def end(self) -> None:
+        """The output is over: ValueError if it stopped inside a record."""
+        stray = [*self._pending, self._tail] if self._tail else self._pending
+        if stray and any(stray):
+            raise ValueError(f"truncated output ({len(stray)} stray fields)")
 
 
 def _widen_pipe(fd: int) -> None:
@@ -432,9 +450,13 @@ class Stream:
     The thread needs the GIL between reads, which a parser holds for up to
     5 ms at a time; a 64 KiB pipe is 2 ms of git's output, so the pipe is
     widened where Linux lets us. At most 256 chunks wait in memory.
+
+    A caller reading several streams at once gives them one `doorbell`: the
+    reader puts the stream there whenever it has read something, and
+    `arrived()` takes it without waiting.
     """
 
-    def __init__(self, git: Git, args: Sequence[str]) -> None:
+    def __init__(self, git: Git, args: Sequence[str], doorbell: "queue.SimpleQueue[Stream] | None" = None) -> None:
         import queue  # here, not at the top: the hook never streams (tempfile costs it 9 ms)
         import tempfile
 
@@ -465,31 +487,44 @@ class Stream:
                 while True:
                     chunk = os.read(fd, _CHUNK)
                     self._chunks.put(chunk)
+                    if doorbell is not None:
+                        doorbell.put(self)
                     if not chunk:
                         return
             except (OSError, ValueError):
                 self._chunks.put(None)  # pipe closed under us: the consumer stopped early
+                if doorbell is not None:
+                    doorbell.put(self)
 
         self._reader = threading.Thread(target=drain, name="git-stream-reader", daemon=True)
         self._reader.start()
 
     def __iter__(self) -> Iterator[bytes]:
-        chunks = self._chunks
         done = False
         while not done:
-            # take everything already read: fewer, larger pieces for the parser
-            pieces = [chunks.get()]
-            while pieces[-1] and not chunks.empty():
-                pieces.append(chunks.get_nowait())
-            done = not pieces[-1]
-            data = b"".join(p for p in pieces if p)
+            data, done = self._take(wait=True)
             if data:
                 yield data
-        rc = self._popen.wait()
-        self._errors.seek(0)
-        stderr = self._errors.read()
-        if rc != 0:
-            raise GitError(self._args, rc, stderr.decode("utf-8", "replace"))
+
+    def arrived(self) -> tuple[bytes, bool]:
+        """What was read since the last call, without waiting, and whether
+        that is the end of git's output (GitError then if git failed)."""
+        return self._take(wait=False)
+
+    def _take(self, wait: bool) -> tuple[bytes, bool]:
+        # everything already read: fewer, larger pieces for the parser
+        chunks = self._chunks
+        pieces = [chunks.get()] if wait else []
+        while (not pieces or pieces[-1]) and not chunks.empty():
+            pieces.append(chunks.get_nowait())
+        done = bool(pieces) and not pieces[-1]
+        if done:
+            rc = self._popen.wait()
+            self._errors.seek(0)
+            stderr = self._errors.read()
+            if rc != 0:
+                raise GitError(self._args, rc, stderr.decode("utf-8", "replace"))
+        return b"".join(p for p in pieces if p), done
 
     def close(self) -> None:
         """Stopped early (an exception, Ctrl-C, a consumer that has enough)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from backport.config import NOTES_REF
 from backport.errors import GitError
-from backport.git import Git, Stream, split_records
+from backport.git import Git, RecordSplitter, Stream, split_records
 from backport.lines import require_tips
 from backport.models import Candidate, Line, Problem, ScanResult, Version, printable
 from backport.nominations import Grammar, Parsed, line_errors, parse
@@ -325,11 +325,16 @@ def _read_filtered(
             if parsed.nominations or parsed.fixes or parsed.reverts:
                 details[commit] = _details(author, author_date, committer_date, parents)
 
-    with closing(_Pieces(git, grep, *_pieces(unstable, stop, tips, cuts))) as chunks:  # no git outlives it
+    with closing(_Pieces(git, grep, *_pieces(unstable, stop, tips, cuts))) as pieces:  # no git outlives it
         notes.update(noted.result())  # two small git calls, done by the time the log has begun
+        splitters: dict[int, RecordSplitter] = {}
         try:
-            take(split_records(chunks, _DETAILED_FIELDS))
-        except ValueError as err:  # split_records: output that stops inside a record
+            for index, chunk, last in pieces:
+                splitter = splitters.setdefault(index, RecordSplitter(_DETAILED_FIELDS))
+                take(splitter.push(chunk))
+                if last:
+                    splitter.end()
+        except ValueError as err:  # output that stops inside a record
             raise GitError(log, 0, str(err)) from None
         positions, boundary = listing.result()
         wanted = set(found) | {sha.decode() for sha in notes}
@@ -415,44 +420,67 @@ def _pieces(
 
 
 class _Pieces:
-    """The chunks of each piece's `git log` in turn. The first piece's git
-    starts at once; once the other pieces are known, up to two more run
-    while one is read (their output waits in memory, at most 256 MiB each).
-    close() ends every git still running."""
+    """Every piece's `git log`, chunk by chunk as the chunks arrive:
+    (piece, chunk, last), `last` on a piece's final chunk (which may be
+    empty); a piece's chunks in order, pieces interleaved. The records'
+    order does not matter here (positions come from rev-list), so the
+    parser keeps pace with every git running rather than with the first
+    while the others' output waits.
 
-    AHEAD = 2
+    The first piece's git starts at once; once the other pieces are known,
+    up to RUNNING gits run at a time. close() ends every git still running.
+    """
+
+    RUNNING = 3
 
     def __init__(self, git: Git, log: list[str], first: list[str], rest: Callable[[], list[list[str]]]) -> None:
+        import queue
+
         self._git, self._log = git, log
         self._pieces: list[list[str]] = [first]
         self._rest: Callable[[], list[list[str]]] | None = rest
-        self._started: list[Stream] = []
+        self._doorbell: queue.SimpleQueue[Stream] = queue.SimpleQueue()
+        self._streams: list[Stream] = []
+        self._running: dict[Stream, int] = {}
         try:
-            self._start(1)
+            self._start(first)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, count: int) -> None:
-        if count > len(self._pieces) and self._rest is not None:
-            self._pieces += self._rest()
-            self._rest = None
-        while len(self._started) < min(count, len(self._pieces)):
-            piece = self._pieces[len(self._started)]
-            self._started.append(self._git.start_stream([*self._log, *piece, "--"]))
+    def _start(self, piece: list[str]) -> None:
+        stream = self._git.start_stream([*self._log, *piece, "--"], self._doorbell)
+        self._running[stream] = len(self._streams)
+        self._streams.append(stream)
 
-    def __iter__(self) -> Iterator[bytes]:
-        index = 0
-        while index < len(self._pieces) or self._rest is not None:
-            self._start(index + 1 + self.AHEAD)
-            if index >= len(self._pieces):
-                break
-            yield from self._started[index]
-            self._started[index].close()
-            index += 1
+    def _fill(self) -> None:
+        """Start pieces until RUNNING run or none is left (the cuts are waited for here)."""
+        while len(self._running) < self.RUNNING:
+            if len(self._streams) == len(self._pieces):
+                if self._rest is None:
+                    return
+                self._pieces += self._rest()
+                self._rest = None
+                continue
+            self._start(self._pieces[len(self._streams)])
+
+    def __iter__(self) -> Iterator[tuple[int, bytes, bool]]:
+        self._fill()
+        while self._running:
+            stream = self._doorbell.get()
+            if stream not in self._running:
+                continue  # what it rang for was taken with an earlier chunk
+            data, last = stream.arrived()
+            index = self._running[stream]
+            if last:
+                del self._running[stream]
+                stream.close()
+                self._fill()
+            if data or last:
+                yield index, data, last
 
     def close(self) -> None:
-        for stream in self._started:
+        for stream in self._streams:
             stream.close()
 
 

@@ -95,3 +95,58 @@ def test_a_moved_git_keeps_what_was_started_ahead_and_runs_where_it_moved(repo: 
     assert top.run(["rev-parse", "--show-prefix"]).stdout == b"\n"  # runs at the top now
     assert git.run(["rev-parse", "--show-prefix"]).stdout == b"sub/dir/\n"
     top.close()
+
+
+def test_streams_sharing_a_doorbell_are_read_as_their_output_arrives(repo: RepoBuilder, monkeypatch: pytest.MonkeyPatch) -> None:
+    import queue
+
+    import backport.git
+
+    for i in range(30):
+        repo.commit(f"commit {i}\n\n" + "body line\n" * i)
+    monkeypatch.setattr(backport.git, "_CHUNK", 64)  # many small chunks
+    git = Git(str(repo.path))
+    commands = [["log", "-z", "--format=%H%x00%B", "HEAD"], ["rev-list", "HEAD"]]
+    doorbell: queue.SimpleQueue = queue.SimpleQueue()
+    streams = [git.start_stream(args, doorbell) for args in commands]
+    read = {stream: b"" for stream in streams}
+    ended: set = set()
+    while len(ended) < len(streams):
+        stream = doorbell.get()
+        if stream in ended:
+            continue
+        data, last = stream.arrived()
+        read[stream] += data
+        if last:
+            ended.add(stream)
+            stream.close()
+    for stream, args in zip(streams, commands):
+        assert read[stream] == git.run(args).stdout
+
+
+def test_a_failing_stream_says_so_when_its_end_arrives(repo: RepoBuilder) -> None:
+    import queue
+
+    doorbell: queue.SimpleQueue = queue.SimpleQueue()
+    stream = Git(str(repo.path)).start_stream(["log", "no-such-branch", "--"], doorbell)
+    with pytest.raises(GitError, match="no-such-branch"):
+        while True:
+            doorbell.get()
+            if stream.arrived()[1]:
+                break
+    stream.close()
+
+
+def test_a_record_splitter_takes_chunks_cut_anywhere_and_refuses_a_cut_record() -> None:
+    from backport.git import RecordSplitter
+
+    data = b"a\0one\0b\0two\0c\0three\0"
+    for cut in range(len(data) + 1):
+        splitter = RecordSplitter(2)
+        records = splitter.push(data[:cut]) + splitter.push(data[cut:])
+        splitter.end()
+        assert records == [[b"a", b"one"], [b"b", b"two"], [b"c", b"three"]]
+    splitter = RecordSplitter(2)
+    splitter.push(b"a\0one\0b\0")
+    with pytest.raises(ValueError, match="truncated"):
+        splitter.end()
