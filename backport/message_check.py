@@ -91,11 +91,21 @@ class Ancestry:
     asks git once per fixed commit however many commits name it.
 
     `branches` names lines that are a branch's tip by full ref name
-    (Session.line_branches): they need not be looked up again."""
+    (Session.line_branches): they need not be looked up again. `wider`, an
+    Ancestry on the same git whose walks were started ahead, answers for
+    these lines too when its refs include all of theirs (the hook guesses
+    the lines before the configuration says which are maintained)."""
 
-    def __init__(self, git: Git, lines: Sequence[Line], branches: Mapping[str, Version] | None = None) -> None:
+    def __init__(
+        self,
+        git: Git,
+        lines: Sequence[Line],
+        branches: Mapping[str, Version] | None = None,
+        wider: "Ancestry | None" = None,
+    ) -> None:
         self.git = git
         self.lines = tuple(lines)
+        self._wider = wider
         versions = {line.version for line in self.lines}
         self._branches = {name: v for name, v in (branches or {}).items() if v in versions}
         self._ids: dict[str, str | None] = {}
@@ -158,7 +168,10 @@ class Ancestry:
         refs = self._line_refs()
         found: set[Version] = set()
         if refs:
-            for name in self.git.out(self._walk(commit, refs)).splitlines():
+            walked, wider = refs, self._wider
+            if wider is not None and wider.git is self.git and refs.keys() <= wider._line_refs().keys():
+                walked = wider._line_refs()  # its walk, started ahead, says it for these refs too
+            for name in self.git.out(self._walk(commit, walked)).splitlines():
                 found.update(refs.get(name, ()))
         covered = {v for versions in refs.values() for v in versions}
         for line in self.lines:
@@ -313,7 +326,7 @@ def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outc
             return run_hook(message_file, repo, own)
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         message = message_body(handle.read())
-    _walk_ahead(git, message)
+    guessed = _walk_ahead(git, message)
     session = Session.open(repo, git=git)
     strict = bool(session.config["hook.strict"])
     parsed = parse(message, session.grammar)
@@ -322,33 +335,36 @@ def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outc
     if _on_stable_branch(session):
         return Outcome((), strict)  # a backport being committed onto its line
     rules = Rules.from_session(session)
-    findings = tuple(check_message(message, rules, Ancestry(session.git, rules.lines, session.line_branches)))
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches, wider=guessed)
+    findings = tuple(check_message(message, rules, ancestry))
     note = None
     if not rules.lines and parsed.fixes:
         note = "no maintained stable lines here (branches like stable-4.20): cannot tell which lines it fixes"
     return Outcome(findings, strict, note)
 
 
-def _walk_ahead(git: Git, message: str) -> None:
+def _walk_ahead(git: Git, message: str) -> Ancestry | None:
     """Start the ancestry walk of each fixed commit before the session is
-    open, on the lines the default configuration finds: the walk is most of
+    open, on every line the default line patterns find: the walk is most of
     the hook's time, and the session's own git processes and our imports
-    then run beside it. When the configuration in force walks other lines
-    or reads other keys, the check walks again and `git.close()` stops
-    these."""
+    then run beside it. The Ancestry returned answers for any of those
+    lines (the configuration may maintain fewer). When the configuration in
+    force finds other lines or reads other keys, the check walks again and
+    `git.close()` stops these."""
     parsed = parse(message)
     if not parsed.fixes or parsed.errors or any(_decides(n) for n in parsed.nominations):
-        return  # the check will not walk
+        return None  # the check will not walk
     defaults = cfg.defaults()
     try:
         lines, _, branches = select(
             git, specs=(), configured=(), maintained=(), oldest=None, line_patterns=defaults["line-patterns"]
         )
     except BackportError:
-        return  # the check proper says what is wrong
+        return None  # the check proper says what is wrong
     ancestry = Ancestry(git, lines, branches)
     for target in parsed.fixes:
         ancestry.ahead(target)
+    return ancestry
 
 
 def _on_stable_branch(session: Session) -> bool:

@@ -58,10 +58,10 @@ def test_git_processes_of_an_untagged_fix(
     "setting, said",
     [
         (("backport.maintained", "4.20"), "which is in 4.20: add 'Backport-to: 4.20+'"),
-        (("backport.linePatterns", r"stable-(?P<version>4\.(?:18|19))"), "which is in 4.19: add 'Backport-to: 4.19+'"),
+        (("backport.oldest", "4.19"), "which is in 4.19 and 4.20: add 'Backport-to: 4.19+'"),
     ],
 )
-def test_a_configuration_that_walks_other_lines_walks_again(
+def test_fewer_maintained_lines_take_the_walk_started_ahead(
     repo: tuple[RepoBuilder, dict[str, str]],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -69,13 +69,24 @@ def test_a_configuration_that_walks_other_lines_walks_again(
     setting: tuple[str, str],
     said: str,
 ) -> None:
-    """The walk started ahead covers the lines of the default configuration;
-    when git config changes them, its answer is not used."""
+    """The walk started ahead covers every line the default patterns find:
+    it answers for the fewer lines the configuration maintains."""
     builder, ids = repo
     builder.git("config", *setting)
+    commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['old'][:12]}\n", tmp_path, monkeypatch)
+    assert commands.count("for-each-ref --contains") == 1
+    assert said in capsys.readouterr().err
+
+
+def test_lines_the_default_patterns_do_not_find_are_walked_again(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    builder, ids = repo
+    builder.branch("maint-4.19", "stable-4.19")
+    builder.git("config", "backport.linePatterns", r"maint-(?P<version>\d+\.\d+)")
     commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['mid'][:12]}\n", tmp_path, monkeypatch)
     assert commands.count("for-each-ref --contains") == 2
-    assert said in capsys.readouterr().err
+    assert "which is in 4.19: add 'Backport-to: 4.19+'" in capsys.readouterr().err
 
 
 def test_an_unknown_fixed_commit_costs_one_more_process(
