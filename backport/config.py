@@ -5,9 +5,10 @@ came from, so `backport config` can say.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from backport.errors import ConfigError
 from backport.record import record
@@ -21,6 +22,16 @@ NOTES_REF = "refs/notes/backport"
 UNSTABLE_CANDIDATES = ("staging", "master", "main")
 # What is taken for unstable when nothing names it, most wanted first.
 UNSTABLE_NAMES = (*UNSTABLE_CANDIDATES, *(f"origin/{name}" for name in UNSTABLE_CANDIDATES))
+GIT_CONFIG_KEYS = r"^backport\."  # the keys of git config that are ours
+
+
+def unstable_query(names: Iterable[str]) -> tuple[list[str], bytes]:
+    """Arguments and input of one `cat-file` that says, for each name that
+    could be the unstable branch, its commit and its .backport.toml blob:
+    rows "<id> <type>", or "<name> missing", two per name. The session and
+    the hook's quick look ask it alike, so a run asks git once."""
+    probe = "".join(f"{n}^{{commit}}\n{n}:{TOML_FILE}\n" for n in names if "\n" not in n)
+    return ["cat-file", "--batch-check=%(objectname) %(objecttype)"], os.fsencode(probe)
 
 # Branch short names that carry a stable line. The version group is what counts.
 DEFAULT_LINE_PATTERNS = (

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 
 from backport import config as cfg
 from backport.errors import ConfigError
-from backport.git import BRANCHES_QUERY, Git
+from backport.git import BRANCHES_QUERY, Git, config_query
 
 HOOKS = ("commit-msg", "applypatch-msg")
 
@@ -76,8 +76,12 @@ def nothing_to_say(message_file: str, repo: str, git: Git | None = None) -> bool
     if _mentions(text, defaults):
         return False  # the common fix: no need to ask git about the configuration first
     git = git or Git(repo)
+    # both at once; when the check runs after all, its session takes both answers
+    git.ahead(config_query(cfg.GIT_CONFIG_KEYS))
+    probe, names = cfg.unstable_query(cfg.UNSTABLE_NAMES)
+    git.ahead(probe, input=names)
     try:
-        values = cfg.parse_git_config(git.config_regexp(r"^backport\."))
+        values = cfg.parse_git_config(git.config_regexp(cfg.GIT_CONFIG_KEYS))
     except ConfigError:
         return False  # the full check says what is wrong
     if _project_config(git, [values["unstable"][0]] if "unstable" in values else []):
@@ -98,10 +102,9 @@ def _mentions(text: str, config: cfg.Config) -> bool:
 
 def _project_config(git: Git, configured: Iterable[str]) -> bool:
     """Whether any branch the session could take for unstable has a .backport.toml."""
-    names = [*configured, *cfg.UNSTABLE_NAMES]
-    probe = "".join(f"{n}:{cfg.TOML_FILE}\n" for n in names if n and not n.startswith("-") and "\n" not in n)
-    found = git.run(["cat-file", "--batch-check=%(objecttype)"], input=probe.encode()).stdout.split()
-    return b"blob" in found
+    names = [n for n in [*configured, *cfg.UNSTABLE_NAMES] if n and not n.startswith("-")]
+    probe, asked = cfg.unstable_query(names)
+    return any(row.endswith(b" blob") for row in git.run(probe, input=asked).stdout.splitlines())
 
 
 if __name__ == "__main__":

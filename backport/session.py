@@ -3,7 +3,6 @@ configuration, the unstable branch and the stable lines of this run."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -14,8 +13,6 @@ from backport.lines import LineSpec, select, with_releases
 from backport.models import Line, Version
 from backport.nominations import Grammar
 from backport.record import record
-
-_CONFIG = r"^backport\."  # the keys of git config that are ours
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
@@ -56,8 +53,8 @@ class Session:
         # git config and the unstable branch (as named by the flag, or found
         # among the usual names) are asked beside where the repository is
         started = git or Git(path)
-        started.ahead(config_query(_CONFIG))
-        probe, names = _unstable_query([flag_unstable] if flag_unstable else cfg.UNSTABLE_NAMES)
+        started.ahead(config_query(cfg.GIT_CONFIG_KEYS))
+        probe, names = cfg.unstable_query([flag_unstable] if flag_unstable else cfg.UNSTABLE_NAMES)
         started.ahead(probe, input=names)
         try:
             repo = open_repository(path, started)
@@ -65,7 +62,7 @@ class Session:
             started.close()
             raise
         git = git or started.moved_to(repo.path)  # the rest runs at the top: pathspecs are relative to it
-        git_values = cfg.parse_git_config(git.config_regexp(_CONFIG))
+        git_values = cfg.parse_git_config(git.config_regexp(cfg.GIT_CONFIG_KEYS))
         configured = git_values["unstable"][0] if "unstable" in git_values else None
         chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
         found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
@@ -174,18 +171,12 @@ def _spec_text(spec: LineSpec) -> str:
     return f"{spec.version}={spec.ref}" if spec.ref else str(spec.version)
 
 
-def _unstable_query(names: Sequence[str]) -> tuple[list[str], bytes]:
-    """Arguments and input of the `cat-file` that _find_unstable runs."""
-    probe = "".join(f"{n}^{{commit}}\n{n}:{cfg.TOML_FILE}\n" for n in names if "\n" not in n)
-    return ["cat-file", "--batch-check=%(objectname) %(objecttype)"], os.fsencode(probe)
-
-
 def _find_unstable(git: Git, names: Sequence[str]) -> tuple[str, str, str | None] | None:
     """The first of `names` that is a commit: (name, commit, blob id of its
     .backport.toml or None), or None. One git process whatever the number
     of names: this runs on every commit the hook checks."""
     usable = [n for n in names if "\n" not in n]  # a newline would split a batch request
-    probe, asked = _unstable_query(usable)
+    probe, asked = cfg.unstable_query(usable)
     rows = git.run(probe, input=asked).stdout
     # "<id> <type>", or "<name as given> missing|ambiguous"
     answers = [row.rpartition(" ") for row in rows.decode("utf-8", "replace").splitlines()]

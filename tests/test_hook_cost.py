@@ -103,8 +103,22 @@ def test_git_processes_of_plain_work(
     repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     builder, _ = repo
-    # the quick look: git config, and whether any unstable branch has a .backport.toml
-    assert git_commands(builder, "Add a knob\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch) == ["config", "cat-file"]
+    # the quick look: git config, and whether any unstable branch has a
+    # .backport.toml, side by side (so git may trace them in either order)
+    commands = git_commands(builder, "Add a knob\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch)
+    assert sorted(commands) == ["cat-file", "config"]
+
+
+def test_a_check_after_the_quick_look_asks_nothing_twice(
+    repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """git config adds a fix pattern the defaults lack: the quick look finds
+    it, and the check's session takes the quick look's answers."""
+    builder, _ = repo
+    builder.git("config", "backport.hook.fixPatterns", "wobble")
+    commands = git_commands(builder, "Stop the wobble\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch)
+    assert sorted(commands) == ["cat-file", "config", "for-each-ref", "rev-parse"]
+    assert "looks like a fix ('wobble')" in capsys.readouterr().err
 
 
 def test_the_installed_hook_finds_the_whole_check_without_site() -> None:
