@@ -105,7 +105,7 @@ def config_(g: Globals, fmt: str) -> int:
     return command.run(g.session(), fmt)
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @click.option("--keep", type=click.Path(file_okay=False), help="Build the demo repository here and keep it.")
 @click.argument("command", nargs=-1, type=click.UNPROCESSED)
 def demo(keep: str | None, command: tuple[str, ...]) -> int:

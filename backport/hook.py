@@ -8,7 +8,7 @@ say anything, and the commit goes on. The configuration in force is the
 built-in defaults plus `git config backport.*`; when any branch that could
 be the unstable one carries a .backport.toml (which may change keys or
 patterns), the quick look steps aside for the full check
-(backport.message_check.run_hook).
+(backport.maintainer.message_check.run_hook).
 
 When the check must run, its git processes start before it needs them
 (Git.ahead): the branch listing while the check is imported, then the
@@ -43,7 +43,7 @@ def main(argv: Sequence[str], repo: str = ".") -> int:
         if nothing_to_say(message_file, repo, git):
             return 0
         git.ahead(BRANCHES_QUERY)  # the check's first question: git answers it while we import the check
-        from backport.message_check import run_hook
+        from backport.maintainer.message_check import run_hook
 
         outcome = run_hook(message_file, repo, git)
     except Exception as err:  # noqa: BLE001 - our failure must never block a commit

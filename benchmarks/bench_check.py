@@ -40,7 +40,7 @@ import common  # noqa: E402
 import synth  # noqa: E402
 
 from backport.git import Git, open_repository  # noqa: E402
-from backport.simulate import Simulator  # noqa: E402
+from backport.verdict.simulate import Simulator  # noqa: E402
 
 COLD_TARGET = 1.0  # cold check / floor
 SIM_TARGET = 1.0  # simulator / floor

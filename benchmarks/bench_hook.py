@@ -148,12 +148,12 @@ def git_processes(repo: str, message: str) -> list[str]:
 def python_costs(rounds: int = 7) -> dict[str, float]:
     """Interpreter start, and what importing the quick look and the full check
     adds to it, run the way the installed hook runs python."""
-    from backport.hook_install import import_path
+    from backport.maintainer.hook_install import import_path
 
     runs = {
         "python start": "pass",
         "+ quick look imports": "import backport.hook",
-        "+ full check imports": "import backport.hook, backport.message_check",
+        "+ full check imports": "import backport.hook, backport.maintainer.message_check",
     }
     times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(rounds):

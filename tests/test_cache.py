@@ -16,7 +16,7 @@ import pytest
 from backport import cache as cache_module
 from backport.cache import Cache
 from backport.git import Git, Repository, open_repository
-from backport.simulate import Simulator
+from backport.verdict.simulate import Simulator
 from builder import RepoBuilder
 
 

@@ -1,4 +1,4 @@
-"""The whole check result, cached (backport.check_cache): a re-run over
+"""The whole check result, cached (backport.verdict.check_cache): a re-run over
 unchanged history answers from one entry, with ages for its own `now`; any
 changed input is a different entry."""
 

@@ -260,3 +260,12 @@ def test_read_only_demo_check_leaves_the_object_store_alone(tmp_path: Path, run:
         result = run("check", "--now", xen_demo.NOW, repo=path)
         assert result.code == 0, result.err
     assert snapshot(path) == before
+
+
+def test_demo_runs_a_command_with_its_own_options(run: Callable[..., Any]) -> None:
+    """The README's `backport demo check --format json`: the options after
+    the command's name belong to that command, not to `demo`."""
+    result = run("demo", "check", "--format", "json", "--now", xen_demo.NOW)
+    assert result.code == 0, result.err
+    document = json.loads(result.out)
+    assert document["schema"] == 1 and document["candidates"]

@@ -8,7 +8,7 @@ from typing import Any, Sequence
 
 from builder import RepoBuilder, xen_like
 
-from backport.detect import (
+from backport.verdict.detect import (
     ANCESTOR,
     CHERRY_PICKED_FROM,
     MASTER_COMMIT,

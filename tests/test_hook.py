@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backport.hook import nothing_to_say
-from backport.message_check import FIX_HINT, MALFORMED, MISPLACED, UNKNOWN_LINE, UNTAGGED_FIX, run_hook, suggest
+from backport.maintainer.message_check import FIX_HINT, MALFORMED, MISPLACED, UNKNOWN_LINE, UNTAGGED_FIX, run_hook, suggest
 from backport.models import Version
 from builder import RepoBuilder
 
@@ -223,9 +223,9 @@ def _imported(module: str) -> set[str]:
 
 
 def test_the_hook_path_imports_nothing_heavy() -> None:
-    assert {m.split(".")[0] for m in _imported("backport.message_check")} & {"click", "git", "jinja2", "unidiff"} == set()
+    assert {m.split(".")[0] for m in _imported("backport.maintainer.message_check")} & {"click", "git", "jinja2", "unidiff"} == set()
     # the quick look does without the records and the session altogether
-    assert _imported("backport.hook") & {"backport.models", "backport.session", "backport.message_check"} == set()
+    assert _imported("backport.hook") & {"backport.models", "backport.session", "backport.maintainer.message_check"} == set()
 
 
 def test_quick_look(repo: tuple[RepoBuilder, dict[str, str]], tmp_path: Path) -> None:

@@ -18,7 +18,7 @@ from typing import Callable
 import pytest
 
 from backport.hook import main
-from backport.hook_install import import_path, script
+from backport.maintainer.hook_install import import_path, script
 from builder import RepoBuilder
 from test_hook import lines_repo
 
@@ -122,11 +122,11 @@ def test_a_check_after_the_quick_look_asks_nothing_twice(
 
 
 def test_the_installed_hook_finds_the_whole_check_without_site() -> None:
-    code = "import sys\nsys.path += sys.argv[1:]\nimport backport.hook, backport.message_check\nprint(' '.join(sys.modules))"
+    code = "import sys\nsys.path += sys.argv[1:]\nimport backport.hook, backport.maintainer.message_check\nprint(' '.join(sys.modules))"
     proc = subprocess.run([sys.executable, "-I", "-S", "-c", code, *import_path()], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     modules = set(proc.stdout.split())
-    assert "site" not in modules and "backport.message_check" in modules
+    assert "site" not in modules and "backport.maintainer.message_check" in modules
     # what each costs the hook to import, on the CI machine: dataclasses 22 ms
     # (plus about 1 ms a class), typing 12 ms, tempfile 9 ms (benchmarks/bench_hook.py)
     assert not modules & {"dataclasses", "typing", "tempfile", "queue", "click", "jinja2", "git", "unidiff"}

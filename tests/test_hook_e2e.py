@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-from backport.hook_install import MARKER, script
+from backport.maintainer.hook_install import MARKER, script
 from builder import RepoBuilder
 from test_hook import lines_repo
 

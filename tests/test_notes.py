@@ -6,7 +6,7 @@ from pathlib import Path
 
 from builder import xen_like
 
-from backport.scan import scan
+from backport.scan.scanner import scan
 from backport.session import Session
 
 

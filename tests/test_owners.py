@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from backport.git import Git
-from backport.owners import Maintainers, Pattern, address
+from backport.verdict.owners import Maintainers, Pattern, address
 
 SAMPLE = Path(__file__).resolve().parent.parent / "fixtures" / "MAINTAINERS.sample"
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from backport.git import Git, open_repository
-from backport.simulate import Pick, Simulator
+from backport.verdict.simulate import Pick, Simulator
 from builder import RepoBuilder
 
 SEEDS = range(1, 1 + int(os.environ.get("AGREEMENT_SEEDS", "3")))  # more for a longer soak

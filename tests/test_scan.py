@@ -9,7 +9,7 @@ import pytest
 
 from builder import RepoBuilder, xen_like
 
-from backport.scan import scan
+from backport.scan.scanner import scan
 from backport.session import Session
 
 
@@ -159,17 +159,17 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
 def git_without_pcre(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make git behave as one built without PCRE: it refuses `log -P` at once,
     and the probe says it cannot."""
-    import backport.scan
+    import backport.scan.scanner
 
-    monkeypatch.setattr(backport.scan, "_PERL", ("--no-such-option",))
-    monkeypatch.setattr(backport.scan, "_has_pcre", lambda git, commit: False)
+    monkeypatch.setattr(backport.scan.scanner, "_PERL", ("--no-such-option",))
+    monkeypatch.setattr(backport.scan.scanner, "_has_pcre", lambda git, commit: False)
 
 
 @pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
 def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_filters: bool) -> None:
     """Both ways of reading find a nomination however git's output is cut."""
     import backport.git
-    import backport.scan
+    import backport.scan.scanner
 
     if not git_filters:
         git_without_pcre(monkeypatch)
@@ -195,7 +195,7 @@ def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_fi
 def test_commit_details_read_like_git_log(tmp_path: Path) -> None:
     """Author, dates and parents from raw objects agree with git log's own rendering."""
     from backport.git import Git
-    from backport.scan import commit_details
+    from backport.scan.scanner import commit_details
 
     repo, _ = xen_like(tmp_path)
     env = {"GIT_AUTHOR_NAME": "Roger Pau Monné", "GIT_AUTHOR_DATE": "1700000000 -0430"}
@@ -237,7 +237,7 @@ def test_raw_objects_read_as_the_filtered_log_prints_them(tmp_path: Path, author
     --date=raw prints for the filtered path, for well-formed idents and for
     every kind of broken one git log still reads."""
     from backport.git import Git
-    from backport.scan import _DETAILED, _DETAILED_FIELDS, _details, commit_details
+    from backport.scan.scanner import _DETAILED, _DETAILED_FIELDS, _details, commit_details
 
     repo, _ = xen_like(tmp_path)
     tree, parent = repo.head("HEAD^{tree}"), repo.head()
@@ -256,7 +256,7 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     result either way: every source, notes on commits whose message says
     nothing, merged side branches, odd encodings and keys with regex
     characters in them."""
-    import backport.scan
+    import backport.scan.scanner
 
     repo = RepoBuilder(tmp_path, branch="staging")
     repo.git("config", "backport.keys", "Backport-to")

@@ -13,7 +13,7 @@ import pytest
 
 from backport.errors import UsageError
 from backport.git import Git, open_repository
-from backport.simulate import Pick, Simulator, reproduce_command
+from backport.verdict.simulate import Pick, Simulator, reproduce_command
 from builder import RepoBuilder
 from snapshot import snapshot
 

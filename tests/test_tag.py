@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from backport.git import Git
 from backport.nominations import parse
-from backport.tagging import insert_trailer
+from backport.maintainer.tagging import insert_trailer
 from builder import RepoBuilder
 from test_hook import lines_repo
 

@@ -13,12 +13,12 @@ from backport.git import check_revision
 from backport.lines import require_tips
 from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
 from backport.output import check_json, dumps, emit, problems_text
-from backport.scan import scan_session, session_inputs
+from backport.scan.scanner import scan_session, session_inputs
 from backport.session import Session
-from backport.verdicts import SimulatorFactory, default_simulator, evaluate
+from backport.verdict.judge import SimulatorFactory, default_simulator, evaluate
 
 if TYPE_CHECKING:
-    from backport.simulate import Simulator
+    from backport.verdict.simulate import Simulator
 
 HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the rest
 
@@ -49,7 +49,7 @@ def run(
         emit(dumps(check_json(result)), output)
         return 0
     if fmt in ("markdown", "html"):
-        from backport.render import verdicts as render
+        from backport.report import verdicts as render
 
         emit(render.render_markdown(result) if fmt == "markdown" else render.render_html(result), output)
         return 0
@@ -77,8 +77,8 @@ def check_session(
     cache = session.cache
     inputs, entry, result = None, None, None
     if cache.enabled and simulator_factory is default_simulator:  # another simulator's answers are its own
-        from backport import check_cache
-        from backport.simulate import fingerprint
+        from backport.verdict import check_cache
+        from backport.verdict.simulate import fingerprint
 
         inputs = session_inputs(session)
         entry = check_cache.key(session, inputs, fingerprint(session.git), only)
@@ -220,7 +220,7 @@ def _detail(target: Target) -> str:
 
 
 def _conflict_text(commit: str, tip: str, ref: str, merge: bool, simulator: "Simulator | None") -> list[str]:
-    from backport.simulate import reproduce_command
+    from backport.verdict.simulate import reproduce_command
 
     out = []
     if simulator is not None:

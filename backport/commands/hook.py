@@ -6,7 +6,7 @@ import os
 
 import click
 
-from backport import hook_install
+from backport.maintainer import hook_install
 from backport.commands import Globals, pass_globals
 from backport.git import Git, open_repository
 from backport.hook import HOOKS

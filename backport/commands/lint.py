@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from backport.commands import Globals, format_options, pass_globals
-from backport.lint import LintResult, lint
+from backport.maintainer.lint import LintResult, lint
 from backport.output import SCHEMA, dumps, emit
 
 

@@ -10,7 +10,7 @@ from backport.config import NOTES_REF
 from backport.errors import UsageError
 from backport.models import Nomination, listing
 from backport.nominations import line_errors, parse_value
-from backport.notes import append_lines
+from backport.maintainer.notes import append_lines
 from backport.session import Session
 
 

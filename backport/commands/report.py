@@ -15,9 +15,9 @@ from backport.errors import ConfigError, UsageError
 from backport.git import Git
 from backport.models import Line, Version
 from backport.output import check_json, dumps, emit, is_terminal, write_atomically
-from backport.report import Report, build
+from backport.report.grouping import Report, build
 from backport.session import Session
-from backport.verdicts import SimulatorFactory, default_simulator
+from backport.verdict.judge import SimulatorFactory, default_simulator
 
 
 @click.command("report")
@@ -58,7 +58,7 @@ def run(
     if fmt == "json" and not mail_dir:
         emit(dumps(check_json(result)), output)
         return 0
-    from backport.simulate import reproduce_command
+    from backport.verdict.simulate import reproduce_command
 
     report = build(result, went_in=went_in_since_release(session.git, result.lines), reproduce=reproduce_command)
     emit(render(report, fmt, colour=_colour(output)), output)
@@ -71,14 +71,14 @@ def render(report: Report, fmt: str, *, colour: bool = False) -> str:
     if fmt == "json":
         return dumps(check_json(report.result))
     if fmt == "markdown":
-        from backport.render.markdown import render as markdown
+        from backport.report.markdown import render as markdown
 
         return markdown(report)
     if fmt == "html":
-        from backport.render.html import render_html
+        from backport.report.html import render_html
 
         return render_html(report)
-    from backport.render.text import render as text
+    from backport.report.text import render as text
 
     return text(report, colour=colour)
 
@@ -98,7 +98,7 @@ def went_in_since_release(git: Git, lines: tuple[Line, ...]) -> dict[Version, fr
 def coordinator(git: Git) -> Address:
     """The sender of --mail: the identity git would commit as (user.name and
     user.email, or GIT_COMMITTER_* in the environment); read, never set."""
-    from backport.render.mail import person
+    from backport.report.mail import person
 
     proc = git.run(["var", "GIT_COMMITTER_IDENT"], check=False)
     ident = proc.stdout.decode("utf-8", "replace").strip()
@@ -108,7 +108,7 @@ def coordinator(git: Git) -> Address:
 
 
 def write_mail(report: Report, directory: str, sender: Address, now: datetime) -> None:
-    from backport.render.mail import messages
+    from backport.report.mail import messages
 
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UsageError(f"--mail {directory} is not a directory", "give a new or existing directory")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from backport.cache import Cache
 from backport.models import Nomination, ScanResult, Version
 from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json, problems_text
-from backport.scan import scan_session
+from backport.scan.scanner import scan_session
 from backport.session import Session
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from backport import tagging
+from backport.maintainer import tagging
 from backport.commands import Globals, pass_globals
 from backport.models import listing
 

@@ -15,9 +15,10 @@ from importlib import resources
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from backport import __version__, render
-from backport.owners import address
-from backport.report import Report
+from backport import __version__
+from backport.report import wording as render
+from backport.verdict.owners import address
+from backport.report.grouping import Report
 
 
 def render_html(report: Report) -> str:
@@ -36,7 +37,7 @@ def render_page(template: str, **values: object) -> str:
 @lru_cache(maxsize=1)
 def _environment() -> Environment:
     env = Environment(
-        loader=PackageLoader("backport", "templates"),
+        loader=PackageLoader("backport.report", "templates"),
         autoescape=True,
         undefined=StrictUndefined,
         trim_blocks=True,
@@ -62,7 +63,7 @@ def _environment() -> Environment:
 
 @lru_cache(maxsize=None)
 def _asset(name: str) -> str:
-    text = resources.files("backport").joinpath("templates", name).read_text(encoding="utf-8")
+    text = resources.files("backport.report").joinpath("templates", name).read_text(encoding="utf-8")
     # Inline <style>/<script> end at the first "</"; ours never contain one.
     assert "</" not in text, f"{name} must not contain '</'"
     return text

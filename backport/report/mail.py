@@ -18,10 +18,10 @@ from email.utils import format_datetime
 
 from backport.errors import ConfigError
 from backport.models import listing
-from backport.owners import address
+from backport.verdict.owners import address
 from backport.record import record
-from backport.render import age, moment, name, one_line, plural, release_text, short
-from backport.report import Debt, Entry, Report, cherry_picks
+from backport.report.wording import age, moment, name, one_line, plural, release_text, short
+from backport.report.grouping import Debt, Entry, Report, cherry_picks
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 _SMTP_LINE = 998  # RFC 5321 4.5.3.1.6, without CRLF

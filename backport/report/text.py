@@ -7,7 +7,7 @@ from typing import Callable, Sequence
 import click
 
 from backport.models import listing
-from backport.render import (
+from backport.report.wording import (
     age,
     moment,
     names,
@@ -20,7 +20,7 @@ from backport.render import (
     untagged_lines,
     why_not_needed,
 )
-from backport.report import Debt, Entry, LineReport, Report
+from backport.report.grouping import Debt, Entry, LineReport, Report
 
 Style = Callable[..., str]
 OWNERS_SHOWN = 3  # in a row; the by-owner view has everyone

@@ -16,7 +16,7 @@ from typing import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git
-from backport.message_check import Ancestry, Rules, suggest
+from backport.maintainer.message_check import Ancestry, Rules, suggest
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import line_errors, message_body, parse, parse_value
 from backport.output import write_atomically

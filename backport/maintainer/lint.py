@@ -11,7 +11,7 @@ from typing import Sequence
 
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
-from backport.message_check import Ancestry, Finding, Rules, check_message
+from backport.maintainer.message_check import Ancestry, Finding, Rules, check_message
 from backport.models import printable
 from backport.nominations import parse
 from backport.record import record

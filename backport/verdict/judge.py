@@ -2,7 +2,7 @@
 state it is in (applied, pending, not-needed, skipped, reverted) and why.
 
 Decisions per (candidate, line), first match wins:
-  applied     the line carries it (backport.detect names the evidence);
+  applied     the line carries it (backport.verdict.detect names the evidence);
   reverted    a revert on unstable still stands;
   skipped     a `Backport-skip` decision for that line;
   not-needed  every Fixes:/Amends: target is absent from the line, and none is
@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
 
-from backport.detect import Detection, Detector, diff_tree_input, effective_reverts
+from backport.verdict.detect import Detection, Detector, diff_tree_input, effective_reverts
 from backport.git import Git, Repository
 from backport.models import (
     APPLIED,
@@ -47,7 +47,7 @@ from backport.record import record, replace
 if TYPE_CHECKING:
     from backport.cache import Cache
     from backport.session import Session
-    from backport.simulate import LinePlan, Simulator
+    from backport.verdict.simulate import LinePlan, Simulator
 
 # An empty pick (clean, and the result is the line's tree) means the change is
 # already there in substance, typically folded into another backport or fixed
@@ -71,7 +71,7 @@ def shown_path(path: str) -> str:
 
 
 def default_simulator(git: Git, repo: Repository) -> "Simulator":
-    from backport.simulate import Simulator
+    from backport.verdict.simulate import Simulator
 
     return Simulator(git, repo)
 
@@ -416,7 +416,7 @@ def _owners(
         known = {str(k): tuple(str(p) for p in v) for k, v in entry.items() if isinstance(v, list)}
     todo = [c for c in candidates if c.commit not in known]
     if todo:
-        from backport.owners import Maintainers
+        from backport.verdict.owners import Maintainers
 
         maintainers = Maintainers.load(session.git, session.unstable.commit, path)
         paths = changed_paths(session.git, [c.commit for c in todo], {c.commit: c.parents for c in todo})

@@ -23,7 +23,7 @@ from backport.models import (
     Verdict,
     Version,
 )
-from backport.owners import address
+from backport.verdict.owners import address
 from backport.record import record
 
 # How a conflict is reproduced by hand: (commit, line ref) -> a shell command.

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from backport.models import PENDING, CheckResult, Verdict
 from backport.record import layout, rebuild, replace
-from backport.verdicts import aged
+from backport.verdict.judge import aged
 
 if TYPE_CHECKING:
     from backport.cache import Cache

@@ -1,4 +1,4 @@
-"""Renderers of a `backport.report.Report`: text, Markdown, HTML, mail.
+"""Renderers of a `backport.report.grouping.Report`: text, Markdown, HTML, mail.
 
 Each module turns the same grouped records into one format; the helpers here
 are the wording they share, so the formats never disagree.
@@ -10,7 +10,7 @@ import re
 from datetime import datetime
 
 from backport.models import Release, UntaggedFix, printable
-from backport.report import Debt, Entry, LineReport
+from backport.report.grouping import Debt, Entry, LineReport
 
 SHORT = 12
 # Line breaks and other controls in a subject or a name would break a table

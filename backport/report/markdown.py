@@ -11,7 +11,7 @@ import re
 from typing import Iterable, Sequence
 
 from backport.models import listing
-from backport.render import (
+from backport.report.wording import (
     age,
     moment,
     name,
@@ -24,7 +24,7 @@ from backport.render import (
     untagged_lines,
     why_not_needed,
 )
-from backport.report import Debt, Entry, LineReport, Report
+from backport.report.grouping import Debt, Entry, LineReport, Report
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
 # entities, strikethrough, table cells. Backslash-escaping any ASCII

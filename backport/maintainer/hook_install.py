@@ -92,7 +92,9 @@ def import_path() -> list[str]:
     """Where this Python finds backport and what it needs beyond the standard
     library (tomli before 3.11): backport's parent directory (the source
     checkout, for an editable install), then site-packages."""
-    package = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    import backport
+
+    package = os.path.dirname(os.path.dirname(os.path.abspath(backport.__file__)))
     return list(dict.fromkeys([package, *site.getsitepackages()]))
 
 

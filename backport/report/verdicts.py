@@ -1,8 +1,8 @@
 """`check` in Markdown and HTML: every verdict as one row of one table.
 
 `check` has no grouping (that is `report`); these are the rows a script or a
-wiki page wants. Wording and escaping are the report's own (backport.render,
-backport.render.markdown), and the HTML page is built like the report's:
+wiki page wants. Wording and escaping are the report's own (backport.report.wording,
+backport.report.markdown), and the HTML page is built like the report's:
 autoescaped, self-contained, the same Content-Security-Policy.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from backport.models import APPLIED, NOT_NEEDED, PENDING, CheckResult, Target, Verdict, listing
 from backport.record import record
-from backport.render import moment, name, one_line, short
+from backport.report.wording import moment, name, one_line, short
 
 
 @record
@@ -63,7 +63,7 @@ def detail(target: Target) -> str:
 
 
 def render_markdown(result: CheckResult) -> str:
-    from backport.render.markdown import _table, code, escape
+    from backport.report.markdown import _table, code, escape
 
     out = [
         f"# Backport verdicts: {escape(result.unstable_ref)} {code(result.unstable_commit)}",
@@ -93,6 +93,6 @@ def render_markdown(result: CheckResult) -> str:
 
 
 def render_html(result: CheckResult) -> str:
-    from backport.render.html import render_page
+    from backport.report.html import render_page
 
     return render_page("check.html.j2", result=result, rows=rows(result))

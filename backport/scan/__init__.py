@@ -1,0 +1,1 @@
+"""Scanning: the backport requests written on the unstable branch and in notes."""
