@@ -42,7 +42,7 @@ class Cache:
         self.limit = limit
 
     @classmethod
-    def open(cls, repo: Repository, *, limit: int = DEFAULT_LIMIT) -> "Cache":
+    def open(cls, repo: Repository, *, limit: int = DEFAULT_LIMIT) -> Cache:
         root = os.path.join(repo.common_dir, DIRECTORY)
         try:
             os.makedirs(root, exist_ok=True)
@@ -53,7 +53,7 @@ class Cache:
         return cache
 
     @classmethod
-    def disabled(cls) -> "Cache":
+    def disabled(cls) -> Cache:
         return cls(None)
 
     @property

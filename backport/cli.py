@@ -12,7 +12,7 @@ import importlib.util
 import os
 import signal
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 import click
 

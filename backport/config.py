@@ -176,7 +176,7 @@ def parse_toml(data: bytes, origin: str) -> dict[str, Any]:
     if sys.version_info >= (3, 11):
         import tomllib
     else:  # pragma: no cover - exercised on 3.10 only
-        import tomli as tomllib
+        import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
     try:
         document = tomllib.loads(data.decode("utf-8"))
     except UnicodeDecodeError:
@@ -226,7 +226,8 @@ def _checked(setting: Setting, value: Any, where: str) -> Any:
     try:
         return setting.parse(value)
     except ValueError as err:
-        raise ConfigError(f"{where}: {err} (got {value!r})", "correct that value; backport config lists every setting") from None
+        hint = "correct that value; backport config lists every setting"
+        raise ConfigError(f"{where}: {err} (got {value!r})", hint) from None
 
 
 def layer(base: Config, values: Mapping[str, Any], origin: str) -> Config:

@@ -69,10 +69,10 @@ class Git:
         self._started: dict[tuple[tuple[str, ...], bytes | None], subprocess.Popen[bytes]] = {}
         self._done: dict[tuple[tuple[str, ...], bytes | None], subprocess.CompletedProcess[bytes]] = {}
 
-    def with_env(self, extra: Mapping[str, str]) -> "Git":
+    def with_env(self, extra: Mapping[str, str]) -> Git:
         return Git(self.cwd, {**self.env, **extra})
 
-    def moved_to(self, cwd: str) -> "Git":
+    def moved_to(self, cwd: str) -> Git:
         """The same git run from `cwd` (the top of the work tree, once known),
         sharing what was started ahead: nothing started ahead may depend on
         the directory it runs in (no pathspecs)."""
@@ -99,8 +99,7 @@ class Git:
                 cwd=self.cwd,
                 env=self.env,
                 input=input,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                capture_output=True,
                 stdin=None if input is not None else subprocess.DEVNULL,
             )
         except FileNotFoundError:
@@ -171,7 +170,7 @@ class Git:
         finally:
             started.close()
 
-    def start_stream(self, args: Sequence[str], doorbell: "queue.SimpleQueue[Stream] | None" = None) -> Stream:
+    def start_stream(self, args: Sequence[str], doorbell: queue.SimpleQueue[Stream] | None = None) -> Stream:
         """`git args` started now, its output read ahead (see Stream); close() it."""
         return Stream(self, args, doorbell)
 
@@ -235,7 +234,7 @@ class Git:
                     raise GitError(list(args), proc.returncode, err.read().decode("utf-8", "replace"))
         return output
 
-    def objects(self) -> "ObjectReader":
+    def objects(self) -> ObjectReader:
         """A `git cat-file --batch` running alongside other work (see ObjectReader)."""
         return ObjectReader(self)
 
@@ -456,7 +455,7 @@ class Stream:
     `arrived()` takes it without waiting.
     """
 
-    def __init__(self, git: Git, args: Sequence[str], doorbell: "queue.SimpleQueue[Stream] | None" = None) -> None:
+    def __init__(self, git: Git, args: Sequence[str], doorbell: queue.SimpleQueue[Stream] | None = None) -> None:
         import queue  # here, not at the top: the hook never streams (tempfile costs it 9 ms)
         import tempfile
 

@@ -27,7 +27,7 @@ class LineSpec:
     ref: str | None
 
     @classmethod
-    def parse(cls, text: str) -> "LineSpec":
+    def parse(cls, text: str) -> LineSpec:
         version_text, eq, ref = text.partition("=")
         version = Version.parse(version_text)
         if version is None or (eq and not ref.strip()):

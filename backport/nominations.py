@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
 from backport.models import Nomination, Request, Version, listing, printable
@@ -46,14 +46,14 @@ class Grammar:
         return _line_pattern((*self.keys, *self.skip_keys, *self.fixes_keys))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _line_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     """`Key: value` lines for any of `keys`, longest first; groups key, value."""
     alternatives = "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
     return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _roles(grammar: Grammar) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     """The grammar's nomination, skip and fixes keys, lower-cased."""
     return (
@@ -160,7 +160,10 @@ def message_body(message: str) -> str:
     return "\n".join(kept)
 
 
-def parse(text: str, grammar: Grammar = Grammar(), source: str = "trailer") -> Parsed:
+DEFAULT_GRAMMAR = Grammar()
+
+
+def parse(text: str, grammar: Grammar = DEFAULT_GRAMMAR, source: str = "trailer") -> Parsed:
     """Find every nomination, fix reference and revert marker in `text`.
 
     `source` is "trailer" for commit messages (trailer placement is checked)

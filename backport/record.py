@@ -39,11 +39,20 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any, TypeVar
 
+    from typing_extensions import dataclass_transform
+
     T = TypeVar("T")
+else:
+
+    def dataclass_transform(**_: object) -> object:
+        """At run time, nothing: the decorator only tells type checkers
+        that @record makes frozen classes with the annotated fields."""
+        return lambda decorated: decorated
 
 _NOT_COPIED = ("__dict__", "__weakref__", "__annotations__")
 
 
+@dataclass_transform(frozen_default=True)
 def record(cls: type[T]) -> type[T]:
     """The class decorator: `cls`'s annotated names become the fields."""
     annotations = cls.__dict__.get("__annotations__", {})
@@ -56,12 +65,13 @@ def record(cls: type[T]) -> type[T]:
     body.update(__slots__=(), __eq__=_eq, __ne__=_ne, __hash__=tuple.__hash__, __annotations__=annotations)
     made = type(cls.__name__, (base,), body)
     made.__qualname__ = cls.__qualname__
-    return made  # type: ignore[return-value]
+    return made  # the namedtuple subclass stands for cls
 
 
 def replace(item: T, **changes: Any) -> T:
     """A copy of the record `item` with some fields changed."""
-    return item._replace(**changes)  # type: ignore[attr-defined]
+    changed: T = item._replace(**changes)  # type: ignore[attr-defined]
+    return changed
 
 
 def _eq(self: tuple, other: object) -> bool:
@@ -84,7 +94,8 @@ def rebuild(cls: type[T], data: Any) -> T:
     """The record `json.loads(json.dumps(item))` came from, given its class.
 
     Raises TypeError, ValueError or IndexError when the data does not fit."""
-    return _builder(cls)(data)
+    built: T = _builder(cls)(data)
+    return built
 
 
 def layout(cls: type) -> list[list[str]]:

@@ -45,7 +45,7 @@ class Session:
         unstable: str | None = None,
         line_specs: Sequence[str] = (),
         git: Git | None = None,
-    ) -> "Session":
+    ) -> Session:
         """The session of the repository at `path`. `git`, when given, runs in
         `path` and becomes the session's (with what it started ahead)."""
         specs = tuple(LineSpec.parse(s) for s in line_specs)
@@ -89,8 +89,8 @@ class Session:
         elif config["unstable"] and config["unstable"] != ref and not chosen:
             # .backport.toml names the unstable branch; honour it
             ref = _configured_ref(config["unstable"], config.source("unstable"))
-            commit = git.resolve(ref)
-            if commit is None:
+            configured_commit = git.resolve(ref)
+            if configured_commit is None:
                 raise RepoError(
                     f"{config.source('unstable')}: unknown revision {ref!r} for the unstable branch",
                     "fix the setting or pass --unstable REF",

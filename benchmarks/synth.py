@@ -899,7 +899,7 @@ class _Plan:
         for f, _, hunks in self.commits[target].changes:
             lst = content[f]
             inverse: list[Hunk] = []
-            for pos, old, new, anchor in reversed(hunks):
+            for _pos, old, new, anchor in reversed(hunks):
                 p = _find(lst, new, anchor)
                 if p < 0:
                     continue
@@ -1562,7 +1562,7 @@ def _write_history(out: BinaryIO, plan: _Plan) -> dict[str, bytes]:
 
     mark = commit_base + n
     seq = 0
-    for k, (info, events) in enumerate(zip(plan.lines, plan.stable)):
+    for k, (info, events) in enumerate(zip(plan.lines, plan.stable, strict=True)):
         tree.parts = [list(s) for s in fork_trees[k]]
         parent = bytes(master_sha[20 * info.fork_index : 20 * info.fork_index + 20])
         info.fork = parent.hex()
@@ -1615,7 +1615,7 @@ def _write_history(out: BinaryIO, plan: _Plan) -> dict[str, bytes]:
 def _truth(plan: _Plan, msgs: _Messages) -> dict[str, object]:
     """What a correct `backport check` should say, per line, by commit id."""
     lines = []
-    for info, truth, backported in zip(plan.lines, plan.truth, plan.backported):
+    for info, truth, backported in zip(plan.lines, plan.truth, plan.backported, strict=True):
         entry: dict[str, object] = {"version": info.version, "branch": info.branch, "fork": info.fork}
         entry["backported"] = [
             {"master": msgs.hexsha(j), "stable": s, "style": st, "exact": ex} for j, s, st, ex in backported

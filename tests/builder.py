@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Mapping
 
 ISOLATED_ENV = {
     "GIT_CONFIG_NOSYSTEM": "1",

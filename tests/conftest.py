@@ -1,10 +1,9 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
 from builder import ISOLATED_ENV, RepoBuilder
 
 

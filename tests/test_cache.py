@@ -8,16 +8,16 @@ import stat
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from builder import RepoBuilder
 
 from backport import cache as cache_module
 from backport.cache import Cache
 from backport.git import Git, Repository, open_repository
 from backport.verdict.simulate import Simulator
-from builder import RepoBuilder
 
 
 @pytest.fixture

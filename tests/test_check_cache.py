@@ -9,11 +9,11 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from builder import RepoBuilder, xen_like
 
 from backport.commands.check import check_session
 from backport.models import PENDING, CheckResult
 from backport.session import Session
-from builder import RepoBuilder, xen_like
 
 
 @pytest.fixture

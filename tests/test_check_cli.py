@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from backport.fixtures import xen_demo
 from builder import RepoBuilder, xen_like
 from snapshot import snapshot
-
-from backport.fixtures import xen_demo
 
 TARGET_KEYS = [
     "version", "state", "applies", "conflicts", "after", "applied_as", "evidence",

@@ -3,11 +3,14 @@ references, reverts on the line, patch-id corner cases, and the process budget."
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from builder import RepoBuilder, xen_like
 
+from backport.git import Git
+from backport.models import Line, Version
 from backport.verdict.detect import (
     ANCESTOR,
     CHERRY_PICKED_FROM,
@@ -19,8 +22,6 @@ from backport.verdict.detect import (
     patch_ids,
     read_line_index,
 )
-from backport.git import Git
-from backport.models import Line, Version
 
 V19, V20 = Version((4, 19)), Version((4, 20))
 TEXT = "".join(f"line {i}\n" for i in range(1, 21))

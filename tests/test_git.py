@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from builder import RepoBuilder
 
 from backport.errors import GitError
 from backport.git import Git
-from builder import RepoBuilder
 
 
 @pytest.fixture
@@ -120,7 +120,7 @@ def test_streams_sharing_a_doorbell_are_read_as_their_output_arrives(repo: RepoB
         if last:
             ended.add(stream)
             stream.close()
-    for stream, args in zip(streams, commands):
+    for stream, args in zip(streams, commands, strict=True):
         assert read[stream] == git.run(args).stdout
 
 

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from builder import RepoBuilder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from backport.hook import nothing_to_say
-from backport.maintainer.message_check import FIX_HINT, MALFORMED, MISPLACED, UNKNOWN_LINE, UNTAGGED_FIX, run_hook, suggest
+from backport.maintainer.message_check import (
+    FIX_HINT,
+    MALFORMED,
+    MISPLACED,
+    UNKNOWN_LINE,
+    UNTAGGED_FIX,
+    run_hook,
+    suggest,
+)
 from backport.models import Version
-from builder import RepoBuilder
 
 
 def lines_repo(make_repo: Callable[..., RepoBuilder]) -> tuple[RepoBuilder, dict[str, str]]:

@@ -12,15 +12,15 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from builder import RepoBuilder
+from test_hook import lines_repo
 
 from backport.hook import main
 from backport.maintainer.hook_install import import_path, script
-from builder import RepoBuilder
-from test_hook import lines_repo
 
 
 @pytest.fixture

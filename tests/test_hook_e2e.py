@@ -10,14 +10,14 @@ import os
 import stat
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
-
-from backport.maintainer.hook_install import MARKER, script
 from builder import RepoBuilder
 from test_hook import lines_repo
+
+from backport.maintainer.hook_install import MARKER, script
 
 FOREIGN = "#!/bin/sh\necho \"foreign hook saw $1\" >> \"$(git rev-parse --git-dir)/foreign.log\"\n"
 REFUSING = "#!/bin/sh\nif grep -q WIP \"$1\"; then echo 'foreign: no WIP commits' >&2; exit 1; fi\n"

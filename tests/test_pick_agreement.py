@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from builder import RepoBuilder
 
 from backport.git import Git, open_repository
 from backport.verdict.simulate import Pick, Simulator
-from builder import RepoBuilder
 
 SEEDS = range(1, 1 + int(os.environ.get("AGREEMENT_SEEDS", "3")))  # more for a longer soak
 LINE_COMMITS = 8

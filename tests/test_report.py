@@ -33,13 +33,13 @@ from backport.models import (
     Version,
 )
 from backport.record import replace
-from backport.report.wording import one_line
+from backport.report.grouping import build
 from backport.report.html import render_html
 from backport.report.mail import messages, person
 from backport.report.markdown import escape
 from backport.report.markdown import render as render_markdown
 from backport.report.text import render as render_text
-from backport.report.grouping import build
+from backport.report.wording import one_line
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)

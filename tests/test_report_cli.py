@@ -9,9 +9,9 @@ import os
 import re
 import stat
 import subprocess
+from collections.abc import Callable
 from email import policy
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from backport.fixtures import xen_demo

@@ -22,12 +22,12 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
-
 from builder import ISOLATED_ENV, RepoBuilder, xen_like
 from snapshot import CACHE_DIR, snapshot
 

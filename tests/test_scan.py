@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from builder import RepoBuilder, xen_like
 
 from backport.scan.scanner import scan
@@ -87,7 +86,7 @@ def test_unmaintained_but_existing_line_is_not_a_problem(tmp_path: Path) -> None
 
 def test_fixes_and_reverts_are_recorded(tmp_path: Path) -> None:
     repo, ids = xen_like(tmp_path)
-    fix = repo.commit(f"fix\n\nFixes: {ids['pre20'][:12]} (\"pre\")\n")
+    repo.commit(f"fix\n\nFixes: {ids['pre20'][:12]} (\"pre\")\n")
     nominated = repo.commit("feature\n\nBackport-to: 4.20\n", {"f": "1"})
     repo.git("revert", "--no-edit", nominated)
     commits = by_subject(scanned(tmp_path))
@@ -256,7 +255,6 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     result either way: every source, notes on commits whose message says
     nothing, merged side branches, odd encodings and keys with regex
     characters in them."""
-    import backport.scan.scanner
 
     repo = RepoBuilder(tmp_path, branch="staging")
     repo.git("config", "backport.keys", "Backport-to")

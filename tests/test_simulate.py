@@ -6,16 +6,16 @@ import gc
 import os
 import re
 import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
+from builder import RepoBuilder
+from snapshot import snapshot
 
 from backport.errors import UsageError
 from backport.git import Git, open_repository
 from backport.verdict.simulate import Pick, Simulator, reproduce_command
-from builder import RepoBuilder
-from snapshot import snapshot
 
 TEN = "".join(f"line {n}\n" for n in range(1, 11))
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
+from builder import RepoBuilder
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_hook import lines_repo
 
 from backport.git import Git
-from backport.nominations import parse
 from backport.maintainer.tagging import insert_trailer
-from builder import RepoBuilder
-from test_hook import lines_repo
+from backport.nominations import parse
 
 TRAILER = "Backport-to: 4.19+"
 

@@ -424,7 +424,10 @@ def test_nominations_are_where_the_key_says(
 def requested_lines(text: str) -> set[str]:
     """The lines a well-formed nomination value names: `4.20`, `4.18+`, lists, `none`."""
     value = text.partition(":")[2].partition("#")[0]
-    key = lambda v: tuple(int(p) for p in v.split("."))
+
+    def key(v: str) -> tuple[int, ...]:
+        return tuple(int(p) for p in v.split("."))
+
     named: set[str] = set()
     for token in re.split(r"[,\s]+", value.strip()):
         if token == "none":

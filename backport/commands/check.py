@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -143,7 +144,7 @@ def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
 # -- text ------------------------------------------------------------------------
 
 
-def to_text(result: CheckResult, simulator: "Simulator | None" = None) -> str:
+def to_text(result: CheckResult, simulator: Simulator | None = None) -> str:
     out = [_heading(result)]
     for verdict in result.verdicts:
         out.append("")
@@ -177,9 +178,12 @@ def _heading(result: CheckResult) -> str:
     )
 
 
-def _verdict_text(verdict: Verdict, result: CheckResult, simulator: "Simulator | None") -> list[str]:
+def _verdict_text(verdict: Verdict, result: CheckResult, simulator: Simulator | None) -> list[str]:
     candidate = verdict.candidate
-    out = [f"{candidate.commit[:12]}  {candidate.subject}", f"    {candidate.author}, landed {candidate.committed[:10]}"]
+    out = [
+        f"{candidate.commit[:12]}  {candidate.subject}",
+        f"    {candidate.author}, landed {candidate.committed[:10]}",
+    ]
     for nomination in verdict.nominations:
         out.append(f"    {nomination.source:<7}  {nomination.text}")
     if verdict.merge:
@@ -219,7 +223,7 @@ def _detail(target: Target) -> str:
     return target.reason or target.evidence or ""
 
 
-def _conflict_text(commit: str, tip: str, ref: str, merge: bool, simulator: "Simulator | None") -> list[str]:
+def _conflict_text(commit: str, tip: str, ref: str, merge: bool, simulator: Simulator | None) -> list[str]:
     from backport.verdict.simulate import reproduce_command
 
     out = []

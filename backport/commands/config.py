@@ -33,7 +33,11 @@ def run(session: Session, fmt: str) -> int:
         }
         emit(dumps(document), None)
         return 0
-    out = [f"repository  {session.repo.path}", f"unstable    {session.unstable.ref} ({session.unstable.commit[:12]})", ""]
+    out = [
+        f"repository  {session.repo.path}",
+        f"unstable    {session.unstable.ref} ({session.unstable.commit[:12]})",
+        "",
+    ]
     out.append("lines:")
     for line in lines:
         release = line.last_release.tag if line.last_release else "no release yet"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from types import ModuleType
-from typing import Callable
 
 import click
 
@@ -37,6 +37,8 @@ def _demo_builder() -> ModuleType:
     installing, it is the top-level fixtures/ directory."""
     try:
         from backport.fixtures import xen_demo
+
+        builder: ModuleType = xen_demo
     except ImportError:
         import importlib.util
 
@@ -44,6 +46,7 @@ def _demo_builder() -> ModuleType:
         spec = importlib.util.spec_from_file_location("backport_demo_fixture", source)
         if spec is None or spec.loader is None or not os.path.exists(source):
             raise UsageError("the demo repository builder is missing", "reinstall backport") from None
-        xen_demo = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(xen_demo)
-    return xen_demo
+        loaded = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(loaded)
+        return loaded
+    return builder

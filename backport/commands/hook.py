@@ -6,10 +6,10 @@ import os
 
 import click
 
-from backport.maintainer import hook_install
 from backport.commands import Globals, pass_globals
 from backport.git import Git, open_repository
 from backport.hook import HOOKS
+from backport.maintainer import hook_install
 
 _SAID = {
     "installed": "installed {hook}",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import click
 
 from backport.config import NOTES_REF
 from backport.errors import UsageError
+from backport.maintainer.notes import append_lines
 from backport.models import Nomination, listing
 from backport.nominations import line_errors, parse_value
-from backport.maintainer.notes import append_lines
 from backport.session import Session
 
 
@@ -52,7 +52,8 @@ def _checked_value(session: Session, targets: Sequence[str], *, allow_plus: bool
     try:
         kind, requests, _ = parse_value(value)
     except ValueError as err:
-        raise UsageError(f"bad version in {value!r}: {err}", f"known lines: {listing(session.known_versions)}") from None
+        known = listing(session.known_versions)
+        raise UsageError(f"bad version in {value!r}: {err}", f"known lines: {known}") from None
     if kind == "none":
         raise UsageError("'none' is not a line", "use `backport skip COMMIT --line V -m REASON` to decline")
     for request in requests:

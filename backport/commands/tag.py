@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from backport.maintainer import tagging
 from backport.commands import Globals, pass_globals
+from backport.maintainer import tagging
 from backport.models import listing
 
 

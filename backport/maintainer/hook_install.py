@@ -26,7 +26,7 @@ import os
 import shlex
 import site
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git, Repository

@@ -7,7 +7,7 @@ question is asked once however many commits share it.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from backport.errors import GitError, UsageError
 from backport.git import check_revision

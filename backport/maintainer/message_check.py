@@ -72,7 +72,7 @@ class Rules:
     fix_patterns: tuple[re.Pattern[str], ...]
 
     @classmethod
-    def from_session(cls, session: Session) -> "Rules":
+    def from_session(cls, session: Session) -> Rules:
         return cls(
             grammar=session.grammar,
             key=session.config["keys"][0],
@@ -101,7 +101,7 @@ class Ancestry:
         git: Git,
         lines: Sequence[Line],
         branches: Mapping[str, Version] | None = None,
-        wider: "Ancestry | None" = None,
+        wider: Ancestry | None = None,
     ) -> None:
         self.git = git
         self.lines = tuple(lines)
@@ -219,7 +219,8 @@ def check_message(message: str, rules: Rules, ancestry: Ancestry) -> list[Findin
         for written, error in parsed.errors
     ]
     findings += [
-        Finding(UNKNOWN_LINE, text, f"{text!r}: {error}") for text, error in line_errors(parsed.nominations, rules.known)
+        Finding(UNKNOWN_LINE, text, f"{text!r}: {error}")
+        for text, error in line_errors(parsed.nominations, rules.known)
     ]
     findings += [
         Finding(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git
@@ -35,7 +35,7 @@ class Value:
     text: str  # as it goes after the key
 
     @classmethod
-    def parse(cls, targets: Sequence[str], comment: str | None, known: Sequence[Version]) -> "Value":
+    def parse(cls, targets: Sequence[str], comment: str | None, known: Sequence[Version]) -> Value:
         body = ", ".join(t.strip() for t in targets)
         try:
             kind, requests, _ = parse_value(body)

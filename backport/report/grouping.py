@@ -7,7 +7,7 @@ renderer (text, Markdown, HTML, mail) shows the same facts.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from backport.models import (
     APPLIED,
@@ -23,8 +23,8 @@ from backport.models import (
     Verdict,
     Version,
 )
-from backport.verdict.owners import address
 from backport.record import record
+from backport.verdict.owners import address
 
 # How a conflict is reproduced by hand: (commit, line ref) -> a shell command.
 Reproducer = Callable[[str, str], str]

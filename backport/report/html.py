@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -17,8 +17,8 @@ from markupsafe import Markup
 
 from backport import __version__
 from backport.report import wording as render
-from backport.verdict.owners import address
 from backport.report.grouping import Report
+from backport.verdict.owners import address
 
 
 def render_html(report: Report) -> str:
@@ -61,9 +61,9 @@ def _environment() -> Environment:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def _asset(name: str) -> str:
-    text = resources.files("backport.report").joinpath("templates", name).read_text(encoding="utf-8")
+    text = resources.files("backport.report").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
     # Inline <style>/<script> end at the first "</"; ours never contain one.
     assert "</" not in text, f"{name} must not contain '</'"
     return text

@@ -18,10 +18,10 @@ from email.utils import format_datetime
 
 from backport.errors import ConfigError
 from backport.models import listing
-from backport.verdict.owners import address
 from backport.record import record
-from backport.report.wording import age, moment, name, one_line, plural, release_text, short
 from backport.report.grouping import Debt, Entry, Report, cherry_picks
+from backport.report.wording import age, moment, name, one_line, plural, release_text, short
+from backport.verdict.owners import address
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")
 _SMTP_LINE = 998  # RFC 5321 4.5.3.1.6, without CRLF
@@ -97,7 +97,8 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
         "",
         f"MAINTAINERS (or authorship) names you for {plural(len(debt.entries), 'backport')} that",
         f"{'is' if len(debt.entries) == 1 else 'are'} still pending on {listing(debt.versions)}{stale}",
-        f"(checked against {one_line(result.unstable_ref)} {short(result.unstable_commit)} as of {moment(result.now)}).",
+        f"(checked against {one_line(result.unstable_ref)} {short(result.unstable_commit)}"
+        f" as of {moment(result.now)}).",
     ]
     for version in debt.versions:
         entries = [e for e in debt.entries if e.line.version == version]

@@ -8,9 +8,10 @@ emphasis, or slip raw HTML into the page.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from backport.models import listing
+from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
     age,
     moment,
@@ -24,7 +25,6 @@ from backport.report.wording import (
     untagged_lines,
     why_not_needed,
 )
-from backport.report.grouping import Debt, Entry, LineReport, Report
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
 # entities, strikethrough, table cells. Backslash-escaping any ASCII
@@ -63,7 +63,10 @@ def render(report: Report) -> str:
         out += ["", f"## Untagged fixes ({len(report.untagged)})", ""]
         out += _table(
             ["Commit", "Subject", "Fixes", "Bug is on"],
-            [[code(f.candidate.commit), escape(f.candidate.subject), code(f.fixes), untagged_lines(f)] for f in report.untagged],
+            [
+                [code(f.candidate.commit), escape(f.candidate.subject), code(f.fixes), untagged_lines(f)]
+                for f in report.untagged
+            ],
         )
     if report.problems:
         out += ["", f"## Problems ({len(report.problems)})", ""]
@@ -88,7 +91,11 @@ def _summary(line: LineReport) -> list[str]:
 
 
 def _line(line: LineReport) -> list[str]:
-    out = [f"## {line.line.version}: {escape(line.line.ref)} {code(line.line.commit)}", "", escape(since_text(line)) + "."]
+    out = [
+        f"## {line.line.version}: {escape(line.line.ref)} {code(line.line.commit)}",
+        "",
+        escape(since_text(line)) + ".",
+    ]
     if not (line.pending or line.skipped or line.not_needed or line.reverted):
         out += ["", "Nothing pending."]
     if line.clean:
@@ -102,7 +109,7 @@ def _line(line: LineReport) -> list[str]:
             [_row(e)[:4] + [", ".join(escape(p) for p in e.target.conflicts), escape(notes(e))] for e in line.conflict],
             right=(3,),
         )
-        commands = [c for e in line.conflict for c in (f"# {short(e.commit)}", e.reproduce) if e.reproduce]
+        commands = [c for e in line.conflict if e.reproduce for c in (f"# {short(e.commit)}", e.reproduce)]
         if commands:
             out += ["", "To see a conflict without touching your checkout:", "", *_fenced(commands)]
     if line.stale:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import click
 
 from backport.models import listing
+from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
     age,
     moment,
@@ -20,7 +21,6 @@ from backport.report.wording import (
     untagged_lines,
     why_not_needed,
 )
-from backport.report.grouping import Debt, Entry, LineReport, Report
 
 Style = Callable[..., str]
 OWNERS_SHOWN = 3  # in a row; the by-owner view has everyone
@@ -41,7 +41,12 @@ def render(report: Report, *, colour: bool = False) -> str:
         out += ["", style(f"Untagged fixes ({len(report.untagged)})", bold=True)]
         out += _columns(
             [
-                [short(f.candidate.commit), one_line(f.candidate.subject), f"fixes {short(f.fixes)}", f"on {untagged_lines(f)}"]
+                [
+                    short(f.candidate.commit),
+                    one_line(f.candidate.subject),
+                    f"fixes {short(f.fixes)}",
+                    f"on {untagged_lines(f)}",
+                ]
                 for f in report.untagged
             ]
         )
@@ -67,7 +72,8 @@ def _line(line: LineReport, style: Style) -> list[str]:
         out += [f"    {command}" for command in line.cherry_picks]
     if line.conflict:
         out += ["", style(f"Conflicts ({len(line.conflict)}):", fg="yellow", bold=True)]
-        rows = _columns([_row(e) + [notes(e)] for e in line.conflict], style, stale=[e.target.stale for e in line.conflict])
+        stale = [e.target.stale for e in line.conflict]
+        rows = _columns([_row(e) + [notes(e)] for e in line.conflict], style, stale=stale)
         for entry, row in zip(line.conflict, rows, strict=True):
             out.append(row)
             out.append("      conflicts: " + ", ".join(one_line(p) for p in entry.target.conflicts))
@@ -86,7 +92,9 @@ def _line(line: LineReport, style: Style) -> list[str]:
         out += _columns([[short(e.commit), one_line(e.subject), one_line(why_not_needed(e))] for e in line.not_needed])
     if line.reverted:
         out += ["", style(f"Reverted on unstable ({len(line.reverted)}):", bold=True)]
-        out += _columns([[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.reverted])
+        out += _columns(
+            [[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.reverted]
+        )
     return out
 
 
@@ -98,7 +106,8 @@ def _owners(debts: Sequence[Debt], style: Style) -> list[str]:
         each = " (each)" if len(debt.owners) > 1 else ""
         out.append(style(one_line(", ".join(debt.owners)), bold=True) + f"{each}: {owed_text(debt)}")
         rows = [
-            [str(e.line.version), short(e.commit), e.target.applies or "", one_line(e.subject), notes(e)] for e in debt.entries
+            [str(e.line.version), short(e.commit), e.target.applies or "", one_line(e.subject), notes(e)]
+            for e in debt.entries
         ]
         out += _columns(rows, indent="    ")
     return out

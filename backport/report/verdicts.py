@@ -81,7 +81,10 @@ def render_markdown(result: CheckResult) -> str:
         out += ["", "## Untagged fixes", ""]
         out += _table(
             ["Commit", "Subject", "Fixes", "Bug is on"],
-            [[code(f.candidate.commit), escape(f.candidate.subject), code(f.fixes), listing(f.lines)] for f in result.untagged_fixes],
+            [
+                [code(f.candidate.commit), escape(f.candidate.subject), code(f.fixes), listing(f.lines)]
+                for f in result.untagged_fixes
+            ],
         )
     if result.problems:
         out += ["", "## Problems", ""]

@@ -45,7 +45,9 @@ def moment(iso: str | None) -> str:
         when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
     except ValueError:
         return iso
-    return when.strftime("%Y-%m-%d %H:%M %z").replace("+0000", "UTC") if when.tzinfo else when.strftime("%Y-%m-%d %H:%M")
+    if not when.tzinfo:
+        return when.strftime("%Y-%m-%d %H:%M")
+    return when.strftime("%Y-%m-%d %H:%M %z").replace("+0000", "UTC")
 
 
 def name(person: str) -> str:

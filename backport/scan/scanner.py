@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_right
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache, partial
 from itertools import accumulate
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from backport.config import NOTES_REF
 from backport.errors import GitError
@@ -62,7 +63,7 @@ class _Filter:
     pcre: str | None  # the same lines, for `git log -P -i --grep`; None if PCRE cannot say it
 
     @classmethod
-    def of(cls, grammar: Grammar) -> "_Filter":
+    def of(cls, grammar: Grammar) -> _Filter:
         words = sorted({k.lower() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)}, key=len)
         keys = [w.encode() for w in words]  # shortest first
         # a key that starts with another key is found by the shorter one
@@ -87,7 +88,7 @@ class _Filter:
 
 
 def scan_session(
-    session: "Session", cache: "Cache | None" = None, *, inputs: dict[str, Any] | None = None
+    session: Session, cache: Cache | None = None, *, inputs: dict[str, Any] | None = None
 ) -> ScanResult:
     """Scan the session's unstable branch over its lines.
 
@@ -104,7 +105,7 @@ def scan_session(
     )
 
 
-def session_inputs(session: "Session") -> dict[str, Any]:
+def session_inputs(session: Session) -> dict[str, Any]:
     """Every input of the session's scan result (scan_inputs)."""
     return scan_inputs(session.git, session.unstable.commit, session.heads, session.known_versions, session.grammar)
 
@@ -120,7 +121,7 @@ def scan_inputs(
         "unstable": unstable_commit,
         "stop": _stop(lines),
         "notes": git.resolve_many([NOTES_REF]).get(NOTES_REF),
-        "grammar": grammar._asdict(),
+        "grammar": grammar._asdict(),  # type: ignore[attr-defined]  # a record is a namedtuple
         "known": [str(v) for v in known],
         "layout": layout(ScanResult),
     }
@@ -139,7 +140,7 @@ def scan(
     known: Sequence[Version],
     grammar: Grammar,
     *,
-    cache: "Cache | None" = None,
+    cache: Cache | None = None,
     inputs: dict[str, Any] | None = None,
 ) -> ScanResult:
     key: dict[str, Any] = {}
@@ -188,7 +189,7 @@ def _scan(
     finder = _Filter.of(grammar)
     # every best common ancestor of unstable and each newer line (`merge-base --all`): where the pieces are cut
     forks = {
-        line.commit: _Background(lambda tip=line.commit: _forks(git, unstable_commit, tip))
+        line.commit: _Background(partial(_forks, git, unstable_commit, line.commit))
         for line in lines
         if line.commit != stop
     }
@@ -206,7 +207,9 @@ def _scan(
         problems += [Problem(commit, text, error) for text, error in line_errors(parsed.nominations, known)]
         return printable(message.split("\n", 1)[0].strip()), parsed, problems
 
-    seen, details, base = None, {}, None
+    seen: _Seen | None = None
+    details: dict[str, dict[str, Any]] = {}
+    base: str | None = None
     if finder.pcre is not None:
         newer = sorted((line for line in lines if line.commit != stop), key=lambda line: line.version, reverse=True)
 
@@ -568,7 +571,7 @@ def _as_git_shows(value: bytes) -> tuple[bytes, bytes]:
     return person, f"{seconds} {zone:+05d}".encode()
 
 
-@lru_cache(maxsize=None)
+@cache
 def _zone(text: bytes) -> timezone:
     """The time zone of a git date's "+0100"; raises ValueError if malformed."""
     sign = -1 if text.startswith(b"-") else 1

@@ -23,7 +23,9 @@ beside it, for the commits asked about. The per-line index is cached by
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from backport.git import Git
 from backport.models import Line, Version
@@ -84,7 +86,7 @@ class LineIndex:
         }
 
     @classmethod
-    def from_json(cls, tip: str, fork: str | None, data: Any) -> "LineIndex | None":
+    def from_json(cls, tip: str, fork: str | None, data: Any) -> LineIndex | None:
         """The cached index, or None when the entry is not one we wrote."""
         try:
             if data["version"] != _INDEX_VERSION:
@@ -139,11 +141,11 @@ def effective_reverts(reverts: Mapping[str, Sequence[str]]) -> dict[str, str]:
         memo[commit] = result
         return result
 
-    found = {}
+    found: dict[str, str] = {}
     for commit in reverted_by:
-        reverter = standing_revert(commit, frozenset())
-        if reverter is not None:
-            found[commit] = reverter
+        standing = standing_revert(commit, frozenset())
+        if standing is not None:
+            found[commit] = standing
     return found
 
 
@@ -226,7 +228,7 @@ class Detector:
         lines: Sequence[Line],
         *,
         base: str | None,
-        cache: "Cache | None" = None,
+        cache: Cache | None = None,
     ) -> None:
         self.git = git
         self.unstable = unstable
@@ -307,7 +309,7 @@ class Detector:
         # given ids, so the answers are cached and a warm run asks git nothing.
         above = {
             line.version: self._known(
-                ["reach", line.commit, self.base], wanted, lambda todo, line=line: self._reach(line) & set(todo)
+                ["reach", line.commit, self.base], wanted, partial(self._reached, line)
             )
             for line in self.lines
         }
@@ -328,6 +330,9 @@ class Detector:
             for commit in wanted:
                 if commit in above[line.version] or (line.commit in base_on and commit in below_base):
                     found[(commit, line.version)] = Applied(commit, ANCESTOR)
+
+    def _reached(self, line: Line, todo: Sequence[str]) -> set[str]:
+        return self._reach(line) & set(todo)
 
     def _reach(self, line: Line) -> set[str]:
         if line.version not in self._reachable:
@@ -355,7 +360,7 @@ class Detector:
         """Every id written in the lines' messages -> full id, in one batch per run."""
         if self._resolved is not None:
             return self._resolved
-        written = set()
+        written: set[str] = set()
         for index in indexes:
             written.update(r[0] for r in index.references)
             written.update(r[1] for r in index.reverts)

@@ -17,11 +17,11 @@ already there needs nothing, whatever was decided about it later.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Callable, Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from backport.verdict.detect import Detection, Detector, diff_tree_input, effective_reverts
 from backport.git import Git, Repository
 from backport.models import (
     APPLIED,
@@ -43,6 +43,7 @@ from backport.models import (
 )
 from backport.output import utf8_text
 from backport.record import record, replace
+from backport.verdict.detect import Detection, Detector, diff_tree_input, effective_reverts
 
 if TYPE_CHECKING:
     from backport.cache import Cache
@@ -70,7 +71,7 @@ def shown_path(path: str) -> str:
     return _PATH_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", utf8_text(path))
 
 
-def default_simulator(git: Git, repo: Repository) -> "Simulator":
+def default_simulator(git: Git, repo: Repository) -> Simulator:
     from backport.verdict.simulate import Simulator
 
     return Simulator(git, repo)
@@ -86,13 +87,13 @@ class _Plan:
 
 
 def evaluate(
-    session: "Session",
+    session: Session,
     scan_result: ScanResult,
     *,
     now: datetime,
     simulator_factory: SimulatorFactory = default_simulator,
     only: Collection[str] | None = None,
-    cache: "Cache | None" = None,
+    cache: Cache | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> CheckResult:
     """Verdicts for every nominated commit of `scan_result` on the run's lines.
@@ -297,7 +298,7 @@ def _not_there(fixed: Sequence[str], version: Version) -> str:
 
 
 def _simulate(
-    session: "Session",
+    session: Session,
     lines: Sequence[Line],
     plans: list[_Plan],
     pending: Collection[tuple[str, Version]],
@@ -305,7 +306,7 @@ def _simulate(
     now: datetime,
     simulator_factory: SimulatorFactory,
     progress: Callable[[str], None] | None,
-    cache: "Cache | None",
+    cache: Cache | None,
 ) -> list[_Plan]:
     shown = {p.candidate.commit for p in plans}
     work: list[tuple[Line, list[str]]] = []
@@ -344,7 +345,7 @@ def _simulate(
 
 def _pending(
     target: Target,
-    plan: "LinePlan",
+    plan: LinePlan,
     candidate: Candidate,
     line: Line,
     now: datetime,
@@ -352,6 +353,8 @@ def _pending(
     owners: Mapping[str, tuple[str, ...]],
 ) -> Target:
     alone, chained = plan.alone, plan.chained
+    conflicts: tuple[str, ...]
+    after: tuple[str, ...]
     if alone.clean and alone.empty:
         return replace(target, state=APPLIED, evidence=EMPTY_PICK, reason=None, empty=True)
     if alone.clean:
@@ -396,7 +399,7 @@ def _when(iso: str) -> datetime:
 
 
 def _owners(
-    session: "Session", candidates: Sequence[Candidate], cache: "Cache | None"
+    session: Session, candidates: Sequence[Candidate], cache: Cache | None
 ) -> dict[str, tuple[str, ...]]:
     """MAINTAINERS owners of what each candidate touches, read at the unstable tip.
 

@@ -39,7 +39,7 @@ no report shows them yet.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from backport.git import Git, check_revision
 from backport.record import record
@@ -63,7 +63,7 @@ class Pattern:
     depth: int  # get_maintainer.pl's rank: deeper is more specific
 
     @classmethod
-    def compile(cls, text: str) -> "Pattern":
+    def compile(cls, text: str) -> Pattern:
         wild = _WILD.search(text)
         regex = re.compile(_glob_regex(text), re.DOTALL) if wild else None
         directory = text.endswith("/")
@@ -123,13 +123,13 @@ class Maintainers:
         return f"Maintainers(sections={self.sections!r})"
 
     @classmethod
-    def load(cls, git: Git, rev: str, path: str) -> "Maintainers":
+    def load(cls, git: Git, rev: str, path: str) -> Maintainers:
         """The file at `rev`; an empty one when it is not there."""
         data = git.show_file(check_revision(rev), path)
         return cls() if data is None else cls.parse(data.decode("utf-8", "replace"))
 
     @classmethod
-    def parse(cls, text: str) -> "Maintainers":
+    def parse(cls, text: str) -> Maintainers:
         """Never raises: a line we cannot use is skipped, as get_maintainer.pl does."""
         sections: list[Section] = []
         title: str | None = None

@@ -26,7 +26,8 @@ import tempfile
 import threading
 import weakref
 import zlib
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence, TypeVar
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from backport.cache import Cache
 from backport.errors import GitError, UsageError
@@ -121,7 +122,7 @@ class _Outcome:
         }
 
     @classmethod
-    def from_json(cls, data: Any) -> "_Outcome | None":
+    def from_json(cls, data: Any) -> _Outcome | None:
         try:
             return cls(
                 clean=bool(data["clean"]),
@@ -158,7 +159,7 @@ class Simulator:
 
     # -- lifetime -----------------------------------------------------------
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -367,7 +368,8 @@ class Simulator:
         commits = [self._commits[c] for c, _, _ in pairs]
         ontos: list[str]
         if self._modern:
-            needs = [i for i, (c, (_, _, onto)) in enumerate(zip(commits, pairs, strict=True)) if c.base is None or onto is None]
+            pairing = enumerate(zip(commits, pairs, strict=True))
+            needs = [i for i, (c, (_, _, onto)) in pairing if c.base is None or onto is None]
             made = dict(zip(needs, self._synthetic_many([(commits[i], pairs[i][1]) for i in needs]), strict=True))
             ontos = [made.get(i) or str(pairs[i][2]) for i in range(len(pairs))]
         else:
@@ -645,7 +647,7 @@ def _parse_raw(out: bytes) -> dict[str, list[_Change]]:
 def _conflict_messages(data: bytes) -> list[str]:
     """git's CONFLICT messages from `merge-tree -z`: records of a path count, the paths, a type, a message."""
     fields = data.decode("utf-8", "replace").split("\0")
-    notes = []
+    notes: list[str] = []
     i = 0
     while i < len(fields) and fields[i].isdigit():
         i += 1 + int(fields[i])
