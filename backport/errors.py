@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class BackportError(Exception):
     """Something the user can fix. `str(err)` is one line that says how."""
@@ -48,3 +50,35 @@ class GitError(BackportError):
         self.args_ = args
         self.returncode = returncode
         self.stderr = stderr
+
+
+# What git says when an object it needs is not in the repository: a partial
+# clone (`--filter`) whose promisor cannot be reached, or a damaged pack.
+_MISSING = re.compile(
+    r"unable to read (?:blob object |tree |sha1 file of )?'?(?P<a>[0-9a-f]{40,64})"
+    r"|missing (?:blob|tree|commit) object '?(?P<b>[0-9a-f]{40,64})"
+    r"|could not fetch (?P<c>[0-9a-f]{40,64}) from promisor remote"
+    r"|bad object (?P<d>[0-9a-f]{40,64})"
+)
+MISSING_HINT = "fetch it (git fetch, or git fetch --refetch for a damaged pack), or clone without --filter"
+
+
+class MissingObject(GitError):
+    """A git command failed because an object it needed is not here. Costs
+    only the verdicts that need the object; `object_id` names it."""
+
+    def __init__(self, args: list[str], returncode: int, stderr: str, object_id: str) -> None:
+        super().__init__(args, returncode, stderr)
+        self.object_id = object_id
+        self.message = f"object {object_id} is missing (git {' '.join(args[:2])})"
+        self.hint = MISSING_HINT
+
+
+def git_failure(args: list[str], returncode: int, stderr: str) -> GitError:
+    """The error for a failed git command: MissingObject when git says an
+    object is missing, GitError otherwise."""
+    found = _MISSING.search(stderr)
+    if found:
+        object_id = next(group for group in found.groups() if group)
+        return MissingObject(args, returncode, stderr, object_id)
+    return GitError(args, returncode, stderr)

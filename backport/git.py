@@ -19,7 +19,7 @@ import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
-from backport.errors import ConfigError, GitError, RepoError, UsageError
+from backport.errors import ConfigError, GitError, RepoError, UsageError, git_failure
 from backport.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
@@ -91,7 +91,7 @@ class Git:
             proc = self._taken((tuple(args), input))
             if proc is not None:
                 if check and proc.returncode != 0:
-                    raise GitError(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
+                    raise git_failure(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
                 return proc
         try:
             proc = subprocess.run(
@@ -105,7 +105,7 @@ class Git:
         except FileNotFoundError:
             raise RepoError("git is not installed", "install git 2.38 or newer") from None
         if check and proc.returncode != 0:
-            raise GitError(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
+            raise git_failure(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc
 
     def ahead(self, args: Sequence[str], *, input: bytes | None = None) -> None:
@@ -231,7 +231,7 @@ class Git:
             for proc, args, err in order:
                 if proc.returncode != 0:
                     err.seek(0)
-                    raise GitError(list(args), proc.returncode, err.read().decode("utf-8", "replace"))
+                    raise git_failure(list(args), proc.returncode, err.read().decode("utf-8", "replace"))
         return output
 
     def objects(self) -> ObjectReader:
@@ -522,7 +522,7 @@ class Stream:
             self._errors.seek(0)
             stderr = self._errors.read()
             if rc != 0:
-                raise GitError(self._args, rc, stderr.decode("utf-8", "replace"))
+                raise git_failure(self._args, rc, stderr.decode("utf-8", "replace"))
         return b"".join(p for p in pieces if p), done
 
     def close(self) -> None:
@@ -603,7 +603,7 @@ class ObjectReader:
         stderr = self._errors.read().decode("utf-8", "replace")
         self._errors.close()
         if rc != 0:
-            raise GitError(["cat-file", "--batch"], rc, stderr)
+            raise git_failure(["cat-file", "--batch"], rc, stderr)
         return self.arrived()
 
     def close(self) -> None:

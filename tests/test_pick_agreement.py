@@ -179,3 +179,35 @@ def test_simulated_picks_agree_with_git_cherry_pick(tmp_path: Path, seed: int) -
     conflicts = sum(1 for clean, _ in outcomes if not clean)
     # the generator is meant to produce a good share of both outcomes
     assert 0.15 * len(picks) <= conflicts <= 0.85 * len(picks), outcomes
+
+
+def replay(clone: Clone, tip: str, commits: list[str], merges: set[str]) -> bool:
+    """Real `git cherry-pick` of each commit in turn onto `tip`: all clean?"""
+    clone.git("reset", "-q", "--hard", tip)
+    for commit in commits:
+        proc = clone.git("cherry-pick", "--allow-empty", *(["-m", "1"] if commit in merges else []), commit, check=False)
+        if proc.returncode != 0:
+            clone.git("cherry-pick", "--abort", check=False)
+            clone.git("clean", "-qfdx")
+            return False
+    return True
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_after_lists_replayed_with_git_are_clean_and_minimal(tmp_path: Path, seed: int) -> None:
+    """Every "clean after these" the simulator reports: picking `after` in
+    order and then the commit with real git is clean (complete), and leaving
+    any one of `after` out makes some pick conflict (minimal)."""
+    repo, tip, picks = grow(tmp_path, seed)
+    clone = Clone(repo, tmp_path / "clone")
+    info = open_repository(str(repo.path))
+    merges = {line.split()[0] for line in repo.git("rev-list", "--parents", "--min-parents=2", "master").splitlines()}
+    with Simulator(Git(info.path), info, cache=False, jobs=2) as sim:
+        plan = sim.plan_line(tip, picks)
+    chains = [(c, list(plan[c].after)) for c in picks if plan[c].after and plan[c].chained.clean]
+    assert chains, f"seed {seed}: the generator made no candidate that needs another first"
+    for commit, after in chains:
+        assert replay(clone, tip, [*after, commit], merges), f"seed {seed}: {commit} after {after}"
+        for left_out in after:
+            fewer = [c for c in after if c != left_out]
+            assert not replay(clone, tip, [*fewer, commit], merges), f"seed {seed}: {commit} without {left_out}"

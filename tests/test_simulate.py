@@ -218,6 +218,61 @@ def test_candidate_that_needs_an_earlier_one_names_it_in_after(forked: RepoBuild
     assert plan[second].after == (first,)
 
 
+def test_after_brings_the_prerequisites_of_a_prerequisite(forked: RepoBuilder) -> None:
+    """`needs` shares no path with `first`, but `second`, which it needs,
+    conflicts until `first` is picked: `after` names both, in order, and
+    picking them then `needs` with real git is clean."""
+    on_line(forked, "line", {"a.c": edit(TEN, 8, "line's own")})
+    first = forked.commit("first", {"a.c": edit(edit(TEN, 8, "line's own"), 5, "first")})
+    second = forked.commit("second", {"a.c": edit(edit(edit(TEN, 8, "line's own"), 5, "first"), 4, "second"),
+                                      "b.c": edit(TEN, 5, "second")})
+    needs = forked.commit("needs", {"b.c": edit(edit(TEN, 5, "second"), 6, "needs")})
+    with simulator(forked) as sim:
+        plan = sim.plan_line(forked.head("line"), [first, second, needs])
+    assert plan[second].after == (first,)
+    assert not plan[needs].alone.clean and plan[needs].chained.clean
+    assert plan[needs].after == (first, second)
+    assert replayed(forked, "line", [first, second, needs]) == [True, True, True]
+    assert replayed(forked, "line", [second, needs])[0] is False  # what the path overlap alone named
+
+
+def test_after_leaves_out_what_touches_the_same_file_elsewhere(forked: RepoBuilder) -> None:
+    """`far` changes another part of the file `second` needs: sharing the path
+    is not needing it."""
+    text = "".join(f"line {n}\n" for n in range(1, 41))
+    forked.commit("longer file", {"a.c": text})
+    forked.branch("line", "HEAD")
+    first = forked.commit("first", {"a.c": edit(text, 5, "first")})
+    far = forked.commit("far", {"a.c": edit(edit(text, 5, "first"), 35, "far")})
+    second = forked.commit("second", {"a.c": edit(edit(edit(text, 5, "first"), 35, "far"), 6, "second")})
+    with simulator(forked) as sim:
+        plan = sim.plan_line(forked.head("line"), [first, far, second])
+    assert plan[second].chained.clean and not plan[second].alone.clean
+    assert plan[second].after == (first,)
+    assert replayed(forked, "line", [first, second]) == [True, True]
+
+
+def replayed(repo: RepoBuilder, line: str, commits: list[str]) -> list[bool]:
+    """Real `git cherry-pick` of `commits` in order onto `line`, in a linked
+    worktree that is removed afterwards: which picked clean (the rest are
+    not tried once one conflicts)."""
+    import tempfile
+
+    path = tempfile.mkdtemp(prefix="replay-")
+    repo.git("worktree", "add", "-q", "--detach", path, line)
+    outcome: list[bool] = []
+    try:
+        for commit in commits:
+            proc = subprocess.run(["git", "cherry-pick", commit], cwd=path, env=repo.env(), capture_output=True)
+            outcome.append(proc.returncode == 0)
+            if proc.returncode != 0:
+                break
+    finally:
+        subprocess.run(["git", "cherry-pick", "--abort"], cwd=path, env=repo.env(), capture_output=True)
+        repo.git("worktree", "remove", "--force", path)
+    return outcome
+
+
 def test_chained_conflict_does_not_enter_the_virtual_branch(forked: RepoBuilder) -> None:
     on_line(forked, "line", {"a.c": edit(TEN, 5, "line")})
     bad = forked.commit("bad", {"a.c": edit(TEN, 5, "bad")})

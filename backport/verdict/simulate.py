@@ -26,11 +26,11 @@ import tempfile
 import threading
 import weakref
 import zlib
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from backport.cache import Cache
-from backport.errors import GitError, UsageError
+from backport.errors import MissingObject, UsageError, git_failure
 from backport.git import Git, Repository, check_revision
 from backport.models import printable
 from backport.record import record, replace
@@ -38,12 +38,15 @@ from backport.record import record, replace
 if TYPE_CHECKING:
     import concurrent.futures
 
-ENGINE = 3  # bump when a change here alters results, so cached ones are not reused
+ENGINE = 4  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
 _MERGE_SETTINGS = (
     r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
 )
 _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+# The longest `after` list that is trimmed to a minimal one: trimming replays
+# the picks once per commit of the list.
+MINIMIZE = 16
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -59,6 +62,7 @@ class Pick:
     # None for a chained pick the chain left alone (not computed)
     tree: str | None
     merge: bool  # the commit is a merge, picked against its first parent (like cherry-pick -m 1)
+    missing: str | None = None  # an object git needed is not here: the pick could not be computed
 
 
 @record
@@ -67,7 +71,12 @@ class LinePlan:
 
     alone: Pick  # picked directly onto the line's tip
     chained: Pick  # picked onto the tip plus every earlier clean candidate of the line
-    after: tuple[str, ...] = ()  # earlier candidates it needs first (alone conflicts, chained is clean)
+    # Alone conflicts, chained is clean: the earlier candidates to pick first,
+    # in order, so that the candidate then picks clean onto the tip. Complete
+    # (their own prerequisites included) and minimal (leave any one out and a
+    # pick conflicts), checked by replaying the picks (Simulator._completed).
+    # Alone and chained conflict: the earlier candidates that touch its paths.
+    after: tuple[str, ...] = ()
 
 
 @record
@@ -100,6 +109,7 @@ class _Outcome:
     conflicts: tuple[str, ...]
     tree: str  # written even on conflict (files then carry conflict markers)
     changes: tuple[_Change, ...]  # result tree against the tree picked onto
+    missing: str | None = None  # the object git could not read; nothing else is known then
 
     def pick(self, merge: bool) -> Pick:
         return Pick(
@@ -108,6 +118,7 @@ class _Outcome:
             empty=self.clean and not self.changes,
             tree=self.tree if self.clean else None,
             merge=merge,
+            missing=self.missing,
         )
 
     def footprint(self) -> set[str]:
@@ -245,22 +256,23 @@ class Simulator:
         if not all(_FULL_ID.fullmatch(n) for n in names):
             self._load(names)  # full ids need no lookup: a warm run goes straight to its cache hits
         results: list[dict[str, LinePlan] | None] = []
-        missing: list[int] = []
+        unplanned: list[int] = []
         for index, (tip, commits) in enumerate(work):
             key = self._line_key(tip, commits)
             plan = _decode_plan(self.cache.get("line", key), commits)
             results.append(plan)
             if plan is None:
-                missing.append(index)
-        if missing:
+                unplanned.append(index)
+        if unplanned:
             self._load(names)
-            self._load_own([c for i in missing for c in work[i][1]])
-            tips = {i: self._commits[work[i][0]] for i in missing}
-            self._alone([(self._commits[c].id, tips[i].tree, tips[i].id) for i in missing for c in work[i][1]])
-            plans = self._map(lambda i: self._chain(tips[i].tree, work[i][1]), missing)
-            for index, plan in zip(missing, plans, strict=True):
+            self._load_own([c for i in unplanned for c in work[i][1]])
+            tips = {i: self._commits[work[i][0]] for i in unplanned}
+            self._alone([(self._commits[c].id, tips[i].tree, tips[i].id) for i in unplanned for c in work[i][1]])
+            plans = self._map(lambda i: self._chain(tips[i].tree, work[i][1]), unplanned)
+            for index, plan in zip(unplanned, plans, strict=True):
                 results[index] = plan
-                self.cache.put("line", self._line_key(*work[index]), _encode_plan(plan))
+                if not any(p.alone.missing or p.chained.missing for p in plan.values()):
+                    self.cache.put("line", self._line_key(*work[index]), _encode_plan(plan))
         return [r if r is not None else {} for r in results]
 
     def conflict_hunks(self, commit: str, onto: str) -> str:
@@ -276,7 +288,7 @@ class Simulator:
         args = ["merge-tree", "--write-tree", "--name-only", "-z"]
         proc = scratch.run([*args, *self._merge_args(c, onto_commit)], check=False)
         if proc.returncode not in (0, 1):
-            raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+            raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         if proc.returncode == 0:
             return ""
         head, _, messages = proc.stdout.partition(b"\0\0")
@@ -355,7 +367,8 @@ class Simulator:
         if todo:
             for (commit, tree, _), outcome in zip(todo, self._merge_many(todo), strict=True):
                 self._outcomes[(commit, tree)] = outcome
-                self.cache.put("pick", [self._fingerprint, commit, tree], outcome.to_json())
+                if outcome.missing is None:  # a fetch may bring the object: never remember its absence
+                    self.cache.put("pick", [self._fingerprint, commit, tree], outcome.to_json())
         return [self._outcomes[(commit, tree)] for commit, tree, _ in pairs]
 
     def _merge_many(self, pairs: Sequence[tuple[str, str, str | None]], *, parallel: bool = True) -> list[_Outcome]:
@@ -376,16 +389,26 @@ class Simulator:
             ontos = self._synthetic_many([(c, tree) for c, (_, tree, _) in zip(commits, pairs, strict=True)])
         indexes = range(len(pairs))
         if parallel:
-            results = self._map(lambda i: self._merge_tree(commits[i], ontos[i]), indexes)
+            results = self._map(lambda i: self._attempt(commits[i], ontos[i]), indexes)
         else:
-            results = [self._merge_tree(commits[i], ontos[i]) for i in indexes]
-        changes = self._diff_trees([(tree, result[2]) for (_, tree, _), result in zip(pairs, results, strict=True)])
+            results = [self._attempt(commits[i], ontos[i]) for i in indexes]
+        merged = [(tree, result[2]) for (_, tree, _), result in zip(pairs, results, strict=True) if result[2]]
+        changes = self._diff_trees(merged)
         outcomes = []
-        for (_, tree, _), (clean, conflicts, result) in zip(pairs, results, strict=True):
-            outcomes.append(_Outcome(clean, conflicts, result, changes.get((tree, result), ())))
+        for (_, tree, _), (clean, conflicts, result, missing) in zip(pairs, results, strict=True):
+            outcomes.append(_Outcome(clean, conflicts, result, changes.get((tree, result), ()), missing))
         with self._lock:
-            self._live.update(o.tree for o in outcomes)
+            self._live.update(o.tree for o in outcomes if o.tree)
         return outcomes
+
+    def _attempt(self, c: _Commit, onto_commit: str) -> tuple[bool, tuple[str, ...], str, str | None]:
+        """_merge_tree, or what it could not read: one missing object costs
+        this pick, not the run."""
+        try:
+            clean, conflicts, tree = self._merge_tree(c, onto_commit)
+        except MissingObject as err:
+            return False, (), "", err.object_id
+        return clean, conflicts, tree, None
 
     def _merge_args(self, c: _Commit, onto_commit: str) -> list[str]:
         if c.base is None:
@@ -400,11 +423,11 @@ class Simulator:
         args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"]
         proc = self._scratch.run([*args, *self._merge_args(c, onto_commit)], check=False)
         if proc.returncode not in (0, 1):
-            raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+            raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         tree, *paths = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
         if not _FULL_ID.fullmatch(tree):
             # exit 1 also means "not something we can merge": never read that as a conflict
-            raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace") or "no tree written")
+            raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace") or "no tree written")
         return proc.returncode == 0, tuple(sorted(set(p for p in paths if p))), tree
 
     def _synthetic(self, c: _Commit, tree: str) -> str:
@@ -468,10 +491,14 @@ class Simulator:
         """
         branch = _VirtualBranch(self, tip_tree)
         plans: dict[str, LinePlan] = {}
+        before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
         for name in names:
             c = self._commits[name]
             merge = len(c.parents) > 1
             alone = self._outcomes[(c.id, tip_tree)]
+            if alone.missing is not None:  # nothing is known of it: it stays off the branch
+                plans[name] = LinePlan(alone.pick(merge), alone.pick(merge))
+                continue
             own = self._own.get(c.id, ())
             footprint = alone.footprint() | {ch.path for ch in own}
             risky = branch.structural and (_structural(own) or not alone.clean)
@@ -487,9 +514,54 @@ class Simulator:
                 related = tuple(a for a, paths in branch.taken if paths & footprint)
                 # no shared path (git followed a rename we do not see): all of them, we cannot tell which
                 after = related or tuple(a for a, _ in branch.taken)
+            before[name] = tuple(a for a, _ in branch.taken)
             if chained.clean and chained.changes:
                 branch.take(c.id, chained, footprint, on_tip=chained is alone)
             plans[name] = LinePlan(alone.pick(merge), chained_pick, after)
+        return self._completed(tip_tree, names, plans, before)
+
+    def _completed(
+        self,
+        tip_tree: str,
+        names: Sequence[str],
+        plans: dict[str, LinePlan],
+        before: Mapping[str, tuple[str, ...]],
+    ) -> dict[str, LinePlan]:
+        """Each `after` made complete and minimal, and checked.
+
+        The chain names, for a candidate that is clean only on the virtual
+        branch, the taken candidates that share a path with it. That list
+        can fall short: one of them may itself conflict until its own
+        prerequisites go first (on real Xen, 19 of 71 such lists). So: the
+        prerequisites' own lists are added (transitively, as every earlier
+        list is complete already), and the whole is replayed, pick after pick
+        from the line's tip, as a coordinator would pick it. Should that not
+        come out clean (git paired a rename we cannot see), everything taken
+        before the candidate does: that is the branch it picked clean on.
+        Then each commit the replay does without is left out, newest first,
+        while the list has at most MINIMIZE commits; a longer list stays
+        complete but is not trimmed.
+        """
+        position = {self._commits[n].id: i for i, n in enumerate(names)}
+        replay = _Replay(self, tip_tree)
+        done: dict[str, tuple[str, ...]] = {}
+        for name in names:
+            plan = plans[name]
+            commit = self._commits[name].id
+            if not plan.after or plan.alone.clean or not plan.chained.clean:
+                done[commit] = ()
+                continue
+            closure = set(plan.after).union(*(done.get(p, ()) for p in plan.after))
+            chosen = sorted(closure, key=position.__getitem__)
+            if not replay.clean([*chosen, commit]):
+                chosen = list(before[name])
+            if replay.clean([*chosen, commit]) and len(chosen) <= MINIMIZE:
+                for prerequisite in reversed(list(chosen)):
+                    fewer = [p for p in chosen if p != prerequisite]
+                    if replay.clean([*fewer, commit]):
+                        chosen = fewer
+            done[commit] = tuple(chosen)
+            plans[name] = replace(plan, after=tuple(chosen))
         return plans
 
     def _index_file(self) -> str:
@@ -497,6 +569,31 @@ class Simulator:
         with self._lock:
             self._seq += 1
             return os.path.join(self._tmp, f"index-{self._seq}")
+
+
+class _Replay:
+    """Picks replayed one after another from a line's tip, as a coordinator
+    following `after` would do them: whether a sequence comes out clean.
+    Every prefix's tree is kept, so sequences that share a start share the
+    merges."""
+
+    def __init__(self, sim: Simulator, tip_tree: str) -> None:
+        self.sim = sim
+        self.trees: dict[tuple[str, ...], str | None] = {(): tip_tree}  # None: that prefix conflicts
+
+    def clean(self, commits: Sequence[str]) -> bool:
+        return self._tree(tuple(commits)) is not None
+
+    def _tree(self, commits: tuple[str, ...]) -> str | None:
+        if commits in self.trees:
+            return self.trees[commits]
+        below = self._tree(commits[:-1])
+        tree = None
+        if below is not None:
+            outcome = self.sim._merge_many([(commits[-1], below, None)], parallel=False)[0]
+            tree = outcome.tree if outcome.clean else None
+        self.trees[commits] = tree
+        return tree
 
 
 class _VirtualBranch:
