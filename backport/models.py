@@ -168,7 +168,8 @@ class ScanResult:
 # -- verdicts: what `check` decides and `report` groups ------------------------
 
 APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED = "applied", "pending", "not-needed", "skipped", "reverted"
-STATES = (APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED)
+UNKNOWN = "unknown"  # an object the verdict needs is missing: the rest of the run stands
+STATES = (APPLIED, PENDING, NOT_NEEDED, SKIPPED, REVERTED, UNKNOWN)
 
 
 @record
@@ -186,8 +187,11 @@ class Target:
     stale: bool = False
     stale_reason: str | None = None  # "missed RELEASE-4.20.1" | "waiting 47 days"
     owners: tuple[str, ...] = ()  # "Name <mail>"
-    reason: str | None = None  # why skipped, or the nomination's comment
+    reason: str | None = None  # why skipped, reverted or unknown, or the nomination's comment
     empty: bool = False  # picks clean but changes nothing: there in substance
+    # pending although something says otherwise: asked for this line by name
+    # while its Fixes: target is not on the line (the request wins)
+    warning: str | None = None
 
 
 @record
@@ -218,3 +222,4 @@ class CheckResult:
     untagged_fixes: tuple[UntaggedFix, ...] = ()
     problems: tuple[Problem, ...] = ()
     now: str = ""  # ISO 8601: the moment ages were computed at
+    incomplete: bool = False  # an object was missing: what it cost is in problems; never cached

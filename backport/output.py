@@ -178,7 +178,9 @@ def target_json(target: Target) -> dict[str, Any]:
         "stale": target.stale,
         "stale_reason": target.stale_reason,
         "owners": list(target.owners),
-        "reason": target.reason,
+        # the nomination's comment, why it was skipped, reverted or is
+        # unknown, and a warning against the request (SPEC: shown in `reason`)
+        "reason": "; ".join(p for p in (target.warning and f"warning: {target.warning}", target.reason) if p) or None,
     }
 
 

@@ -237,6 +237,11 @@ class CountingGit(Git):
         return super().pipe(first, second, input)
 
 
+def subjects(repo: RepoBuilder, commits: Sequence[str]) -> dict[str, str]:
+    """What the scan already knows of each candidate, as the verdict engine passes it on."""
+    return {c: repo.git("log", "-1", "--format=%s", c) for c in commits}
+
+
 def test_process_count_does_not_grow_with_candidates(tmp_path: Path) -> None:
     repo, _ = xen_like(tmp_path)
     fixes = [repo.commit(f"fix {i}", {f"f{i}.c": f"{i}\n"}) for i in range(24)]
@@ -250,7 +255,7 @@ def test_process_count_does_not_grow_with_candidates(tmp_path: Path) -> None:
     counts = []
     for subset in (fixes[:3], fixes):
         git = CountingGit(str(repo.path))
-        detector(repo, V19, V20, git=git).detect(subset)
+        detector(repo, V19, V20, git=git).detect(subset, subjects=subjects(repo, subset))  # as the verdict engine does
         counts.append(len(git.calls))
     assert counts[0] == counts[1]
     # per line: merge-base, log, rev-list, is-ancestor, diff-tree | patch-id;
@@ -274,7 +279,7 @@ def test_warm_cache_gives_the_same_answers_with_almost_no_git(tmp_path: Path) ->
     calls = []
     for _ in range(2):
         git = CountingGit(str(repo.path))
-        results.append(detector(repo, V19, V20, git=git, cache=cache).detect(wanted).applied)
+        results.append(detector(repo, V19, V20, git=git, cache=cache).detect(wanted, subjects=subjects(repo, wanted)).applied)
         calls.append(len(git.calls))
     assert results[0] == results[1]
     assert results[0][(fixes[1], V20)].evidence == PATCH_ID

@@ -219,7 +219,8 @@ def _detail(target: Target) -> str:
         elif target.stale:
             age += f"; stale: {target.stale_reason}"
         comment = f"  # {target.reason}" if target.reason else ""
-        return f"{applies}  ({age}){comment}"
+        warning = f"\n         warning: {target.warning}" if target.warning else ""
+        return f"{applies}  ({age}){comment}{warning}"
     return target.reason or target.evidence or ""
 
 

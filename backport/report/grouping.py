@@ -15,6 +15,7 @@ from backport.models import (
     PENDING,
     REVERTED,
     SKIPPED,
+    UNKNOWN,
     CheckResult,
     Line,
     Problem,
@@ -64,6 +65,7 @@ class LineReport:
     not_needed: tuple[Entry, ...]
     reverted: tuple[Entry, ...]
     applied: int
+    unknown: tuple[Entry, ...] = ()  # could not be judged: an object is missing
 
     @property
     def pending(self) -> tuple[Entry, ...]:
@@ -214,6 +216,7 @@ def _line_report(
         skipped=of(SKIPPED),
         not_needed=of(NOT_NEEDED),
         reverted=of(REVERTED),
+        unknown=of(UNKNOWN),
         applied=len(of(APPLIED)),
     )
 

@@ -96,7 +96,7 @@ def _line(line: LineReport) -> list[str]:
         "",
         escape(since_text(line)) + ".",
     ]
-    if not (line.pending or line.skipped or line.not_needed or line.reverted):
+    if not (line.pending or line.skipped or line.not_needed or line.reverted or line.unknown):
         out += ["", "Nothing pending."]
     if line.clean:
         out += ["", f"### Ready to pick ({len(line.clean)})", ""]
@@ -135,6 +135,12 @@ def _line(line: LineReport) -> list[str]:
         out += _table(
             ["Commit", "Subject", "Why"],
             [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.reverted],
+        )
+    if line.unknown:
+        out += ["", f"### Unknown ({len(line.unknown)}): could not be judged", ""]
+        out += _table(
+            ["Commit", "Subject", "Why"],
+            [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.unknown],
         )
     return out
 

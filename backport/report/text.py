@@ -63,7 +63,7 @@ def _line(line: LineReport, style: Style) -> list[str]:
         style(f"== {line.line.version}  {ref} {short(line.line.commit)} ==", bold=True),
         f"{since_text(line)}; {line.applied} nominated already applied",
     ]
-    if not (line.pending or line.skipped or line.not_needed or line.reverted):
+    if not (line.pending or line.skipped or line.not_needed or line.reverted or line.unknown):
         out.append("Nothing pending.")
     if line.clean:
         out += ["", style(f"Ready to pick ({len(line.clean)}), in unstable order:", fg="green", bold=True)]
@@ -95,6 +95,9 @@ def _line(line: LineReport, style: Style) -> list[str]:
         out += _columns(
             [[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.reverted]
         )
+    if line.unknown:
+        out += ["", style(f"Unknown ({len(line.unknown)}): could not be judged", fg="red", bold=True)]
+        out += _columns([[short(e.commit), one_line(e.subject), one_line(e.target.reason or "")] for e in line.unknown])
     return out
 
 

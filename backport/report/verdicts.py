@@ -55,6 +55,8 @@ def detail(target: Target) -> str:
             parts.append("after " + ", ".join(short(c) for c in target.after))
         if target.stale:
             parts.append(f"stale: {target.stale_reason or 'waiting'}")
+        if target.warning:
+            parts.append(f"warning: {target.warning}")
         if target.reason:  # the nominator's comment: kept and shown, as SPEC says
             parts.append(f"# {target.reason}")
     elif target.reason:

@@ -100,6 +100,8 @@ def notes(entry: Entry) -> str:
         parts.append("merge: picked against its first parent")
     if entry.target.stale:
         parts.append(f"STALE: {entry.target.stale_reason or 'waiting'}")
+    if entry.target.warning:
+        parts.append(f"warning: {entry.target.warning}")
     if entry.target.reason:  # the nomination's own comment: "Backport: 4.19+ # maybe older"
         parts.append(f"# {entry.target.reason}")
     return "; ".join(parts)

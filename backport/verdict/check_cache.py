@@ -81,7 +81,10 @@ def _aged(result: CheckResult, now: datetime, stale_after: int) -> tuple[Verdict
 
 
 def store(cache: Cache, entry: dict[str, Any], result: CheckResult) -> None:
-    cache.put(NAMESPACE, entry, result)
+    """Keep the result, unless a verdict is unknown: a fetch may bring the
+    missing object without changing any input of the key."""
+    if not result.incomplete:
+        cache.put(NAMESPACE, entry, result)
 
 
 @contextmanager

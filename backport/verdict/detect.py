@@ -23,13 +23,15 @@ beside it, for the commits asked about. The per-line index is cached by
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from backport.errors import MissingObject
 from backport.git import Git
 from backport.models import Line, Version
-from backport.record import record
+from backport.record import record, replace
 
 if TYPE_CHECKING:  # the cache module is optional at import time for the hook's light path
     from backport.cache import Cache
@@ -39,7 +41,8 @@ CHERRY_PICKED_FROM = "cherry-picked-from"
 MASTER_COMMIT = "master-commit"
 UPSTREAM_LINE = "upstream-line"
 PATCH_ID = "patch-id"
-EVIDENCE = (ANCESTOR, CHERRY_PICKED_FROM, MASTER_COMMIT, UPSTREAM_LINE, PATCH_ID)
+SIMILAR = "similar"
+EVIDENCE = (ANCESTOR, CHERRY_PICKED_FROM, MASTER_COMMIT, UPSTREAM_LINE, PATCH_ID, SIMILAR)
 
 _HEX = rb"([0-9a-fA-F]{7,40})"
 _REFERENCES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
@@ -49,12 +52,24 @@ _REFERENCES: tuple[tuple[str, re.Pattern[bytes]], ...] = (
     (UPSTREAM_LINE, re.compile(rb"^[ \t]*\[[ \t]*upstream commit " + _HEX + rb"[ \t]*\]", re.M | re.I)),
 )
 _REVERTS = re.compile(rb"^This reverts commit " + _HEX, re.M)
+_COMMIT_LINE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # Same diff on both sides, whatever the user's diff config: --full-index so two
 # different binary changes to one path do not share a patch-id.
 _DIFF = ("diff-tree", "--stdin", "-p", "--root", "--full-index", "--no-renames", "--no-color")
 _PATCH_ID = ("patch-id", "--stable")
 # Bump when the index format or the reference patterns change: old entries are then ignored.
-_INDEX_VERSION = 1
+_INDEX_VERSION = 2
+# What a backport's subject may add to the original's: "[PATCH 4.20]",
+# "[4.19]", "backport:", "[backport]", "(backport)" and the like.
+_DECORATION = re.compile(
+    r"^(?:\s*(?:\[[^\]]*\]|\((?:backport|cherry[- ]pick(?:ed)?)\)|(?:backport|cherry[- ]pick(?:ed)?)\s*:))+\s*"
+    r"|\s*\((?:backport|cherry[- ]pick(?:ed)?)\)\s*$",
+    re.IGNORECASE,
+)
+# `similar`: the share of the larger side's changed lines that the two
+# diffs have in common (each added and each removed line, blanks aside,
+# compared without leading and trailing white space), at least this much.
+SIMILAR_SHARE = 0.5
 
 
 @record
@@ -74,6 +89,7 @@ class LineIndex:
     commits: tuple[str, ...]  # non-merge commits, oldest first
     references: tuple[tuple[str, str, str], ...]  # (id as written, line commit, evidence), oldest first
     reverts: tuple[tuple[str, str], ...]  # (line commit, id it reverts as written)
+    subjects: tuple[tuple[str, str], ...] = ()  # (subject as compared, line commit) of non-merge commits
     patch_ids: Mapping[str, str] | None = None  # patch-id -> oldest line commit; None until needed
 
     def to_json(self) -> dict[str, Any]:
@@ -82,6 +98,7 @@ class LineIndex:
             "commits": list(self.commits),
             "references": [list(r) for r in self.references],
             "reverts": [list(r) for r in self.reverts],
+            "subjects": [list(s) for s in self.subjects],
             "patch_ids": dict(self.patch_ids) if self.patch_ids is not None else None,
         }
 
@@ -98,6 +115,7 @@ class LineIndex:
                 tuple(str(c) for c in data["commits"]),
                 tuple((str(a), str(b), str(c)) for a, b, c in data["references"]),
                 tuple((str(a), str(b)) for a, b in data["reverts"]),
+                tuple((str(a), str(b)) for a, b in data["subjects"]),
                 {str(k): str(v) for k, v in patch_ids.items()} if patch_ids is not None else None,
             )
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -109,6 +127,9 @@ class Detection:
     """Per (commit, line version): where the line carries it."""
 
     applied: Mapping[tuple[str, Version], Applied]
+    # commit -> an object its diff needs that is missing: where it is not found
+    # by ancestry or a reference line, whether it is on a line cannot be told
+    missing: Mapping[str, str] = {}
 
     def find(self, commit: str, version: Version) -> Applied | None:
         return self.applied.get((commit, version))
@@ -157,10 +178,12 @@ def read_line_index(git: Git, tip: str, fork: str | None) -> LineIndex:
     commits: list[str] = []
     references: list[tuple[str, str, str]] = []
     reverts: list[tuple[str, str]] = []
+    subjects: list[tuple[str, str]] = []
     for sha_raw, parents, body in git.records([*args, "--"], 3):
         sha = sha_raw.decode()
         if len(parents.split()) <= 1:
             commits.append(sha)
+            subjects.append((compared_subject(body.split(b"\n", 1)[0].decode("utf-8", "replace")), sha))
         for evidence, pattern in _REFERENCES:
             for match in pattern.finditer(body):
                 references.append((match.group(1).decode().lower(), sha, evidence))
@@ -170,7 +193,14 @@ def read_line_index(git: Git, tip: str, fork: str | None) -> LineIndex:
     commits.reverse()
     order = {sha: i for i, sha in enumerate(commits)}
     references.sort(key=lambda r: order.get(r[1], -1))
-    return LineIndex(tip, fork, tuple(commits), tuple(references), tuple(reverts))
+    subjects.reverse()
+    return LineIndex(tip, fork, tuple(commits), tuple(references), tuple(reverts), tuple(subjects))
+
+
+def compared_subject(subject: str) -> str:
+    """A subject as `similar` compares it: without a backport's decorations
+    ("[PATCH 4.20] x86: fix" is "x86: fix"), case and runs of blanks."""
+    return " ".join(_DECORATION.sub("", subject).split()).lower()
 
 
 def patch_ids(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]] | None = None) -> dict[str, str]:
@@ -238,6 +268,9 @@ class Detector:
         self._indexes: dict[Version, LineIndex] | None = None
         self._reachable: dict[Version, set[str]] = {}
         self._resolved: dict[str, str] | None = None
+        # commits whose diff needs an object that is missing -> that object
+        self.missing: dict[str, str] = {}
+        self.line_missing: dict[Version, dict[str, str]] = {}  # the same for the lines' own commits
 
     # -- per line --------------------------------------------------------
 
@@ -270,22 +303,33 @@ class Detector:
             # that one already (references come first); its diff would only
             # say so again. On Xen that is most backports: 388 of 412.
             named = {carrier for written, carrier, _ in index.references if written in present}
-            by_commit = patch_ids(self.git, [c for c in index.commits if c not in named])
+            by_commit, missing = set_aside_missing(
+                lambda todo: patch_ids(self.git, todo), [c for c in index.commits if c not in named]
+            )
             oldest_first: dict[str, str] = {}
             for commit in index.commits:
                 pid = by_commit.get(commit)
                 if pid is not None:
                     oldest_first.setdefault(pid, commit)
-            index = LineIndex(index.tip, index.fork, index.commits, index.references, index.reverts, oldest_first)
+            index = replace(index, patch_ids=oldest_first)
             assert self._indexes is not None
             self._indexes[version] = index
-            self._store(index)
+            if missing:  # kept for this run only: a fetch may bring what is missing
+                self.line_missing[version] = missing
+            else:
+                self._store(index)
         return index
 
     # -- the question ------------------------------------------------------
 
-    def detect(self, commits: Iterable[str], parents: Mapping[str, Sequence[str]] | None = None) -> Detection:
-        """Where each of `commits` (full ids) is on each line, with the evidence."""
+    def detect(
+        self,
+        commits: Iterable[str],
+        parents: Mapping[str, Sequence[str]] | None = None,
+        subjects: Mapping[str, str] | None = None,
+    ) -> Detection:
+        """Where each of `commits` (full ids) is on each line, with the
+        evidence. `parents` and `subjects`, where known, spare asking git."""
         wanted = list(dict.fromkeys(commits))
         if not wanted or not self.lines:
             return Detection({})
@@ -300,7 +344,8 @@ class Detector:
                     carrier, evidence = carriers[commit]
                     found[(commit, line.version)] = Applied(carrier, evidence)
         self._by_patch_id(wanted, parents or {}, resolved, found)
-        return Detection(found)
+        self._by_similarity(wanted, parents or {}, subjects or {}, resolved, found)
+        return Detection(found, {c: self.missing[c] for c in wanted if c in self.missing})
 
     def _by_ancestry(self, wanted: list[str], found: dict[tuple[str, Version], Applied]) -> None:
         # rev-list tip ^base per line answers everything above the scan base;
@@ -403,6 +448,64 @@ class Detector:
                 if carrier is not None and carrier in live and (commit, line.version) not in found:
                     found[(commit, line.version)] = Applied(carrier, PATCH_ID)
 
+    def _by_similarity(
+        self,
+        wanted: list[str],
+        parents: Mapping[str, Sequence[str]],
+        subjects: Mapping[str, str],
+        resolved: Mapping[str, str],
+        found: dict[tuple[str, Version], Applied],
+    ) -> None:
+        """`similar`: a backport resolved by hand with no reference line,
+        whose patch-id changed. The weaker evidence, asked last: a live line
+        commit that carries nothing else (no reference line naming a commit
+        here, no patch-id match), with the same subject as compared
+        (compared_subject), whose diff shares at least SIMILAR_SHARE of the
+        larger side's changed lines. Both conditions are needed: a subject
+        alone repeats ("x86: fix build"), and so does a one-line change."""
+        undecided = [c for c in wanted if any((c, line.version) not in found for line in self.lines)]
+        taken = {a.commit for a in found.values()}
+        free_by_line: dict[Version, dict[str, list[str]]] = {}
+        for line in self.lines:
+            index = self.indexes()[line.version]
+            named = {carrier for written, carrier, _ in index.references if written in resolved}
+            free = _live(index, resolved) - named - taken
+            by_subject = free_by_line.setdefault(line.version, {})
+            for subject, carrier in index.subjects:
+                if carrier in free and subject:
+                    by_subject.setdefault(subject, []).append(carrier)
+        if not undecided or not any(free_by_line.values()):
+            return  # nothing to compare: spare asking git for subjects
+        known = {c: compared_subject(subjects[c]) for c in undecided if c in subjects}
+        known.update(self._subjects([c for c in undecided if c not in known]))
+        pairs: list[tuple[str, Version, list[str]]] = []
+        for line in self.lines:
+            by_subject = free_by_line[line.version]
+            for commit in undecided:
+                carriers = by_subject.get(known.get(commit, ""))
+                if carriers and (commit, line.version) not in found:
+                    pairs.append((commit, line.version, carriers))
+        if not pairs:
+            return
+        involved = list(dict.fromkeys([c for c, _, _ in pairs] + [x for _, _, xs in pairs for x in xs]))
+        changed, missing = set_aside_missing(lambda some: changed_lines(self.git, some, parents), involved)
+        self.missing.update((c, o) for c, o in missing.items() if c in known)
+        for commit, version, carriers in pairs:
+            ours = changed.get(commit)
+            scored = [(share(ours, changed[x]), x) for x in carriers if ours and x in changed]
+            best = max(scored, default=(0.0, ""))
+            if best[0] >= SIMILAR_SHARE:
+                found[(commit, version)] = Applied(best[1], SIMILAR)
+
+    def _subjects(self, commits: Sequence[str]) -> dict[str, str]:
+        """commit -> subject as compared, for commits the caller did not describe: one git log."""
+        if not commits:
+            return {}
+        data = "".join(f"{c}\n" for c in commits).encode()
+        out = self.git.run(["log", "--no-walk=unsorted", "--stdin", "-z", "--format=%H%x00%s", "--"], input=data)
+        fields = out.stdout.decode("utf-8", "replace").split("\0")
+        return {fields[i]: compared_subject(fields[i + 1]) for i in range(0, len(fields) - 1, 2)}
+
     def _present(self, versions: Sequence[Version], resolved: Mapping[str, str]) -> set[str]:
         """The ids written in the lines' reference lines that name a commit
         here. An abbreviated one that _resolve_written resolved does; a full
@@ -422,13 +525,64 @@ class Detector:
         key = ["commits", self.base]
         entry = self.cache.get("patch-id", key) if self.cache is not None else None
         stored = {str(k): str(v) for k, v in entry.items()} if isinstance(entry, dict) else {}
-        missing = [c for c in commits if c not in stored]
-        if missing:
-            fresh = patch_ids(self.git, missing, parents)
-            stored.update({c: fresh.get(c, "") for c in missing})
+        todo = [c for c in commits if c not in stored]
+        if todo:
+            fresh, missing = set_aside_missing(lambda some: patch_ids(self.git, some, parents), todo)
+            self.missing.update(missing)
+            stored.update({c: fresh.get(c, "") for c in todo if c not in missing})
             if self.cache is not None:
                 self.cache.put("patch-id", key, stored)
-        return {c: stored[c] for c in commits if stored[c]}
+        return {c: stored[c] for c in commits if stored.get(c)}
+
+def changed_lines(
+    git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]]
+) -> dict[str, Counter[str]]:
+    """commit -> its added and removed lines ("+text", "-text"; white space
+    around them and blank lines left out), from one `git diff-tree -p -U0`."""
+    if not commits:
+        return {}
+    out = git.run([*_DIFF, "-U0"], input=diff_tree_input(commits, parents)).stdout
+    found: dict[str, Counter[str]] = {}
+    current: Counter[str] | None = None
+    in_hunk = False
+    for raw in out.decode("utf-8", "replace").split("\n"):
+        if _COMMIT_LINE.fullmatch(raw):
+            current, in_hunk = found.setdefault(raw, Counter()), False
+        elif raw.startswith("diff --git "):
+            in_hunk = False
+        elif raw.startswith("@@"):
+            in_hunk = True
+        elif in_hunk and current is not None and raw[:1] in ("+", "-") and raw[1:].strip():
+            current[raw[0] + raw[1:].strip()] += 1
+    return found
+
+
+def share(ours: Counter[str], theirs: Counter[str]) -> float:
+    """The changed lines two diffs have in common, as a share of the larger one."""
+    larger = max(sum(ours.values()), sum(theirs.values()))
+    return sum((ours & theirs).values()) / larger if larger else 0.0
+
+
+_T = TypeVar("_T")
+
+
+def set_aside_missing(
+    call: Callable[[list[str]], dict[str, _T]], commits: Sequence[str]
+) -> tuple[dict[str, _T], dict[str, str]]:
+    """`call(commits)`, with the commits whose diff needs a missing object
+    set aside: (what call found, commit -> the missing object). One object
+    missing costs a bisection of the batch, not the run."""
+    commits = list(commits)
+    try:
+        return call(commits), {}
+    except MissingObject as err:
+        if len(commits) <= 1:
+            return {}, dict.fromkeys(commits, err.object_id)
+        half = len(commits) // 2
+        first, gone = set_aside_missing(call, commits[:half])
+        second, more = set_aside_missing(call, commits[half:])
+        return {**first, **second}, {**gone, **more}
+
 
 def _live(index: LineIndex, resolved: Mapping[str, str]) -> set[str]:
     """The line's commits that still stand: one reverted on the line (and not

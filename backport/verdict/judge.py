@@ -22,6 +22,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from backport.errors import MISSING_HINT
 from backport.git import Git, Repository
 from backport.models import (
     APPLIED,
@@ -29,10 +30,12 @@ from backport.models import (
     PENDING,
     REVERTED,
     SKIPPED,
+    UNKNOWN,
     Candidate,
     CheckResult,
     Line,
     Nomination,
+    Problem,
     Request,
     ScanResult,
     Target,
@@ -112,28 +115,8 @@ def evaluate(
     )
     detector = Detector(git, scan_result.unstable_commit, lines, base=scan_result.base, cache=cache)
     fix_targets = {c.commit: [resolved[w] for w in c.fixes if w in resolved] for c in commits if c.fixes}
-    fixed = sorted({t for ts in fix_targets.values() for t in ts})
-    fixed_detection = detector.detect(fixed, {t: by_id[t].parents for t in fixed if t in by_id})
-    bug_on = _bug_lines(fixed_detection, fix_targets, versions)
-    interesting = [c for c in commits if c.nominations or bug_on.get(c.commit)]
-    found = detector.detect([c.commit for c in interesting], {c.commit: c.parents for c in interesting})
-    # one view of both answers: _decide asks about candidates and about what they fix
-    detection = Detection({**fixed_detection.applied, **found.applied})
-
-    plans: list[_Plan] = []
-    pending: set[tuple[str, Version]] = set()
-    untagged: list[UntaggedFix] = []
-    for candidate in interesting:
-        inferred = _inferred(candidate, bug_on.get(candidate.commit, {}))
-        if candidate.nominations:
-            plan = _decide(candidate, inferred, versions, detection, reverted_by, fix_targets, pending)
-            pending.update((candidate.commit, v) for v, t in plan.targets.items() if t.state == PENDING)
-            plans.append(plan)
-        if not candidate.nominated and candidate.commit not in reverted_by:
-            fix = _untagged(candidate, bug_on.get(candidate.commit, {}), detection, versions)
-            if fix is not None:
-                untagged.append(fix)
-
+    detection, bug_on, interesting = _detect(detector, commits, fix_targets, versions)
+    plans, pending, untagged = _judge_all(interesting, versions, detection, bug_on, reverted_by, fix_targets)
     if only is not None:
         wanted = set(only)
         plans = [p for p in plans if p.candidate.commit in wanted]
@@ -148,15 +131,96 @@ def evaluate(
         )
         for p in plans
     )
+    missing = _missing_problems(verdicts, detector, lines)
     return CheckResult(
         unstable_ref=scan_result.unstable_ref,
         unstable_commit=scan_result.unstable_commit,
         lines=tuple(lines),
         verdicts=verdicts,
         untagged_fixes=tuple(untagged),
-        problems=scan_result.problems,
+        problems=scan_result.problems + missing,
         now=now.isoformat(),
+        incomplete=bool(missing),
     )
+
+
+def _detect(
+    detector: Detector,
+    commits: Sequence[Candidate],
+    fix_targets: Mapping[str, Sequence[str]],
+    versions: Sequence[Version],
+) -> tuple[Detection, dict[str, dict[str, tuple[Version, ...]]], list[Candidate]]:
+    """Where the fixed commits are (the lines the bugs are on), then where
+    the candidates are: the nominated ones and the fixes of bugs on a line.
+    One Detection answers both, as _decide asks about candidates and about
+    what they fix."""
+    by_id = {c.commit: c for c in commits}
+    fixed = sorted({t for ts in fix_targets.values() for t in ts})
+    known = {t: by_id[t] for t in fixed if t in by_id}
+    fixed_detection = detector.detect(fixed, {t: c.parents for t, c in known.items()}, _subjects(known.values()))
+    bug_on = _bug_lines(fixed_detection, fix_targets, versions)
+    interesting = [c for c in commits if c.nominations or bug_on.get(c.commit)]
+    found = detector.detect(
+        [c.commit for c in interesting], {c.commit: c.parents for c in interesting}, _subjects(interesting)
+    )
+    detection = Detection(
+        {**fixed_detection.applied, **found.applied}, {**fixed_detection.missing, **found.missing}
+    )
+    return detection, bug_on, interesting
+
+
+def _subjects(candidates: Iterable[Candidate]) -> dict[str, str]:
+    return {c.commit: c.subject for c in candidates}
+
+
+def _judge_all(
+    interesting: Sequence[Candidate],
+    versions: Sequence[Version],
+    detection: Detection,
+    bug_on: Mapping[str, Mapping[str, tuple[Version, ...]]],
+    reverted_by: Mapping[str, str],
+    fix_targets: Mapping[str, Sequence[str]],
+) -> tuple[list[_Plan], set[tuple[str, Version]], list[UntaggedFix]]:
+    """Every candidate decided before simulation, oldest first (a fix is
+    needed on a line where what it fixes is pending), and the untagged fixes."""
+    plans: list[_Plan] = []
+    pending: set[tuple[str, Version]] = set()
+    untagged: list[UntaggedFix] = []
+    for candidate in interesting:
+        inferred = _inferred(candidate, bug_on.get(candidate.commit, {}))
+        if candidate.nominations:
+            plan = _decide(candidate, inferred, versions, detection, reverted_by, fix_targets, pending)
+            pending.update((candidate.commit, v) for v, t in plan.targets.items() if t.state == PENDING)
+            plans.append(plan)
+        if not candidate.nominated and candidate.commit not in reverted_by:
+            fix = _untagged(candidate, bug_on.get(candidate.commit, {}), detection, versions)
+            if fix is not None:
+                untagged.append(fix)
+    return plans, pending, untagged
+
+
+def _missing_problems(verdicts: Sequence[Verdict], detector: Detector, lines: Sequence[Line]) -> tuple[Problem, ...]:
+    """What a missing object cost, said where problems are listed: each
+    unknown verdict, and each line whose own commits could not all be read
+    (a backport there would be missed by patch-id)."""
+    found = []
+    for verdict in verdicts:
+        unknown = [t for t in verdict.targets if t.state == UNKNOWN]
+        if unknown:
+            where = listing(t.version for t in unknown)
+            found.append(Problem(verdict.candidate.commit, f"unknown on {where}", str(unknown[0].reason)))
+    for line in lines:
+        for commit, object_id in detector.line_missing.get(line.version, {}).items():
+            error = (
+                f"object {object_id} is missing, so this {line.version} commit's diff could not be compared: "
+                f"a backport it carries without a reference line is not seen; {MISSING_HINT}"
+            )
+            found.append(Problem(commit, f"line {line.version}", error))
+    return tuple(found)
+
+
+def _missing(object_id: str) -> str:
+    return f"object {object_id} is missing (a partial clone or a damaged pack); {MISSING_HINT}"
 
 
 # -- before simulation ----------------------------------------------------------
@@ -249,21 +313,18 @@ def _decide(
     fix_targets: Mapping[str, Sequence[str]],
     pending: Collection[tuple[str, Version]],
 ) -> _Plan:
-    requested: dict[Version, str | None] = {}  # version -> the requesting nomination's comment
-    skipped: dict[Version, Nomination] = {}
-    for nomination in candidate.nominations:
-        if nomination.kind == "request":
-            for version in nomination.versions(versions):
-                requested.setdefault(version, nomination.comment)
-        elif nomination.kind == "skip":
-            for version in nomination.versions(versions):
-                skipped.setdefault(version, nomination)
+    requested, explicit, skipped = _asked(candidate, versions)
     # `none` alone means no targets; a later request (e.g. a note) overrides it
     targets: dict[Version, Target] = {}
     fixed = fix_targets.get(candidate.commit, ())
     # an unresolvable Fixes: target (typo, another tree) leaves the question open
     all_fixes_known = len(fixed) == len(candidate.fixes)
     for version in sorted({*requested, *skipped}):
+        bug_absent = (
+            bool(fixed)
+            and all_fixes_known
+            and not any(detection.on_line(t, version) or (t, version) in pending for t in fixed)
+        )
         applied = detection.find(candidate.commit, version)
         if applied is not None:
             target = Target(version, APPLIED, applied_as=applied.commit, evidence=applied.evidence)
@@ -271,27 +332,53 @@ def _decide(
             target = Target(version, REVERTED, reason=f"reverted by {reverted_by[candidate.commit]}")
         elif version in skipped:
             decision = skipped[version]
-            target = Target(
-                version,
-                SKIPPED,
-                evidence="note" if decision.source == "note" else None,
-                reason=decision.comment,
-            )
-        elif (
-            fixed
-            and all_fixes_known
-            and not any(detection.on_line(t, version) or (t, version) in pending for t in fixed)
-        ):
+            evidence = "note" if decision.source == "note" else None
+            target = Target(version, SKIPPED, evidence=evidence, reason=decision.comment)
+        elif bug_absent and version not in explicit:
             target = Target(version, NOT_NEEDED, evidence="fixes", reason=_not_there(fixed, version))
+        elif candidate.commit in detection.missing:
+            target = Target(version, UNKNOWN, reason=_missing(detection.missing[candidate.commit]))
         else:
-            target = Target(version, PENDING, reason=requested.get(version))
+            warning = _named_anyway(fixed, version) if bug_absent else None
+            target = Target(version, PENDING, reason=requested.get(version), warning=warning)
         targets[version] = target
     return _Plan(candidate, candidate.nominations + inferred, targets)
+
+
+def _asked(
+    candidate: Candidate, versions: Sequence[Version]
+) -> tuple[dict[Version, str | None], set[Version], dict[Version, Nomination]]:
+    """What the candidate's nominations ask of the lines: each requested
+    line with the comment of the request that named it first, the lines
+    named explicitly (`4.20`, not reached by a range `4.18+`), and the
+    declined lines with their decision.
+
+    An explicit request wins over what `Fixes:` infers: the line stays
+    pending even where the fixed commit is not on it (real backports
+    rewrite an inexact `Fixes:`). Only a range expands by the bug's
+    presence."""
+    requested: dict[Version, str | None] = {}
+    explicit: set[Version] = set()
+    skipped: dict[Version, Nomination] = {}
+    for nomination in candidate.nominations:
+        if nomination.kind == "request":
+            for version in nomination.versions(versions):
+                requested.setdefault(version, nomination.comment)
+            explicit.update(r.version for r in nomination.requests if not r.plus)
+        elif nomination.kind == "skip":
+            for version in nomination.versions(versions):
+                skipped.setdefault(version, nomination)
+    return requested, explicit, skipped
 
 
 def _not_there(fixed: Sequence[str], version: Version) -> str:
     names = ", ".join(t[:12] for t in fixed)
     return f"fixes {names}, not in {version}"
+
+
+def _named_anyway(fixed: Sequence[str], version: Version) -> str:
+    names = ", ".join(t[:12] for t in fixed)
+    return f"its Fixes: target {names} is not on {version}; kept because {version} was asked for by name"
 
 
 # -- simulation, age, owners ------------------------------------------------------
@@ -353,6 +440,8 @@ def _pending(
     owners: Mapping[str, tuple[str, ...]],
 ) -> Target:
     alone, chained = plan.alone, plan.chained
+    if alone.missing is not None:
+        return replace(target, state=UNKNOWN, reason=_missing(alone.missing), warning=None)
     conflicts: tuple[str, ...]
     after: tuple[str, ...]
     if alone.clean and alone.empty:
