@@ -228,6 +228,10 @@ def _at_start(clone: str, window: Window, verdicts: dict[str, dict], counts: Cou
             needed = [not pick([c for c in t["after"] if c != left_out] + [commit])[0] for left_out in t["after"]]
             counts["start: after is minimal (each one left out, git conflicts)" if all(needed)
                    else "start: after NOT minimal"] += 1
+            if not all(needed):
+                spare = [c[:12] for c, n in zip(t["after"], needed, strict=True) if not n]
+                print(f"  not minimal: {commit[:12]} after {len(t['after'])}, git does without {spare}",
+                      file=sys.stderr)
         if t.get("warning"):
             counts["start: pending with a warning (named explicitly, Fixes: target absent)"] += 1
     subprocess.run(["git", "-C", clone, "worktree", "remove", "--force", tree], capture_output=True)

@@ -44,9 +44,9 @@ _MERGE_SETTINGS = (
     r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
 )
 _FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
-# The longest `after` list that is trimmed to a minimal one: trimming replays
-# the picks once per commit of the list.
-MINIMIZE = 16
+# The longest `after` list that is trimmed to a minimal one (trimming replays
+# the picks some n log n times): longer lists stay complete, untrimmed.
+MINIMIZE = 64
 _T = TypeVar("_T")
 _R = TypeVar("_R")
 
@@ -538,9 +538,9 @@ class Simulator:
         from the line's tip, as a coordinator would pick it. Should that not
         come out clean (git paired a rename we cannot see), everything taken
         before the candidate does: that is the branch it picked clean on.
-        Then each commit the replay does without is left out, newest first,
-        while the list has at most MINIMIZE commits; a longer list stays
-        complete but is not trimmed.
+        Then what the replay does without is left out (_trimmed), while the
+        list has at most MINIMIZE commits; a longer list stays complete but
+        is not trimmed.
         """
         position = {self._commits[n].id: i for i, n in enumerate(names)}
         replay = _Replay(self, tip_tree)
@@ -556,10 +556,7 @@ class Simulator:
             if not replay.clean([*chosen, commit]):
                 chosen = list(before[name])
             if replay.clean([*chosen, commit]) and len(chosen) <= MINIMIZE:
-                for prerequisite in reversed(list(chosen)):
-                    fewer = [p for p in chosen if p != prerequisite]
-                    if replay.clean([*fewer, commit]):
-                        chosen = fewer
+                chosen = _trimmed(replay, chosen, commit)
             done[commit] = tuple(chosen)
             plans[name] = replace(plan, after=tuple(chosen))
         return plans
@@ -569,6 +566,25 @@ class Simulator:
         with self._lock:
             self._seq += 1
             return os.path.join(self._tmp, f"index-{self._seq}")
+
+
+def _trimmed(replay: _Replay, chosen: list[str], commit: str) -> list[str]:
+    """`chosen` without what the replay of `chosen` then `commit` does
+    without: runs of commits first (halves, quarters, ...: on real history
+    a long list often carries a whole series it does not need), then one
+    at a time, newest first. Newest first keeps the replays' start, whose
+    trees are kept, the same. What comes out is minimal: leave any one
+    commit out and a pick conflicts."""
+    size = len(chosen) // 2
+    while size >= 1:
+        start = len(chosen) - size
+        while start >= 0:
+            fewer = chosen[:start] + chosen[start + size :]
+            if replay.clean([*fewer, commit]):
+                chosen = fewer
+            start -= size
+        size //= 2
+    return chosen
 
 
 class _Replay:
