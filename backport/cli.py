@@ -48,16 +48,21 @@ class LazyGroup(click.Group):
     metavar="VERSION[=REF]",
     help="Limit the run to this stable line, optionally at REF (any revision). Repeatable.",
 )
+@click.option(
+    "--preset",
+    metavar="NAME",
+    help="A project's conventions: xen, linux, qemu or mesa (default: as configured; see backport init).",
+)
 @click.version_option(__version__, prog_name="backport")
 @click.pass_context
-def cli(ctx: click.Context, repo: str, unstable: str | None, lines: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, repo: str, unstable: str | None, lines: tuple[str, ...], preset: str | None) -> None:
     """Track stable-branch backports: nominations, verdicts, reports, hooks."""
     if ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT:
         # --repo names the repository: an inherited GIT_DIR (say, from a hook
         # of another repository) must not silently point git elsewhere
         for name in _REPOSITORY_ENV:
             os.environ.pop(name, None)
-    ctx.obj = Globals(repo, unstable, lines)
+    ctx.obj = Globals(repo, unstable, lines, preset)
 
 
 @cli.command()

@@ -17,6 +17,8 @@ TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
     from typing import Any
 
+    from backport.models import Form
+
 TOML_FILE = ".backport.toml"
 NOTES_REF = "refs/notes/backport"
 UNSTABLE_CANDIDATES = ("staging", "master", "main")
@@ -106,6 +108,65 @@ def _count(value: Any) -> int:
     return number
 
 
+def _choice(*allowed: str) -> Callable[[Any], str]:
+    def parse(value: Any) -> str:
+        text = str(value).strip().lower()
+        if text not in allowed:
+            raise ValueError(f"expected one of {', '.join(allowed)}")
+        return text
+
+    return parse
+
+
+def _preset(value: Any) -> str | None:
+    from backport.presets import NAMES
+
+    text = str(value).strip().lower()
+    if text in ("", "none"):
+        return None
+    if text not in NAMES:
+        raise ValueError(f"no preset {text!r} (known: {', '.join(NAMES)})")
+    return text
+
+
+_FORM_FIELDS = {"key", "value", "versions", "bare", "versionless", "opt-out"}
+
+
+def _forms(value: Any) -> tuple[Form, ...]:
+    """Request forms from `[[request-forms]]` tables of a .backport.toml."""
+    from backport.models import Form  # here: the hook's quick look reads configuration without the records
+
+    if isinstance(value, str):
+        raise ValueError("request forms are tables: write them as [[request-forms]] in .backport.toml")
+    if not isinstance(value, (list, tuple)):
+        raise ValueError("expected [[request-forms]] tables")
+    forms = []
+    for item in value:
+        if isinstance(item, Form):
+            forms.append(item)
+            continue
+        if not isinstance(item, dict) or not isinstance(item.get("key"), str) or not item["key"].strip():
+            raise ValueError("each request form needs a key, e.g. key = \"Cc\"")
+        unknown = set(item) - _FORM_FIELDS
+        if unknown:
+            known = ", ".join(sorted(_FORM_FIELDS))
+            raise ValueError(f"unknown field {sorted(unknown)[0]!r} in a request form (known: {known})")
+        pattern = item.get("value")
+        if pattern is not None:
+            _patterns([pattern])
+        forms.append(
+            Form(
+                key=item["key"].strip(),
+                value=pattern,
+                versions=_choice("value", "comment")(item.get("versions", "value")),
+                bare=_choice("exact", "and-newer")(item["bare"]) if "bare" in item else None,
+                versionless=_choice("error", "all")(item.get("versionless", "error")),
+                opt_out=_flag(item.get("opt-out", False)),
+            )
+        )
+    return tuple(forms)
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -127,6 +188,7 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
+    Setting("preset", _preset, None, "a project's conventions: xen, linux, qemu or mesa (backport init proposes one)"),
     Setting("unstable", _text, None, "unstable branch (default: first of staging, master, main)"),
     Setting("maintained", _words, (), "maintained line versions (default: every discovered line)", True),
     Setting("oldest", _text, None, "oldest maintained line; older discovered lines are ignored"),
@@ -134,6 +196,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("keys", _words, DEFAULT_KEYS, "message/note keys that nominate", True),
     Setting("skip-keys", _words, DEFAULT_SKIP_KEYS, "note keys that decline", True),
     Setting("fixes-keys", _words, DEFAULT_FIXES_KEYS, "keys naming the commit a fix fixes", True),
+    Setting("request-forms", _forms, (), "the project's own request forms ([[request-forms]] tables)"),
+    Setting("bare-version", _choice("exact", "and-newer"), "exact", "a bare version: that line, or it and newer"),
+    Setting("fixes-as-request", _flag, False, "a Fixes: whose bug is on a line asks for that line"),
+    Setting("request-template", _text, "Backport-to: {versions}", "the request tag writes and the hook suggests"),
+    Setting("decline-template", _text, "Backport-to: none", "what says 'not for backport' (empty: none)"),
     Setting("stale-after", _count, 30, "days a pending backport may wait before it is stale"),
     Setting("maintainers", _text, "MAINTAINERS", "MAINTAINERS file, read from the unstable ref"),
     Setting("line-patterns", _version_patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
@@ -228,6 +295,22 @@ def _checked(setting: Setting, value: Any, where: str) -> Any:
     except ValueError as err:
         hint = "correct that value; backport config lists every setting"
         raise ConfigError(f"{where}: {err} (got {value!r})", hint) from None
+
+
+def with_preset(
+    base: Config, flag: str | None, toml: Mapping[str, Any], git: Mapping[str, tuple[Any, str]]
+) -> Config:
+    """`base` with the preset's bundle layered on, where the flag, git config
+    or .backport.toml (the first that says) names one. The layers above
+    then still win over any of its values."""
+    name = flag or (git["preset"][0] if "preset" in git else toml.get("preset"))
+    if flag:
+        name = _checked(_BY_NAME["preset"], flag, "--preset")
+    if not name:
+        return base
+    from backport.presets import PRESETS
+
+    return layer(base, PRESETS[name], f"preset {name}")
 
 
 def layer(base: Config, values: Mapping[str, Any], origin: str) -> Config:

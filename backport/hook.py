@@ -86,7 +86,8 @@ def nothing_to_say(message_file: str, repo: str, git: Git | None = None) -> bool
         return False  # the full check says what is wrong
     if _project_config(git, [values["unstable"][0]] if "unstable" in values else []):
         return False
-    effective = cfg.layer(defaults, {name: value for name, (value, _) in values.items()}, "git config")
+    effective = cfg.with_preset(defaults, None, {}, values)
+    effective = cfg.layer(effective, {name: value for name, (value, _) in values.items()}, "git config")
     return not _mentions(text, effective)
 
 
@@ -94,7 +95,8 @@ def _mentions(text: str, config: cfg.Config) -> bool:
     """Whether the text has a line with one of the keys, or a fix pattern.
 
     A superset of what the check looks at (it strips comments first)."""
-    keys = sorted({*config["keys"], *config["skip-keys"], *config["fixes-keys"]}, key=len, reverse=True)
+    forms = [form.key for form in config["request-forms"]]
+    keys = sorted({*config["keys"], *forms, *config["skip-keys"], *config["fixes-keys"]}, key=len, reverse=True)
     if keys and re.search(rf"^(?:{'|'.join(map(re.escape, keys))})[ \t]*:", text, re.IGNORECASE | re.MULTILINE):
         return True
     return any(re.search(pattern, text, re.IGNORECASE) for pattern in config["hook.fix-patterns"])

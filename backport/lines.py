@@ -57,7 +57,7 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str,
     """Every branch that looks like a stable line: version -> (short ref,
     commit, full ref name)."""
     compiled = [re.compile(p) for p in patterns]
-    found: dict[Version, tuple[tuple[int, str], str, str, str]] = {}
+    found: dict[Version, tuple[tuple[int, int, str], str, str, str]] = {}
     for refname, obj, kind, peeled in git.branches():
         # a branch may point at an annotated tag (peel it) or at no commit at
         # all (an empty id: resolved later, and reported as unknown)
@@ -65,14 +65,15 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str,
         short = _short(refname)
         if short == "HEAD":
             continue
-        for pattern in compiled:
+        for order, pattern in enumerate(compiled):
             match = pattern.fullmatch(short)
             if match:
                 version = Version.parse(match.group("version"))
                 if version is None:
                     break
                 display = short if refname.startswith("refs/heads/") else refname[len("refs/remotes/") :]
-                rank = _rank(refname)
+                # the earlier pattern wins (Mesa: staging/24.1 over 24.1), then the user's own branch
+                rank = (order, *_rank(refname))
                 if version not in found or rank < found[version][0]:
                     found[version] = (rank, display, commit, refname)
                 break

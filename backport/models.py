@@ -99,18 +99,46 @@ class Request:
 
 
 @record
+class Form:
+    """One way a project asks for a backport, as a declarative rule.
+
+    `Backport-to: 4.20` is Form("Backport-to"); Linux's `Cc:
+    stable@vger.kernel.org # 6.1+` is Form("Cc", value=<the address>,
+    versions="comment", bare="and-newer", versionless="all"). A line with
+    the key whose value the rule does not match is an ordinary trailer:
+    never a problem.
+    """
+
+    key: str  # the trailer key, matched without regard to case
+    # a regular expression the value (before any `# comment`) must match
+    # whole, case aside; None: the value is the versions. A group
+    # (?P<versions>...) says where in the value the versions are.
+    value: str | None = None
+    versions: str = "value"  # where the versions are written: "value" or "comment" (after `#`)
+    bare: str | None = None  # what `4.20` means: "exact" or "and-newer"; None: the grammar's default
+    # a request with no version: "error" (malformed) or "all" (every
+    # maintained line, those the bug is on where it names a Fixes: target)
+    versionless: str = "error"
+    opt_out: bool = False  # a match declines: no request, never suggested (Linux's stable+noautosel)
+
+
+@record
 class Nomination:
     """A request (or refusal) to backport a commit, as found in a message or note."""
 
     source: str  # "trailer" | "note" | "fixes"
     text: str  # the line as written, e.g. "Backport-to: 4.19+ # maybe older"
-    kind: str  # "request" | "none" | "skip"
+    kind: str  # "request" | "none" | "skip" | "prerequisite" (asks for the commits in `needs`, not this one)
     requests: tuple[Request, ...] = ()
     comment: str | None = None
     misplaced: bool = False  # found outside the message's final trailer block
+    all_lines: bool = False  # no version given (`Cc: stable@...`) or `*`: every line (where the bug is)
+    needs: tuple[str, ...] = ()  # commits to pick first, as written (Linux: `# 5.15.x: <sha>: subject`)
 
     def versions(self, known: Iterable[Version]) -> list[Version]:
         known = sorted(set(known))
+        if self.all_lines:
+            return known
         found: set[Version] = set()
         for request in self.requests:
             found.update(request.expand(known))

@@ -16,11 +16,17 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
-from backport.models import Nomination, Request, Version, listing, printable
+from backport.models import Form, Nomination, Request, Version, listing, printable
 from backport.record import record
 
 _SEPARATORS = re.compile(r"[,\s]+")
-_ITEM = re.compile(r"(\d+(?:\.\d+)*)(\+?)")
+_ITEM = re.compile(r"(\d+(?:\.\d+)*)()(\+?)")  # 4.20, 4.18+
+# As Linux writes it in a comment: also v6.1 and 6.1.x (that line)
+_LOOSE_ITEM = re.compile(r"v?(\d+(?:\.\d+)*?)(\.[xy])?(\+?)", re.IGNORECASE)
+# Where a comment starts with versions (Linux: `# 5.10+`, `# 5.15.x: <sha>: subject`).
+_ONE = r"v?\d+(?:\.\d+)+(?:\.[xy])?\+?"
+_LEADING_VERSIONS = re.compile(rf"\s*({_ONE}(?:[\s,]+{_ONE})*)(.*)$", re.S | re.IGNORECASE)
+_PREREQUISITE = re.compile(r"\s*:\s*([0-9a-fA-F]{7,64})\b\s*:?\s*(.*)$", re.S)
 _TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
 # The commit a Fixes: line names: the first word of the value, blanks around
 # it aside, when it is 7 to 64 hex digits (a SHA-1 or SHA-256 id).
@@ -30,20 +36,40 @@ _REVERTS = re.compile(rf"^{_REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
 # Trailers that git itself writes: one of these makes a paragraph with some
 # free-form lines still count as the trailer block, as in git's own parser.
 _GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
+EXACT, AND_NEWER = "exact", "and-newer"
 
 
 @record
 class Grammar:
-    """Which keys mean what. Built from configuration."""
+    """Which keys and forms mean what. Built from configuration."""
 
-    keys: tuple[str, ...] = DEFAULT_KEYS
+    keys: tuple[str, ...] = DEFAULT_KEYS  # each a plain form: Form(key)
     skip_keys: tuple[str, ...] = DEFAULT_SKIP_KEYS
     fixes_keys: tuple[str, ...] = DEFAULT_FIXES_KEYS
+    forms: tuple[Form, ...] = ()  # the project's own request forms, tried before the plain keys
+    bare: str = EXACT  # what a bare version means where a form does not say
 
     @property
     def pattern(self) -> re.Pattern[str]:
         """`Key: value` lines for every key (nomination, skip and fixes); groups key, value."""
-        return _line_pattern((*self.keys, *self.skip_keys, *self.fixes_keys))
+        return _line_pattern((*self.request_keys, *self.skip_keys, *self.fixes_keys))
+
+    @property
+    def request_keys(self) -> tuple[str, ...]:
+        """Every key a request may be written with."""
+        return tuple(dict.fromkeys((*(f.key for f in self.forms), *self.keys)))
+
+    def forms_for(self, key: str) -> tuple[Form, ...]:
+        """The forms of a key (lower-cased), in the order they are tried."""
+        return _forms(self).get(key, ())
+
+
+@cache
+def _forms(grammar: Grammar) -> dict[str, tuple[Form, ...]]:
+    found: dict[str, list[Form]] = {}
+    for form in (*grammar.forms, *(Form(k) for k in grammar.keys)):
+        found.setdefault(form.key.lower(), []).append(form)
+    return {key: tuple(forms) for key, forms in found.items()}
 
 
 @cache
@@ -55,9 +81,9 @@ def _line_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
 
 @cache
 def _roles(grammar: Grammar) -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
-    """The grammar's nomination, skip and fixes keys, lower-cased."""
+    """The grammar's request, skip and fixes keys, lower-cased."""
     return (
-        frozenset(k.lower() for k in grammar.keys),
+        frozenset(k.lower() for k in grammar.request_keys),
         frozenset(k.lower() for k in grammar.skip_keys),
         frozenset(k.lower() for k in grammar.fixes_keys),
     )
@@ -73,34 +99,102 @@ class Parsed:
     reverts: tuple[str, ...]
 
 
-@lru_cache(maxsize=4096)  # values repeat ("4.19+"); the result is immutable; errors are not cached
-def parse_value(value: str) -> tuple[str, tuple[Request, ...], str | None]:
-    """Parse the value of a nomination line.
+@record
+class Value:
+    """What a request line's value says: kind "request" or "none", the
+    versions asked for, a comment, whether it asks for every line, and
+    commits to pick first (Linux: `# 5.15.x: <sha>: subject`)."""
+
+    kind: str
+    requests: tuple[Request, ...] = ()
+    comment: str | None = None
+    all_lines: bool = False
+    needs: tuple[str, ...] = ()
+
+
+def parse_value(value: str, bare: str = EXACT) -> tuple[str, tuple[Request, ...], str | None]:
+    """Parse the value of a plain `Key: versions # comment` line.
 
     Returns (kind, requests, comment) with kind "request" or "none".
     Raises ValueError with a sentence saying what is wrong.
     """
+    parsed = read_value(Form("Backport-to"), value, bare)
+    assert parsed is not None  # a plain form matches any value
+    return parsed.kind, parsed.requests, parsed.comment
+
+
+@cache
+def _compiled(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+@lru_cache(maxsize=4096)  # values repeat ("4.19+"); the result is immutable; errors are not cached
+def read_value(form: Form, value: str, bare: str = EXACT) -> Value | None:
+    """What `value`, written with `form`'s key, asks for; None when the form
+    does not match it (an ordinary trailer). Raises ValueError with a
+    sentence saying what is wrong."""
     body, hash_, comment = value.partition("#")
-    comment_text = comment.strip() if hash_ else None
-    tokens = [t for t in _SEPARATORS.split(body.strip()) if t]
-    if not tokens:
-        raise ValueError("no version given (expected e.g. 4.20, 4.18+ or none)")
+    comment_text: str | None = comment.strip() if hash_ else None
+    written = body.strip()
+    matcher = _compiled(form.value) if form.value is not None else None
+    if matcher is not None:
+        match = matcher.fullmatch(written)
+        if match is None:
+            return None
+        written = (match.group("versions") or "") if "versions" in matcher.groupindex else ""
+    if form.opt_out:
+        return Value("none", comment=comment_text or None)
+    needs: tuple[str, ...] = ()
+    if form.versions == "comment":
+        written, comment_text, needs = _from_comment(comment_text or "")
+    plus = (form.bare or bare) == AND_NEWER
+    found = _versions(written, plus, _LOOSE_ITEM if form.versions == "comment" else _ITEM)
+    if found is None:
+        return Value("none", comment=comment_text or None)
+    requests, everything = found
+    if not requests and not everything:
+        if form.versionless != "all":
+            raise ValueError("no version given (expected e.g. 4.20, 4.18+ or none)")
+        everything = True
+    return Value("request", requests, comment_text or None, everything, needs)
+
+
+def _versions(text: str, plus: bool, item: re.Pattern[str] = _ITEM) -> tuple[tuple[Request, ...], bool] | None:
+    """The requests in `text` ("4.19, 4.20+", "6.1.x", "*"), and whether it
+    asks for every line (`*`); None for `none`. `plus`: a bare version
+    means that line and every newer one."""
+    tokens = [t for t in _SEPARATORS.split(text.strip()) if t]
     requests: list[Request] = []
-    saw_none = False
+    everything = saw_none = False
     for token in tokens:
         if token.lower() == "none":
             saw_none = True
             continue
-        match = _ITEM.fullmatch(token)
+        if token == "*":
+            everything = True
+            continue
+        match = item.fullmatch(token)
         version = Version.parse(match.group(1)) if match else None
         if match is None or version is None:
             raise ValueError(f"malformed version {token!r} (expected e.g. 4.20, 4.18+ or none)")
-        requests.append(Request(version, bool(match.group(2))))
-    if saw_none and requests:
+        requests.append(Request(version, plus or bool(match.group(3))))
+    if saw_none and (requests or everything):
         raise ValueError("'none' cannot be combined with versions")
-    if saw_none:
-        return "none", (), comment_text or None
-    return "request", tuple(dict.fromkeys(requests)), comment_text or None
+    return None if saw_none else (tuple(dict.fromkeys(requests)), everything)
+
+
+def _from_comment(comment: str) -> tuple[str, str | None, tuple[str, ...]]:
+    """Versions, the rest of the comment, and a prerequisite, from a comment
+    that may start with versions: `5.10+`, `5.15.x: 1a2b3c4: subject`,
+    `after -rc3`, `see patch description, needs adjustments for <= 6.3`."""
+    match = _LEADING_VERSIONS.match(comment)
+    if match is None:
+        return "", comment or None, ()
+    versions, rest = match.group(1), match.group(2)
+    needed = _PREREQUISITE.match(rest)
+    if needed:
+        return versions, needed.group(2).strip() or None, (needed.group(1).lower(),)
+    return versions, rest.strip(" \t,;") or None, ()
 
 
 def line_errors(nominations: Iterable[Nomination], known: Sequence[Version]) -> list[tuple[str, str]]:
@@ -145,14 +239,15 @@ def trailer_block(lines: Sequence[str]) -> range:
     return range(0)
 
 
-def message_body(message: str) -> str:
-    """The message as git would commit it: no `#` comments, nothing past scissors,
-    nothing past a format-patch `---` separator."""
+def message_body(message: str, *, patch: bool = False) -> str:
+    """The message as git would commit it: no `#` comments, nothing past
+    scissors, and for a format-patch file nothing past its `---` separator
+    (in a commit message, `---` may be pasted output that git keeps)."""
     kept = []
     for line in message.splitlines():
         if line.startswith("# ") and ">8" in line:
             break
-        if line == "---":
+        if patch and line == "---":
             break
         if line.startswith("#"):
             continue
@@ -161,6 +256,24 @@ def message_body(message: str) -> str:
 
 
 DEFAULT_GRAMMAR = Grammar()
+
+
+def _read_line(grammar: Grammar, key: str, value: str, skip_keys: frozenset[str]) -> tuple[str, Value] | None:
+    """The kind ("request", "none" or "skip") and value of one `Key: value`
+    line, by the first of the key's forms that matches it; None when none
+    does. Raises ValueError when a form matches but the value is malformed."""
+    if key in skip_keys:
+        found = read_value(Form(key), value)
+        if found is None or found.kind == "none" or found.all_lines:
+            raise ValueError("Backport-skip needs the line versions it declines")
+        return "skip", found
+    for form in grammar.forms_for(key):
+        found = read_value(form, value, grammar.bare)
+        if found is not None:
+            # Linux's `# 5.15.x: <sha>: subject` asks for <sha>, to go first; this
+            # commit is asked for by a line of its own (`# 5.15.x`)
+            return ("prerequisite" if found.needs else found.kind), found
+    return None
 
 
 def parse(text: str, grammar: Grammar = DEFAULT_GRAMMAR, source: str = "trailer") -> Parsed:
@@ -189,28 +302,25 @@ def parse(text: str, grammar: Grammar = DEFAULT_GRAMMAR, source: str = "trailer"
     nominations: list[Nomination] = []
     errors: list[tuple[str, str]] = []
     for match in matches:
-        key, value = match.group(1), match.group(2)
         written = printable(match.group(0).rstrip())
-        index = text.count("\n", 0, match.start())
-        kind_override = "skip" if key.lower() in skip_keys else None
         try:
-            kind, requests, comment = parse_value(printable(value))
+            read = _read_line(grammar, match.group(1).lower(), printable(match.group(2)), skip_keys)
         except ValueError as err:
             errors.append((written, str(err)))
             continue
-        if kind_override == "skip":
-            if kind == "none":
-                errors.append((written, "Backport-skip needs the line versions it declines"))
-                continue
-            kind = "skip"
+        if read is None:
+            continue  # an ordinary trailer with a request key (`Cc: someone`): nothing to say
+        kind, value = read
         nominations.append(
             Nomination(
                 source=source,
                 text=written,
                 kind=kind,
-                requests=requests,
-                comment=comment,
-                misplaced=index not in block,
+                requests=value.requests,
+                comment=value.comment,
+                misplaced=text.count("\n", 0, match.start()) not in block,
+                all_lines=value.all_lines,
+                needs=value.needs,
             )
         )
     if _REVERT_TEXT in text:  # a substring search spares most messages the regex

@@ -45,6 +45,7 @@ class Session:
         unstable: str | None = None,
         line_specs: Sequence[str] = (),
         git: Git | None = None,
+        preset: str | None = None,
     ) -> Session:
         """The session of the repository at `path`. `git`, when given, runs in
         `path` and becomes the session's (with what it started ahead)."""
@@ -78,12 +79,17 @@ class Session:
                 "pass --unstable REF or set git config backport.unstable",
             )
         ref, commit, toml_blob = found
-        config = cfg.defaults()
+        toml_values = {}
         if toml_blob:
             toml = git.blobs([toml_blob])[toml_blob]
-            config = cfg.layer(config, cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})"), f"{cfg.TOML_FILE} ({ref})")
+            toml_values = cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})")
+        config = cfg.with_preset(cfg.defaults(), preset, toml_values, git_values)
+        if toml_values:
+            config = cfg.layer(config, toml_values, f"{cfg.TOML_FILE} ({ref})")
         for name, (value, where) in git_values.items():
             config = cfg.layer(config, {name: value}, where)
+        if preset:
+            config = cfg.layer(config, {"preset": preset}, "--preset")
         if flag_unstable:
             config = cfg.layer(config, {"unstable": flag_unstable}, "--unstable")
         elif config["unstable"] and config["unstable"] != ref and not chosen:
@@ -143,11 +149,7 @@ class Session:
 
     @property
     def grammar(self) -> Grammar:
-        return Grammar(
-            keys=tuple(self.config["keys"]),
-            skip_keys=tuple(self.config["skip-keys"]),
-            fixes_keys=tuple(self.config["fixes-keys"]),
-        )
+        return grammar_of(self.config)
 
     def require_history(self) -> None:
         """History-reading commands need the whole history."""
@@ -156,6 +158,18 @@ class Session:
                 "this is a shallow clone: the history backport needs is missing",
                 "run git fetch --unshallow",
             )
+
+
+def grammar_of(config: cfg.Config) -> Grammar:
+    """The request grammar the configuration says: plain keys, the
+    project's forms, and what a bare version means."""
+    return Grammar(
+        keys=tuple(config["keys"]),
+        skip_keys=tuple(config["skip-keys"]),
+        fixes_keys=tuple(config["fixes-keys"]),
+        forms=tuple(config["request-forms"]),
+        bare=config["bare-version"],
+    )
 
 
 def _configured_ref(ref: str, source: str) -> str:

@@ -130,8 +130,10 @@ def test_configured_keys() -> None:
 
 def test_message_body_drops_comments_scissors_and_patch_tail() -> None:
     text = "s\n\nBackport-to: 4.20\n# Please enter\n# ------------------------ >8 ------------------------\nBackport-to: 4.19\n"
-    assert "4.19" not in message_body(text) and "4.20" in message_body(text)
-    assert message_body("s\n\nA: b\n---\n Backport-to: 4.19\n").endswith("A: b")
+    assert "4.19" not in message_body(text, patch=True) and "4.20" in message_body(text, patch=True)
+    assert message_body("s\n\nA: b\n---\n Backport-to: 4.19\n", patch=True).endswith("A: b")
+    # a commit message keeps what follows a `---` line (pasted output)
+    assert message_body("s\n\nlog:\n---\nFixes: 1234567\n").endswith("Fixes: 1234567")
 
 
 def test_crlf_messages() -> None:

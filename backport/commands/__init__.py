@@ -25,9 +25,10 @@ class Globals:
     repo: str
     unstable: str | None
     lines: tuple[str, ...]
+    preset: str | None = None
 
     def session(self) -> Session:
-        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines)
+        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines, preset=self.preset)
 
 
 pass_globals = click.make_pass_decorator(Globals)

@@ -23,7 +23,8 @@ from backport.models import listing
 def cli_command(g: Globals, targets: tuple[str, ...], comment: str | None, patches: tuple[str, ...]) -> int:
     """Add a Backport-to trailer to HEAD (amending it) or to git format-patch files."""
     session = g.session()
-    value = tagging.Value.parse(targets, comment, session.known_versions) if targets else None
+    bare = session.config["bare-version"]
+    value = tagging.Value.parse(targets, comment, session.known_versions, bare) if targets else None
     if value and value.kind == "request" and not session.known_versions:
         click.echo(f"backport: warning: no stable lines here to check {value.text!r} against", err=True)
     if patches:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
-from backport.maintainer.message_check import Ancestry, Finding, Rules, check_message
+from backport.maintainer.message_check import Ancestry, Finding, Rules, check_message, copies_in
 from backport.models import printable
 from backport.nominations import parse
 from backport.record import record
@@ -59,7 +59,7 @@ def lint(session: Session, revisions: Sequence[str]) -> LintResult:
             ) from None
         raise
     rules = Rules.from_session(session)
-    ancestry = Ancestry(session.git, rules.lines, session.line_branches)
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches, copies=copies_in(session))
     ancestry.prime(target for _, message in messages for target in parse(message, rules.grammar).fixes)
     flagged = []
     for sha, message in reversed(messages):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import closing
 
 from backport import config as cfg
@@ -66,24 +66,58 @@ class Rules:
     """What the check needs from the configuration, resolved once."""
 
     grammar: Grammar
-    key: str  # the nomination key to suggest, e.g. Backport-to
+    request: str  # the request to suggest, in the project's words: "Backport-to: {versions}"
+    decline: str  # what says "not for backport" there, or "" where the project has no such form
+    fixes_as_request: bool  # a Fixes: whose bug is on a line is itself the request (Linux, Mesa)
     lines: tuple[Line, ...]  # maintained lines, oldest first
     known: tuple[Version, ...]  # every line version that exists
     fix_patterns: tuple[re.Pattern[str], ...]
 
     @classmethod
     def from_session(cls, session: Session) -> Rules:
+        config = session.config
         return cls(
             grammar=session.grammar,
-            key=session.config["keys"][0],
+            request=config["request-template"],
+            decline=config["decline-template"],
+            fixes_as_request=bool(config["fixes-as-request"]),
             lines=tuple(session.heads),  # releases are a report's business
             known=tuple(session.known_versions),
             fix_patterns=fix_patterns(session),
         )
 
+    def asking(self, affected: Iterable[Version] | None = None) -> str:
+        """The request to write for these lines (None: the versions are for
+        the writer to fill in), in the project's words."""
+        maintained = [line.version for line in self.lines]
+        return request_text(self.request, affected, maintained, self.grammar.bare)
+
+    def or_decline(self) -> str:
+        """" or 'Backport-to: none'", or nothing where the project has no decline form."""
+        return f" or '{self.decline}'" if self.decline else ""
+
 
 def fix_patterns(session: Session) -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in session.config["hook.fix-patterns"])
+
+
+Copies = Callable[[str, Sequence[Line]], "set[Version]"]  # (full id, lines) -> lines with a copy of it
+
+
+def copies_in(session: Session) -> Copies:
+    """Where a commit is on lines as a copy, by the report's own rules
+    (backport.verdict.detect): reference lines, patch-id, similar. Imported
+    only when a hook needs it: when a fixed commit is not an ancestor of
+    every maintained line."""
+
+    def copies(full: str, lines: Sequence[Line]) -> set[Version]:
+        from backport.verdict.detect import Detector
+
+        detector = Detector(session.git, session.unstable.commit, lines, base=None, cache=session.cache)
+        detection = detector.detect([full], ancestry=False)
+        return {line.version for line in lines if detection.on_line(full, line.version)}
+
+    return copies
 
 
 class Ancestry:
@@ -102,10 +136,12 @@ class Ancestry:
         lines: Sequence[Line],
         branches: Mapping[str, Version] | None = None,
         wider: Ancestry | None = None,
+        copies: Copies | None = None,
     ) -> None:
         self.git = git
         self.lines = tuple(lines)
         self._wider = wider
+        self._copies = copies
         versions = {line.version for line in self.lines}
         self._branches = {name: v for name, v in (branches or {}).items() if v in versions}
         self._ids: dict[str, str | None] = {}
@@ -160,6 +196,19 @@ class Ancestry:
         return refs_query(["--contains", commit, *refs], "%(refname)")
 
     def _containing(self, commit: str) -> tuple[Version, ...]:
+        """The lines that hold the commit: by ancestry, and where it is not
+        an ancestor, by a copy (a reference line, an equal patch-id, a
+        similar hand-made one), judged as the report judges it."""
+        found = set(self._descending(commit))
+        rest = [line for line in self.lines if line.version not in found]
+        if rest and self._copies is not None:
+            self.prime([commit])  # `commit` may be `<name>^{commit}`: the full id, in one process
+            full = self._ids.get(commit)
+            if full is not None:
+                found.update(self._copies(full, rest))
+        return tuple(line.version for line in self.lines if line.version in found)
+
+    def _descending(self, commit: str) -> tuple[Version, ...]:
         # An old commit costs a long walk down from each line's tip. One
         # `for-each-ref --contains` over the lines' refs does them all in one
         # process that parses history once (25 ms of CPU against 33 for three
@@ -198,6 +247,27 @@ class Ancestry:
                     if line.commit == (peeled or obj):
                         self._refs.setdefault(refname, []).append(line.version)
         return self._refs
+
+
+def request_text(
+    template: str, affected: Iterable[Version] | None, maintained: Iterable[Version], bare: str = "exact"
+) -> str:
+    """A request line from the project's template: `{versions}` in our
+    grammar ("4.18+", "4.19, 4.20"), `{version}` the lowest version, for
+    dialects where a bare version means it and newer (Mesa's
+    `Backport-to: 24.1`, Linux's `# 6.1+`). A template with neither asks
+    for every line where the bug is (QEMU's `Cc: qemu-stable@nongnu.org`);
+    given lines that are not all of those, ` # 6.1+` is added."""
+    chosen = sorted(set(affected)) if affected is not None else None
+    lines = sorted(set(maintained))
+    if not chosen:
+        return template.replace("{versions}", "<version>").replace("{version}", "<version>")
+    versions = suggest(chosen, lines) if bare == "exact" else f"{chosen[0]}+"
+    if "{versions}" in template or "{version}" in template:
+        return template.replace("{versions}", versions).replace("{version}", str(chosen[0]))
+    if not lines or chosen[0] <= lines[0]:
+        return template  # from the oldest maintained line up: what the versionless form asks for
+    return f"{template} # {chosen[0]}+"
 
 
 def suggest(affected: Iterable[Version], maintained: Iterable[Version]) -> str:
@@ -259,17 +329,19 @@ def _untagged(target: str, rules: Rules, ancestry: Ancestry, maintained: list[Ve
                 FIX_HINT,
                 text,
                 f"fixes {target}, which names no commit here: check the id (or fetch), "
-                f"then add '{rules.key}: <version>' if the bug is on stable lines, or '{rules.key}: none'",
+                f"then add '{rules.asking()}' if the bug is on stable lines{rules.or_decline()}",
             )
         ]
-    if not lines:
-        return []  # the bug came after every maintained line forked: nothing to backport
+    if not lines or rules.fixes_as_request:
+        # the bug came after every maintained line forked: nothing to
+        # backport; or, where a Fixes: is itself the request, nothing to add
+        return []
     return [
         Finding(
             UNTAGGED_FIX,
             text,
             f"fixes {target}, which is in {_and_list(lines)}: "
-            f"add '{rules.key}: {suggest(lines, maintained)}' or '{rules.key}: none'",
+            f"add '{rules.asking(lines)}'{rules.or_decline()}",
         )
     ]
 
@@ -286,7 +358,7 @@ def _fix_hint(message: str, rules: Rules, maintained: list[Version]) -> Finding 
         subject,
         f"looks like a fix ({match.group(0)!r}) but says nothing about backporting: "
         f"if the bug is on stable lines ({listing(maintained)}), add 'Fixes: <commit>' "
-        f"or '{rules.key}: <version>'; if not, '{rules.key}: none'",
+        f"or '{rules.asking()}'" + (f"; if not, '{rules.decline}'" if rules.decline else ""),
     )
 
 
@@ -336,7 +408,7 @@ def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outc
     if _on_stable_branch(session):
         return Outcome((), strict)  # a backport being committed onto its line
     rules = Rules.from_session(session)
-    ancestry = Ancestry(session.git, rules.lines, session.line_branches, wider=guessed)
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches, wider=guessed, copies=copies_in(session))
     findings = tuple(check_message(message, rules, ancestry))
     note = None
     if not rules.lines and parsed.fixes:

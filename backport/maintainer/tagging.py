@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from backport.errors import RepoError, UsageError
 from backport.git import Git
-from backport.maintainer.message_check import Ancestry, Rules, suggest
+from backport.maintainer.message_check import Ancestry, Rules, copies_in, request_text, suggest
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import line_errors, message_body, parse, parse_value
 from backport.output import write_atomically
@@ -32,21 +32,53 @@ class Value:
 
     kind: str  # "request" | "none"
     requests: tuple[Request, ...]
-    text: str  # as it goes after the key
+    text: str  # as it goes after the key, in our grammar
+    note: str = ""  # the comment alone
 
     @classmethod
-    def parse(cls, targets: Sequence[str], comment: str | None, known: Sequence[Version]) -> Value:
+    def parse(
+        cls, targets: Sequence[str], comment: str | None, known: Sequence[Version], bare: str = "exact"
+    ) -> Value:
         body = ", ".join(t.strip() for t in targets)
         try:
-            kind, requests, _ = parse_value(body)
+            kind, requests, _ = parse_value(body, bare)
         except ValueError as err:
             raise UsageError(f"bad --to {body!r}: {err}", f"known lines: {listing(known)}") from None
         errors = line_errors([Nomination("trailer", body, kind, requests)], known)
         if errors:
             raise UsageError(errors[0][1], "give a known line with --to, or --to none")
         note = " ".join((comment or "").split())  # a trailer is one line
-        text = ", ".join(str(r) for r in requests) if kind == "request" else "none"
-        return cls(kind, requests, text + (f" # {note}" if note else ""))
+        text = body if kind == "request" else "none"
+        return cls(kind, requests, text + (f" # {note}" if note else ""), note)
+
+
+def request_line(session: Session, value: Value) -> str:
+    """The line that says `value` in the project's own words: the request
+    template (`Backport-to: 4.19+`, `Cc: stable@vger.kernel.org # 6.1+`,
+    `Cc: qemu-stable@nongnu.org`), or the decline template for `none`."""
+    rules = Rules.from_session(session)
+    if value.kind == "none":
+        if not rules.decline:
+            raise UsageError(
+                "this project has no way to say 'not for backport' in a message",
+                "leave the message as it is (or, once it has landed, backport skip COMMIT --line V -m REASON)",
+            )
+        return _with_note(rules.decline, value.note)
+    template = rules.request
+    if "{versions}" in template:
+        line = template.replace("{versions}", value.text.partition(" # ")[0])
+    else:
+        maintained = [line.version for line in rules.lines]
+        line = request_text(template, [r.version for r in value.requests], maintained, "and-newer")
+    return _with_note(line, value.note)
+
+
+def _with_note(line: str, note: str) -> str:
+    if "<reason>" in line:
+        return line.replace("<reason>", note) if note else line.replace(" # <reason>", "").replace("<reason>", "")
+    if not note:
+        return line
+    return f"{line} {note}" if "#" in line else f"{line} # {note}"
 
 
 @record
@@ -122,13 +154,14 @@ def covered(message: str, value: Value, session: Session) -> bool:
 def infer(session: Session, message: str, what: str) -> Value:
     """The value the hook would suggest for this message's `Fixes:` lines."""
     rules = Rules.from_session(session)
-    ancestry = Ancestry(session.git, rules.lines, session.line_branches)
+    ancestry = Ancestry(session.git, rules.lines, session.line_branches, copies=copies_in(session))
     fixes = parse(message, rules.grammar).fixes
     ancestry.prime(fixes)
     affected = {v for target in fixes for v in ancestry.locate(target)[1]}
     if not affected:
         reason = "its Fixes: lines name no commit on a maintained line" if fixes else "it has no Fixes: line"
         raise UsageError(f"cannot tell which lines {what} is for: {reason}", "say which with --to V (or --to none)")
+    # the lines as found, whatever a bare version means here: `4.18+` or `4.19, 4.20`
     return Value.parse([suggest(affected, [line.version for line in rules.lines])], None, session.known_versions)
 
 
@@ -155,7 +188,7 @@ def tag_head(session: Session, value: Value | None, comment: str | None) -> Tagg
     value = value or _with_comment(infer(session, text, "HEAD"), comment, session)
     if covered(text, value, session):
         return Tagged("HEAD", None, "already nominated, nothing to do")
-    trailer = f"{session.config['keys'][0]}: {value.text}"
+    trailer = request_line(session, value)
     new = insert_trailer(git, message, trailer, patch=False)
     if new is None:
         return Tagged("HEAD", None, "already nominated, nothing to do")
@@ -181,11 +214,11 @@ def tag_patch(session: Session, path: str, value: Value | None, comment: str | N
         raise UsageError(f"{path} holds several patches", "tag the files of git format-patch without --stdout")
     if not re.search(rb"^---\r?$", data, re.MULTILINE):
         raise UsageError(f"{path} is not a git format-patch file (no '---' line)", "give format-patch output files")
-    text = message_body(data.decode("utf-8", "replace").replace("\r\n", "\n"))
+    text = message_body(data.decode("utf-8", "replace").replace("\r\n", "\n"), patch=True)
     value = value or _with_comment(infer(session, text, path), comment, session)
     if covered(text, value, session):
         return Tagged(path, None, "already nominated, nothing to do")
-    trailer = f"{session.config['keys'][0]}: {value.text}"
+    trailer = request_line(session, value)
     new = insert_trailer(session.git, data, trailer, patch=True)
     if new is None:
         return Tagged(path, None, "already nominated, nothing to do")
@@ -197,7 +230,7 @@ def tag_patch(session: Session, path: str, value: Value | None, comment: str | N
 
 
 def _with_comment(value: Value, comment: str | None, session: Session) -> Value:
-    return Value.parse([value.text], comment, session.known_versions) if comment else value
+    return Value.parse([value.text], comment, session.known_versions) if comment else value  # as inferred: exact
 
 
 def _published(session: Session, head: str) -> str | None:

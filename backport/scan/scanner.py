@@ -27,7 +27,7 @@ from backport.config import NOTES_REF
 from backport.errors import GitError
 from backport.git import Git, RecordSplitter, Stream, split_records
 from backport.lines import require_tips
-from backport.models import Candidate, Line, Problem, ScanResult, Version, printable
+from backport.models import Candidate, Line, Nomination, Problem, ScanResult, Version, printable
 from backport.nominations import Grammar, Parsed, line_errors, parse
 from backport.record import layout, rebuild, record, replace
 
@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 # Bump when what the scanner finds changes for the same history, so cached
 # scans from an older backport read as misses.
-SCAN_VERSION = 3
+SCAN_VERSION = 4
 
 _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
@@ -231,6 +231,7 @@ def _scan(
     if seen is None:
         seen, details = _read_whole(git, unstable_commit, stop, finder, noted, judge)
         base = _base(git, unstable_commit, stop)
+    _add_prerequisites(git, unstable_commit, stop, seen, details)
     ordered = sorted(seen.items(), key=lambda item: item[1][0])  # newest first
     kept = [(commit, entry) for commit, entry in ordered if commit in details]
     oldest = kept[-1][1][0] if kept else 0
@@ -253,6 +254,44 @@ def _scan(
         )
     problems = tuple(p for _, (_, _, _, group) in reversed(ordered) for p in group)  # oldest first
     return ScanResult(unstable_ref, unstable_commit, base, tuple(commits), problems)
+
+
+def _add_prerequisites(
+    git: Git, unstable: str, stop: str | None, seen: _Seen, details: dict[str, dict[str, Any]]
+) -> None:
+    """Linux's `Cc: stable@vger.kernel.org # 5.15.x: <sha>: subject` asks for
+    <sha>, to be picked first: that commit, where it is on unstable within
+    the range, gets a request of source "prerequisite" for those lines,
+    whatever its own message says."""
+    asking = [(c, n) for c, (_, _, parsed, _) in seen.items() for n in parsed.nominations if n.kind == "prerequisite"]
+    if not asking:
+        return
+    resolved = git.resolve_many(w for _, n in asking for w in n.needs)
+    wanted: dict[str, list[Nomination]] = {}
+    for commit, nomination in asking:
+        for written in nomination.needs:
+            if written in resolved:
+                text = f"{nomination.text} (from {commit[:12]})"
+                asked = replace(nomination, source="prerequisite", kind="request", needs=(), text=text)
+                wanted.setdefault(resolved[written], []).append(asked)
+    unread = [c for c in wanted if c not in details]
+    if unread:
+        listed = git.out(["rev-list", unstable, *([f"^{stop}"] if stop else []), "--"]).split()
+        positions = {c: i for i, c in enumerate(listed)}
+        data = "".join(f"{c}\n" for c in unread if c in positions).encode()
+        log = ["log", "-z", "--no-color", "--date=raw", f"--format={_DETAILED}", "--no-walk=unsorted", "--stdin", "--"]
+        shown = git.run(log, input=data).stdout if data else b""
+        for sha, body, author, author_date, committer_date, parents in split_records([shown], _DETAILED_FIELDS):
+            commit = sha.decode()
+            details[commit] = _details(author, author_date, committer_date, parents)
+            if commit not in seen:
+                subject = printable(_decode(body).split("\n", 1)[0].strip())
+                seen[commit] = (positions[commit], subject, Parsed((), (), (), ()), [])
+    for commit, requests in wanted.items():
+        if commit in seen and commit in details:
+            position, subject, parsed, problems = seen[commit]
+            parsed = replace(parsed, nominations=parsed.nominations + tuple(requests))
+            seen[commit] = (position, subject, parsed, problems)
 
 
 def _forks(git: Git, unstable: str, tip: str) -> list[str]:

@@ -327,15 +327,21 @@ class Detector:
         commits: Iterable[str],
         parents: Mapping[str, Sequence[str]] | None = None,
         subjects: Mapping[str, str] | None = None,
+        *,
+        ancestry: bool = True,
     ) -> Detection:
         """Where each of `commits` (full ids) is on each line, with the
-        evidence. `parents` and `subjects`, where known, spare asking git."""
+        evidence. `parents` and `subjects`, where known, spare asking git.
+        `ancestry=False`: the caller knows already that they are not
+        ancestors of the lines (the hook asks git that its own way); only
+        copies are looked for."""
         wanted = list(dict.fromkeys(commits))
         if not wanted or not self.lines:
             return Detection({})
         indexes = self.indexes()
         found: dict[tuple[str, Version], Applied] = {}
-        self._by_ancestry(wanted, found)
+        if ancestry:
+            self._by_ancestry(wanted, found)
         resolved = self._resolve_written(indexes.values())
         for line in self.lines:
             carriers = _carriers(indexes[line.version], resolved)

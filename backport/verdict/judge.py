@@ -108,7 +108,7 @@ def evaluate(
     versions = [line.version for line in lines]
     commits = _without_broken_nominations(scan_result, session.known_versions)
     by_id = {c.commit: c for c in commits}
-    written = [w for c in commits for w in (*c.fixes, *c.reverts)]
+    written = [w for c in commits for w in (*c.fixes, *c.reverts, *_needs(c))]
     resolved = _resolve(git, written)
     reverted_by = effective_reverts(
         {c.commit: [resolved[w] for w in c.reverts if w in resolved] for c in commits if c.reverts}
@@ -116,12 +116,17 @@ def evaluate(
     detector = Detector(git, scan_result.unstable_commit, lines, base=scan_result.base, cache=cache)
     fix_targets = {c.commit: [resolved[w] for w in c.fixes if w in resolved] for c in commits if c.fixes}
     detection, bug_on, interesting = _detect(detector, commits, fix_targets, versions)
-    plans, pending, untagged = _judge_all(interesting, versions, detection, bug_on, reverted_by, fix_targets)
+    as_request = bool(session.config["fixes-as-request"])
+    plans, pending, untagged = _judge_all(
+        interesting, versions, detection, bug_on, reverted_by, fix_targets, as_request
+    )
     if only is not None:
         wanted = set(only)
         plans = [p for p in plans if p.candidate.commit in wanted]
         untagged = [u for u in untagged if u.candidate.commit in wanted]
+    needs = {c.commit: tuple(resolved[w] for w in _needs(c) if w in resolved) for c in commits if _needs(c)}
     plans = _simulate(session, lines, plans, pending, by_id, now, simulator_factory, progress, cache)
+    plans = _prerequisites_first(plans, needs, pending, by_id)
     verdicts = tuple(
         Verdict(
             p.candidate,
@@ -169,6 +174,33 @@ def _detect(
     return detection, bug_on, interesting
 
 
+def _needs(candidate: Candidate) -> list[str]:
+    """The commits its message asks to pick first, as written (Linux: `# 5.15.x: <sha>: subject`)."""
+    return [w for n in candidate.nominations if n.kind == "prerequisite" for w in n.needs]
+
+
+def _prerequisites_first(
+    plans: list[_Plan],
+    needs: Mapping[str, Sequence[str]],
+    pending: Collection[tuple[str, Version]],
+    by_id: Mapping[str, Candidate],
+) -> list[_Plan]:
+    """A commit whose message names prerequisites has them in `after` on
+    every line where they are pending, whatever the simulation needed:
+    the maintainer said they go first."""
+    updated = []
+    for plan in plans:
+        first = needs.get(plan.candidate.commit, ())
+        targets = dict(plan.targets)
+        for version, target in plan.targets.items():
+            declared = [p for p in first if (p, version) in pending]
+            if target.state == PENDING and declared:
+                after = sorted({*target.after, *declared}, key=lambda sha: by_id[sha].order if sha in by_id else -1)
+                targets[version] = replace(target, after=tuple(after))
+        updated.append(replace(plan, targets=targets) if targets != plan.targets else plan)
+    return updated
+
+
 def _subjects(candidates: Iterable[Candidate]) -> dict[str, str]:
     return {c.commit: c.subject for c in candidates}
 
@@ -180,19 +212,26 @@ def _judge_all(
     bug_on: Mapping[str, Mapping[str, tuple[Version, ...]]],
     reverted_by: Mapping[str, str],
     fix_targets: Mapping[str, Sequence[str]],
+    fixes_as_request: bool,
 ) -> tuple[list[_Plan], set[tuple[str, Version]], list[UntaggedFix]]:
     """Every candidate decided before simulation, oldest first (a fix is
-    needed on a line where what it fixes is pending), and the untagged fixes."""
+    needed on a line where what it fixes is pending), and the untagged fixes.
+
+    `fixes_as_request` (Linux, Mesa): a Fixes: whose bug is on a line asks
+    for that line, unless the commit opts out."""
     plans: list[_Plan] = []
     pending: set[tuple[str, Version]] = set()
     untagged: list[UntaggedFix] = []
     for candidate in interesting:
         inferred = _inferred(candidate, bug_on.get(candidate.commit, {}))
-        if candidate.nominations:
+        asking = fixes_as_request and bool(inferred) and not candidate.declined
+        if asking:
+            inferred = tuple(replace(n, kind="request") for n in inferred)
+        if candidate.nominations or asking:
             plan = _decide(candidate, inferred, versions, detection, reverted_by, fix_targets, pending)
             pending.update((candidate.commit, v) for v, t in plan.targets.items() if t.state == PENDING)
             plans.append(plan)
-        if not candidate.nominated and candidate.commit not in reverted_by:
+        if not candidate.nominated and not asking and candidate.commit not in reverted_by:
             fix = _untagged(candidate, bug_on.get(candidate.commit, {}), detection, versions)
             if fix is not None:
                 untagged.append(fix)
@@ -313,7 +352,7 @@ def _decide(
     fix_targets: Mapping[str, Sequence[str]],
     pending: Collection[tuple[str, Version]],
 ) -> _Plan:
-    requested, explicit, skipped = _asked(candidate, versions)
+    requested, explicit, skipped = _asked(candidate.nominations + inferred, versions)
     # `none` alone means no targets; a later request (e.g. a note) overrides it
     targets: dict[Version, Target] = {}
     fixed = fix_targets.get(candidate.commit, ())
@@ -346,25 +385,27 @@ def _decide(
 
 
 def _asked(
-    candidate: Candidate, versions: Sequence[Version]
+    nominations: Sequence[Nomination], versions: Sequence[Version]
 ) -> tuple[dict[Version, str | None], set[Version], dict[Version, Nomination]]:
-    """What the candidate's nominations ask of the lines: each requested
+    """What a candidate's nominations ask of the lines: each requested
     line with the comment of the request that named it first, the lines
     named explicitly (`4.20`, not reached by a range `4.18+`), and the
     declined lines with their decision.
 
     An explicit request wins over what `Fixes:` infers: the line stays
     pending even where the fixed commit is not on it (real backports
-    rewrite an inexact `Fixes:`). Only a range expands by the bug's
-    presence."""
+    rewrite an inexact `Fixes:`). Only a range and a versionless request
+    (`Cc: stable@vger.kernel.org`) expand by the bug's presence; a request
+    a Fixes: makes (fixes-as-request) names the lines the bug is on."""
     requested: dict[Version, str | None] = {}
     explicit: set[Version] = set()
     skipped: dict[Version, Nomination] = {}
-    for nomination in candidate.nominations:
+    for nomination in nominations:
         if nomination.kind == "request":
             for version in nomination.versions(versions):
                 requested.setdefault(version, nomination.comment)
-            explicit.update(r.version for r in nomination.requests if not r.plus)
+            if nomination.source != "fixes":
+                explicit.update(r.version for r in nomination.requests if not r.plus)
         elif nomination.kind == "skip":
             for version in nomination.versions(versions):
                 skipped.setdefault(version, nomination)
