@@ -167,6 +167,33 @@ def _forms(value: Any) -> tuple[Form, ...]:
     return tuple(forms)
 
 
+def form_table(form: Form) -> dict[str, Any]:
+    """A request form as its [[request-forms]] table says it (defaults left out)."""
+    table: dict[str, Any] = {"key": form.key}
+    if form.value is not None:
+        table["value"] = form.value
+    if form.versions != "value":
+        table["versions"] = form.versions
+    if form.bare is not None:
+        table["bare"] = form.bare
+    if form.versionless != "error":
+        table["versionless"] = form.versionless
+    if form.opt_out:
+        table["opt-out"] = True
+    return table
+
+
+def describe_form(form: Form) -> str:
+    """One line that says what a request form reads, for `backport config`."""
+    if form.opt_out:
+        return f"{form.key}: {form.value} declines (opt-out)"
+    what = f"{form.key}: {form.value}" if form.value is not None else f"{form.key}: <versions>"
+    where = "versions after '#'" if form.versions == "comment" else "versions in the value"
+    bare = {"exact": "a version is that line", "and-newer": "a version is it and newer"}.get(form.bare or "", "")
+    versionless = "none given: every line the bug is on" if form.versionless == "all" else "a version is required"
+    return "; ".join(p for p in (what, where, bare, versionless) if p)
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from backport.config import SETTINGS, git_key
+from backport.config import SETTINGS, describe_form, form_table, git_key
+from backport.models import Form
 from backport.output import SCHEMA, dumps, emit
 from backport.session import Session
 
@@ -53,16 +54,21 @@ def run(session: Session, fmt: str) -> int:
     for setting in SETTINGS:
         value = _shown(config[setting.name])
         out.append(f"  {setting.name:<{width}}  {value}")
-        out.append(f"  {'':<{width}}    from {config.source(setting.name)}; {git_key(setting.name)}")
+        where = "[[request-forms]] in .backport.toml" if setting.name == "request-forms" else git_key(setting.name)
+        out.append(f"  {'':<{width}}    from {config.source(setting.name)}; {where}")
     emit("\n".join(out), None)
     return 0
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, tuple) and value and isinstance(value[0], Form):
+        return [form_table(form) for form in value]
     return list(value) if isinstance(value, tuple) else value
 
 
 def _shown(value: Any) -> str:
+    if isinstance(value, tuple) and value and isinstance(value[0], Form):
+        return "\n    ".join(["", *(describe_form(form) for form in value)])
     if isinstance(value, tuple):
         return ", ".join(value) if value else "(none)"
     if value is None:

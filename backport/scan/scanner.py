@@ -64,7 +64,7 @@ class _Filter:
 
     @classmethod
     def of(cls, grammar: Grammar) -> _Filter:
-        words = sorted({k.lower() for k in (*grammar.keys, *grammar.skip_keys, *grammar.fixes_keys)}, key=len)
+        words = sorted({k.lower() for k in (*grammar.request_keys, *grammar.skip_keys, *grammar.fixes_keys)}, key=len)
         keys = [w.encode() for w in words]  # shortest first
         # a key that starts with another key is found by the shorter one
         literals = [k for k in keys if not any(k != other and k.startswith(other) for other in keys)]
