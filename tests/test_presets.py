@@ -225,3 +225,16 @@ def test_init_write_writes_the_proposal_once(tmp_path: Path, run: Callable[..., 
     repo.git("add", ".backport.toml")
     repo.commit("backport: settings")
     assert "from preset linux" in run("config", repo=repo.path).out
+
+
+def test_nominate_on_mesa_writes_a_note_mesa_reads_as_it_means(tmp_path: Path, run: Callable[..., Any]) -> None:
+    """Mesa has no plain key: the note is `Backport-to: 24.1`, which Mesa
+    reads as 24.1 and newer."""
+    repo, ids = BUILDERS["mesa"](tmp_path)
+    configure(repo, "mesa")
+    plain = repo.commit("nir: tidy up", {"src/tidy.c": TEXT})
+    result = run("nominate", plain, "--to", "24.1", repo=repo.path)
+    assert result.code == 0, result.err
+    assert repo.git("notes", "--ref=backport", "show", plain) == "Backport-to: 24.1"
+    found = {c["commit"]: c for c in verdicts(run, repo)["candidates"]}
+    assert {t["version"]: t["state"] for t in found[plain]["targets"]} == {"24.1": "pending", "24.2": "pending"}

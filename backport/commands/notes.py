@@ -17,7 +17,7 @@ from backport.session import Session
 def nominate(session: Session, commit: str, targets: Sequence[str], comment: str | None) -> int:
     sha = _landed(session, commit)
     value = _checked_value(session, targets, allow_plus=True)
-    key = session.config["keys"][0]
+    key = note_key(session)
     return _write(session, sha, [_line(key, value, comment)])
 
 
@@ -28,6 +28,13 @@ def skip(session: Session, commit: str, targets: Sequence[str], reason: str) -> 
     value = _checked_value(session, targets, allow_plus=False)
     key = session.config["skip-keys"][0]
     return _write(session, sha, [_line(key, value, reason)])
+
+
+def note_key(session: Session) -> str:
+    """The key a note's request is written with: the first plain key, else
+    the first form without a value pattern (Mesa's Backport-to)."""
+    plain = [f.key for f in session.config["request-forms"] if f.value is None and not f.opt_out]
+    return next(iter([*session.config["keys"], *plain]), "Backport-to")
 
 
 def _line(key: str, value: str, comment: str | None) -> str:
@@ -50,7 +57,7 @@ def _landed(session: Session, commit: str) -> str:
 def _checked_value(session: Session, targets: Sequence[str], *, allow_plus: bool) -> str:
     value = ", ".join(t.strip() for t in targets)
     try:
-        kind, requests, _ = parse_value(value)
+        kind, requests, _ = parse_value(value, session.config["bare-version"])
     except ValueError as err:
         known = listing(session.known_versions)
         raise UsageError(f"bad version in {value!r}: {err}", f"known lines: {known}") from None
