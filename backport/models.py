@@ -239,6 +239,9 @@ class UntaggedFix:
     candidate: Candidate
     fixes: str  # full id of the fixed commit
     lines: tuple[Version, ...]
+    # on each of those lines as a pending backport would be: applies, after,
+    # age, stale (a point release tagged without it), owners
+    targets: tuple[Target, ...] = ()
 
 
 @record

@@ -192,11 +192,31 @@ def verdict_json(verdict: Verdict) -> dict[str, Any]:
 
 
 def untagged_fix_json(fix: UntaggedFix) -> dict[str, Any]:
+    """SPEC's untagged fix, with what a coordinator needs to act on it: who,
+    how old, and how it would pick on each line (as a pending target)."""
+    ages = [t.age_days for t in fix.targets if t.age_days is not None]
     return {
         "commit": fix.candidate.commit,
         "subject": fix.candidate.subject,
         "fixes": fix.fixes,
         "lines": [str(v) for v in fix.lines],
+        "author": fix.candidate.author,
+        "date": fix.candidate.date,
+        "owners": list(dict.fromkeys(o for t in fix.targets for o in t.owners)),
+        "age_days": max(ages) if ages else None,
+        "targets": [
+            {
+                "version": str(t.version),
+                "state": t.state,
+                "applies": t.applies,
+                "conflicts": list(t.conflicts),
+                "after": list(t.after),
+                "stale": t.stale,
+                "stale_reason": t.stale_reason,
+                "reason": t.reason,
+            }
+            for t in fix.targets
+        ],
     }
 
 

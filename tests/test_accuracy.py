@@ -168,3 +168,41 @@ def test_a_line_commit_missing_an_object_is_looked_at_again_next_run(tmp_path: P
     repo.git("hash-object", "-w", "--stdin", input=content)
     t = target(check(tmp_path), fix, V20)
     assert (t.state, t.evidence, t.applied_as) == (APPLIED, "patch-id", copy)
+
+
+# -- untagged fixes as a coordinator needs them ----------------------------------------
+
+
+def test_untagged_fix_is_simulated_aged_and_owned_on_each_line(tmp_path: Path, run: Callable[..., Any]) -> None:
+    """On real Xen, untagged fixes are where the work is: each says, per
+    line, whether it picks clean (after which pending commits) or
+    conflicts, its age, a release tagged without it, and whom to ask."""
+    repo, ids = xen_like(tmp_path)
+    bug = ids["pre19"]  # on both lines
+    on_line(repo, "stable-4.19", "4.19's own change", {"xen/common/b.c": "b on 4.19\n"})
+    first = repo.commit("prepare\n\nBackport-to: 4.20\n", {"xen/common/c.c": "c\nprepared\n"})
+    fix = repo.commit(
+        f"fix the old bug\n\nFixes: {bug[:12]}\n",
+        {"xen/common/b.c": "b fixed\n", "xen/common/c.c": "c\nprepared\nfixed\n"},
+        author="Fay Fixer <fay@example.org>",
+    )
+    repo.tag("RELEASE-4.20.1", "stable-4.20")  # tagged after the fix landed, without it
+    document = json.loads(run("check", "--format", "json", "--now", NOW, repo=tmp_path).out)
+    (untagged,) = document["untagged_fixes"]
+    assert (untagged["commit"], untagged["fixes"], untagged["lines"]) == (fix, bug, ["4.19", "4.20"])
+    assert untagged["author"] == "Fay Fixer <fay@example.org>" and untagged["owners"] == ["Fay Fixer <fay@example.org>"]
+    assert untagged["age_days"] == 28
+    on = {t["version"]: t for t in untagged["targets"]}
+    assert (on["4.19"]["applies"], on["4.19"]["conflicts"]) == ("conflict", ["xen/common/b.c", "xen/common/c.c"])
+    assert (on["4.20"]["applies"], on["4.20"]["after"]) == ("clean", [first])
+    assert on["4.20"]["stale_reason"] == "missed RELEASE-4.20.1"
+
+
+def test_untagged_fixes_come_oldest_first_and_age_on_a_warm_run(tmp_path: Path, run: Callable[..., Any]) -> None:
+    repo, ids = xen_like(tmp_path)
+    older = repo.commit(f"fix one\n\nFixes: {ids['pre19'][:12]}\n", {"one.c": "1\n"})
+    newer = repo.commit(f"fix two\n\nFixes: {ids['pre19'][:12]}\n", {"two.c": "2\n"})
+    cold = json.loads(run("check", "--format", "json", "--now", NOW, repo=tmp_path).out)
+    assert [u["commit"] for u in cold["untagged_fixes"]] == [older, newer]
+    later = json.loads(run("check", "--format", "json", "--now", "2024-01-14T00:00:00+00:00", repo=tmp_path).out)
+    assert [u["age_days"] for u in later["untagged_fixes"]] == [u["age_days"] + 31 for u in cold["untagged_fixes"]]

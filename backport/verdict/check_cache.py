@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from backport.models import PENDING, CheckResult, Verdict
+from backport.models import PENDING, CheckResult, UntaggedFix, Verdict
 from backport.record import layout, rebuild, replace
 from backport.verdict.judge import aged
 
@@ -62,7 +62,12 @@ def load(cache: Cache, entry: dict[str, Any], now: datetime, stale_after: int) -
             return None
         try:
             result = rebuild(CheckResult, stored)
-            return replace(result, verdicts=_aged(result, now, stale_after), now=now.isoformat())
+            return replace(
+                result,
+                verdicts=_aged(result, now, stale_after),
+                untagged_fixes=_aged_fixes(result, now, stale_after),
+                now=now.isoformat(),
+            )
         except (TypeError, ValueError, IndexError, KeyError, AttributeError):
             return None  # not what this version writes: a miss, replaced by the next store
 
@@ -78,6 +83,20 @@ def _aged(result: CheckResult, now: datetime, stale_after: int) -> tuple[Verdict
             )
             verdicts[index] = replace(verdict, targets=targets)
     return tuple(verdicts)
+
+
+def _aged_fixes(result: CheckResult, now: datetime, stale_after: int) -> tuple[UntaggedFix, ...]:
+    lines = {line.version: line for line in result.lines}
+    return tuple(
+        replace(
+            fix,
+            targets=tuple(
+                aged(t, fix.candidate, lines[t.version], now, stale_after) if t.state == PENDING else t
+                for t in fix.targets
+            ),
+        )
+        for fix in result.untagged_fixes
+    )
 
 
 def store(cache: Cache, entry: dict[str, Any], result: CheckResult) -> None:

@@ -125,7 +125,9 @@ def evaluate(
         plans = [p for p in plans if p.candidate.commit in wanted]
         untagged = [u for u in untagged if u.candidate.commit in wanted]
     needs = {c.commit: tuple(resolved[w] for w in _needs(c) if w in resolved) for c in commits if _needs(c)}
-    plans = _simulate(session, lines, plans, pending, by_id, now, simulator_factory, progress, cache)
+    plans, untagged = _simulate(
+        session, lines, plans, untagged, pending, by_id, now, simulator_factory, progress, cache
+    )
     plans = _prerequisites_first(plans, needs, pending, by_id)
     verdicts = tuple(
         Verdict(
@@ -429,46 +431,71 @@ def _simulate(
     session: Session,
     lines: Sequence[Line],
     plans: list[_Plan],
+    untagged: list[UntaggedFix],
     pending: Collection[tuple[str, Version]],
     by_id: Mapping[str, Candidate],
     now: datetime,
     simulator_factory: SimulatorFactory,
     progress: Callable[[str], None] | None,
     cache: Cache | None,
-) -> list[_Plan]:
-    shown = {p.candidate.commit for p in plans}
-    work: list[tuple[Line, list[str]]] = []
-    for line in lines:
-        chain = [c.commit for c in by_id.values() if (c.commit, line.version) in pending]
-        chain.sort(key=lambda sha: by_id[sha].order)
-        # the chain only needs to reach the last candidate we show: later ones cannot come `after`-before it
-        last = max((i for i, sha in enumerate(chain) if sha in shown), default=-1)
-        if last >= 0:
-            work.append((line, chain[: last + 1]))
+) -> tuple[list[_Plan], list[UntaggedFix]]:
+    """Pending targets and untagged fixes simulated onto their lines, aged,
+    checked for staleness and given owners. An untagged fix is picked after
+    the line's pending commits, so its `after` may name them, and theirs
+    never name it: a request is not made to wait for what nobody asked."""
+    work = _chains(lines, plans, untagged, pending, by_id)
     if not work:
-        return plans
+        return plans, untagged
     if progress:
         progress(f"simulating {sum(len(c) for _, c in work)} picks on {len(work)} lines")
     with simulator_factory(session.git, session.repo) as simulator:
         results = simulator.plan_lines([(line.commit, chain) for line, chain in work])
     outcome = {line.version: result for (line, _), result in zip(work, results, strict=True)}
-    owners = _owners(
-        session, [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())], cache
-    )
+    asked = [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())]
+    owners = _owners(session, [*asked, *(u.candidate for u in untagged)], cache)
     stale_after = int(session.config["stale-after"])
     by_version = {line.version: line for line in lines}
+
+    def settle(target: Target, candidate: Candidate) -> Target:
+        plan = outcome[target.version][candidate.commit]
+        return _pending(target, plan, candidate, by_version[target.version], now, stale_after, owners)
+
     updated = []
     for plan in plans:
-        targets = dict(plan.targets)
-        for version, target in plan.targets.items():
-            if target.state != PENDING:
-                continue
-            line_plan = outcome[version][plan.candidate.commit]
-            targets[version] = _pending(
-                target, line_plan, plan.candidate, by_version[version], now, stale_after, owners
-            )
+        targets = {v: settle(t, plan.candidate) if t.state == PENDING else t for v, t in plan.targets.items()}
         updated.append(replace(plan, targets=targets))
-    return updated
+    fixes = []
+    for fix in untagged:
+        settled = [settle(Target(v, PENDING), fix.candidate) for v in fix.lines]
+        still = tuple(t for t in settled if t.state != APPLIED)  # an empty pick: it is there in substance
+        if still:
+            fixes.append(replace(fix, lines=tuple(t.version for t in still), targets=still))
+    fixes.sort(key=lambda f: (_when(f.candidate.committed), f.candidate.order))  # the oldest first
+    return updated, fixes
+
+
+def _chains(
+    lines: Sequence[Line],
+    plans: Sequence[_Plan],
+    untagged: Sequence[UntaggedFix],
+    pending: Collection[tuple[str, Version]],
+    by_id: Mapping[str, Candidate],
+) -> list[tuple[Line, list[str]]]:
+    """Per line, what to simulate in order: its pending commits, then its
+    untagged fixes, each in unstable order."""
+    shown = {p.candidate.commit for p in plans}
+    work: list[tuple[Line, list[str]]] = []
+    for line in lines:
+        chain = sorted((c for c, v in pending if v == line.version), key=lambda sha: by_id[sha].order)
+        fixes = sorted((u.candidate for u in untagged if line.version in u.lines), key=lambda c: c.order)
+        if not fixes:
+            # the chain only needs to reach the last candidate we show: later ones cannot come `after`-before it
+            last = max((i for i, sha in enumerate(chain) if sha in shown), default=-1)
+            chain = chain[: last + 1]
+        chain += [c.commit for c in fixes if c.commit not in chain]
+        if chain:
+            work.append((line, chain))
+    return work
 
 
 def _pending(
