@@ -27,15 +27,11 @@ _LOOSE_ITEM = re.compile(r"v?(\d+(?:\.\d+)*?)(\.[xy])?(\+?)", re.IGNORECASE)
 _ONE = r"v?\d+(?:\.\d+)+(?:\.[xy])?\+?"
 _LEADING_VERSIONS = re.compile(rf"\s*({_ONE}(?:[\s,]+{_ONE})*)(.*)$", re.S | re.IGNORECASE)
 _PREREQUISITE = re.compile(r"\s*:\s*([0-9a-fA-F]{7,64})\b\s*:?\s*(.*)$", re.S)
-_TRAILER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*[ \t]*:[ \t]*\S")
 # The commit a Fixes: line names: the first word of the value, blanks around
 # it aside, when it is 7 to 64 hex digits (a SHA-1 or SHA-256 id).
 _FIXED = re.compile(r"\s*\b([0-9a-fA-F]{7,64})\b")
 _REVERT_TEXT = "This reverts commit "
 _REVERTS = re.compile(rf"^{_REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
-# Trailers that git itself writes: one of these makes a paragraph with some
-# free-form lines still count as the trailer block, as in git's own parser.
-_GIT_TRAILERS = ("signed-off-by:", "(cherry picked from commit ")
 EXACT, AND_NEWER = "exact", "and-newer"
 
 
@@ -214,29 +210,70 @@ def line_errors(nominations: Iterable[Nomination], known: Sequence[Version]) -> 
 
 
 def trailer_block(lines: Sequence[str]) -> range:
-    """Indexes of the message's final trailer block, following git's rules.
+    """Indexes of the message's final trailer block, exactly as git finds it
+    (trailer.c, find_trailer_start; tests/test_trailers.py holds the two
+    to each other with `git interpret-trailers --parse`).
 
-    The block is the last paragraph when it is all trailers (continuation lines
-    allowed), or when at least a quarter of it is trailers and one of them is
-    git-generated (Signed-off-by, cherry-pick -x line).
+    The block is the last paragraph after the title, read from the end: it
+    counts when all its lines are trailers (a continuation line, indented,
+    goes with the trailer above it), or when one is git-generated
+    (`Signed-off-by: `, `(cherry picked from commit `) and at least a
+    quarter of its lines are trailers. Comment lines (`#`) are skipped.
     """
+    title = 0  # the first paragraph is the title: never trailers
+    while title < len(lines) and (lines[title].startswith("#") or not _blank(lines[title])):
+        title += 1
     end = len(lines)
-    while end > 0 and not lines[end - 1].strip():
+    while end > 0 and _blank(lines[end - 1]):
         end -= 1
-    start = end
-    while start > 0 and lines[start - 1].strip():
-        start -= 1
-    if start == 0 or start == end:  # the subject paragraph is never trailers
-        return range(0)
-    paragraph = lines[start:end]
-    trailers = sum(1 for line in paragraph if _TRAILER.match(line))
-    continuation = sum(1 for line in paragraph if line[:1] in (" ", "\t"))
-    git_made = any(line.lower().startswith(_GIT_TRAILERS) for line in paragraph)
-    if trailers and trailers + continuation == len(paragraph):
-        return range(start, end)
-    if git_made and trailers * 4 >= len(paragraph):
-        return range(start, end)
+    trailers = others = pending = 0  # pending: indented lines not yet known to continue a trailer
+    recognized, only_blanks = False, True
+    for index in range(len(lines) - 1, title - 1, -1):
+        line = lines[index]
+        if line.startswith("#"):
+            others, pending = others + pending, 0
+            continue
+        if _blank(line):
+            if only_blanks:
+                continue
+            others += pending
+            if (recognized and trailers * 3 >= others) or (trailers and not others):
+                return range(index + 1, end)
+            return range(0)
+        only_blanks = False
+        if line.startswith(_GIT_MADE):
+            trailers, pending, recognized = trailers + 1, 0, True
+        elif separator(line) >= 1 and line[0] not in _C_SPACE:
+            trailers, pending = trailers + 1, 0
+        elif line[0] in _C_SPACE:
+            pending += 1
+        else:
+            others, pending = others + 1 + pending, 0
     return range(0)
+
+
+_C_SPACE = " \t\n\v\f\r"  # C's isspace(): git's, not Python's
+_GIT_MADE = ("Signed-off-by: ", "(cherry picked from commit ")
+
+
+def _blank(line: str) -> bool:
+    return not line.strip(_C_SPACE)
+
+
+def separator(line: str) -> int:
+    """Where a trailer's `:` is, as git's find_separator sees it: after a
+    token of ASCII letters, digits and '-', and blanks; -1 if none."""
+    blanks = False
+    for index, char in enumerate(line):
+        if char == ":":
+            return index
+        if not blanks and ((char.isascii() and char.isalnum()) or char == "-"):
+            continue
+        if index and char in " \t":
+            blanks = True
+            continue
+        break
+    return -1
 
 
 def message_body(message: str, *, patch: bool = False) -> str:
