@@ -296,7 +296,9 @@ def test_a_conflict_stops_in_gits_own_cherry_pick_state(conflicting: Any, run: R
     assert f"cd {tree}" in result.out and "conflict in b.c" in result.out
     assert "backport pick --continue" in result.out and "--skip" in result.out and "--abort" in result.out
     status = subprocess.run(["git", "status"], cwd=tree, capture_output=True, text=True, env=project.repo.env())
-    assert f"You are currently cherry-picking commit {hard[:7]}" in status.stdout
+    assert "Cherry-pick currently in progress" in status.stdout and "both modified:   b.c" in status.stdout
+    cherry_pick_head = subprocess.run(["git", "rev-parse", "CHERRY_PICK_HEAD"], cwd=tree, capture_output=True, text=True)
+    assert cherry_pick_head.stdout.strip() == hard
     assert "<<<<<<<" in (tree / "b.c").read_text()
     shown = pick(run, project, "--status")
     assert shown.code == 0 and f"conflict  {hard[:12]}" in shown.out and f"to do     {later[:12]}" in shown.out
@@ -336,6 +338,19 @@ def test_a_conflict_committed_by_hand_still_gets_the_lines_message(conflicting: 
     commits = picked_commits(project)
     assert commits[1]["message"].endswith(f"(cherry picked from commit {hard})\n")
     assert len(commits) == 3
+
+
+def test_a_conflict_resolved_to_nothing_is_left_out_as_empty(conflicting: Any, run: Run) -> None:
+    project, clean, hard, later = conflicting
+    assert pick(run, project, "--line", "4.20", clean, hard, later).code == 1
+    tree = worktree_of(project)
+    (tree / "b.c").write_text(edited("b", {3: "line only"}))  # the line's version: the pick adds nothing
+    subprocess.run(["git", "add", "b.c"], cwd=tree, check=True, env=project.repo.env())
+    result = pick(run, project, "--continue")
+    assert result.code == 0, result
+    assert f"empty    {hard[:12]}" in result.out and "Done: 2 picked, 1 empty" in result.out
+    assert [c["message"].splitlines()[0] for c in picked_commits(project)] == ["x86: fix a", "x86: fix c"]
+    no_run_left(project)
 
 
 def test_a_conflict_can_be_skipped(conflicting: Any, run: Run) -> None:
@@ -442,8 +457,11 @@ def test_a_killed_run_is_resumed(four_fixes: Any, tmp_path: Path, run: Run, sig:
     assert stopped.returncode == (-signal.SIGKILL if sig == signal.SIGKILL else 143), stopped
     if sig == signal.SIGTERM:
         assert "backport pick --continue" in stopped.stderr and "error: interrupted" in stopped.stderr
+    # killed inside git's commit of the second pick: git's sequencer is still on disk
     status = pick(run, project, "--status")
-    assert status.code == 0 and "1 of 4 done" in status.out
+    assert status.code == 0 and "2 of 4 done" in status.out, status
+    assert f"picked    {fixes[1][:12]}" in status.out and f"to do     {fixes[2][:12]}" in status.out
+    assert (worktree_of(project).parent.parent.parent / "worktrees" / "backport-4.20" / "sequencer").is_dir()
     result = pick(run, project, "--continue")
     assert result.code == 0, result
     commits = picked_commits(project)
@@ -546,6 +564,23 @@ def test_onto_current_picks_in_the_checkout(three_fixes: Any, run: Run) -> None:
     assert project.git("worktree", "list", "--porcelain").count("worktree ") == 1
 
 
+def test_onto_current_abort_puts_the_branch_back(conflicting: Any, run: Run) -> None:
+    project, clean, hard, later = conflicting
+    project.repo.checkout(LINE)
+    before = snapshot(project.path, objects=False)
+    assert pick(run, project, "--line", "4.20", "--onto-current", clean, hard, later).code == 1
+    assert "<<<<<<<" in (project.path / "b.c").read_text()  # the conflict is here, in the checkout
+    assert pick(run, project, "--abort").code == 0
+    after = snapshot(project.path, objects=False)
+    # the branch, HEAD, the files and the status are back; the reflogs tell the story, and the
+    # index file was written again (same entries: the status says so)
+    changed = {k for k in before if before[k] != after[k]}
+    assert changed <= {"reflogs", "git_dir_files", "index"}, changed
+    assert {f for f in after["git_dir_files"] if after["git_dir_files"][f] != before["git_dir_files"].get(f)} <= {
+        "ORIG_HEAD", "index", "logs/HEAD", f"logs/refs/heads/{LINE}"
+    }
+
+
 def test_format_patch_writes_the_series_with_a_cover_letter(three_fixes: Any, run: Run, tmp_path: Path) -> None:
     project, fixes = three_fixes
     out = tmp_path / "outgoing"
@@ -576,3 +611,32 @@ def test_one_line_at_a_time_and_nothing_to_continue(three_fixes: Any, run: Run) 
     assert pick(run, project).code == 2
     assert "no backport pick in progress" in pick(run, project, "--continue").err
     assert pick(run, project, "--abort", "--dry-run").code == 2
+
+
+def test_a_run_stopped_after_its_rewrite_finishes_on_continue(four_fixes: Any, run: Run) -> None:
+    """Stopped once the branch holds the rewritten picks, before the worktree
+    is gone: --continue only finishes (and picks nothing twice)."""
+    from backport.commands import Globals
+    from backport.commands.pick import prepare
+    from backport.pick.run import Runner
+
+    project, fixes = four_fixes
+    ready = prepare(Globals(str(project.path), None, ()), ["4.20"], [], onto_current=False)
+
+    class Stop(Exception):
+        pass
+
+    def stop(*_: object) -> None:
+        raise Stop
+
+    session = ready.session
+    with pytest.raises(Stop):
+        Runner.start(session.repo, session.git, ready.plan, ready.place, reference="master-commit", signoff=None,
+                     push=ready.push, format_patch=None, progress=stop)
+    tip = project.git("rev-parse", BRANCH)
+    assert worktree_of(project).is_dir()
+    result = pick(run, project, "--continue")
+    assert result.code == 0 and "Done: 4 picked" in result.out, result
+    assert project.git("rev-parse", BRANCH) == tip
+    assert [c["message"].count("master commit:") for c in picked_commits(project)] == [1, 1, 1, 1]
+    no_run_left(project)

@@ -292,16 +292,17 @@ def _report(outcome: runs.Outcome) -> int:
     if outcome.stopped is not None:
         stopped = outcome.stopped
         paths = ", ".join(printable(p) for p in stopped.conflicts) or "(see git status)"
-        rest = len(s.items) - len(s.done) - 1
+        rest = stopped.left
         click.echo(
             "\n".join(
                 [
                     "",
                     f"Stopped at {stopped.item.commit[:12]} ({printable(stopped.item.subject)}): conflict in {paths}.",
-                    f"{rest} more to pick after it. Resolve it in the run's worktree:",
+                    f"{stopped.done} of {len(s.items)} done before it, {rest} more after it."
+                    " Resolve it in the run's worktree:",
                     f"  cd {shlex.quote(s.worktree)}",
                     "  (edit the files, then) git add <paths>",
-                    "  backport pick --continue     # commits it with the line's message, picks the rest",
+                    "  backport pick --continue     # commits it, picks the rest, writes the line's messages",
                     "  backport pick --skip         # leaves it out, picks the rest",
                     "  backport pick --abort        # everything back as it was before the run",
                 ]
@@ -381,30 +382,18 @@ def _plan_json(plan: Plan, place: runs.Where, style: styles.Style, push: str) ->
     return dumps(document)
 
 
-def _status_rows(runner: runs.Runner) -> list[tuple[str, PlanItem, Done | None]]:
-    s = runner.state
-    rows: list[tuple[str, PlanItem, Done | None]] = []
-    for n, item in enumerate(s.items):
-        if n < len(s.done):
-            rows.append((s.done[n].outcome, item, s.done[n]))
-        elif n == len(s.done):
-            rows.append(("conflict" if s.phase == "conflict" else "next", item, None))
-        else:
-            rows.append(("to do", item, None))
-    return rows
-
-
 def _status_text(runner: runs.Runner) -> str:
     s: State = runner.state
-    done = len(s.done)
+    rows = runner.status()
+    done = sum(1 for what, _, _ in rows if what not in ("conflict", "to do"))
     where = "this checkout" if s.onto_current else s.worktree
     out = [
         f"backport pick for {s.version}: {done} of {len(s.items)} done, on {s.short_branch}"
         f" (from {printable(s.line_ref)} {s.line_commit[:12]}), in {where}",
         f"reference style: {s.reference}",
     ]
-    for what, item, finished in _status_rows(runner):
-        picked = f" -> {finished.picked_as[:12]}" if finished and finished.picked_as else ""
+    for what, item, picked_as in rows:
+        picked = f" -> {picked_as[:12]}" if picked_as else ""
         out.append(f"  {what:<9} {item.commit[:12]}{picked}  {printable(item.subject)}")
     if s.phase == "conflict":
         out.append(f"Resolve the conflict in {where}, git add, then: backport pick --continue (or --skip, --abort)")
@@ -428,8 +417,8 @@ def _status_json(runner: runs.Runner) -> str:
                     "reference": s.reference,
                     "phase": s.phase,
                     "picks": [
-                        {**_item_json(item), "status": what, "picked_as": done.picked_as if done else None}
-                        for what, item, done in _status_rows(runner)
+                        {**_item_json(item), "status": what, "picked_as": picked_as}
+                        for what, item, picked_as in runner.status()
                     ],
                 }
             ],

@@ -1,17 +1,23 @@
-"""Doing the picks: the worktree, git cherry-pick, the message, the state.
+"""Doing the picks: the worktree, git's cherry-pick, the messages, the state.
 
-Each pick is git's own: `git cherry-pick --no-commit` in the run's worktree,
-then `git commit` of the result with the original author and author date and
-the message in the line's style (the same process count as `cherry-pick`
-followed by an amend, and one commit object instead of two). A pick git
-stops on is done again as a plain `git cherry-pick`, so the worktree is left
-in git's ordinary cherry-pick state (CHERRY_PICK_HEAD, conflict markers) for
-whoever resolves it.
+The picks are git's own: one `git cherry-pick -x --keep-redundant-commits`
+of every commit left, in the run's worktree. git's sequencer picks them one
+after the other in one process (a loop of `git cherry-pick -x` pays git's
+start-up and index load for each) and, at a conflict, stops in its ordinary
+state: CHERRY_PICK_HEAD, conflict markers, `git status` saying so, its
+`--continue`, `--skip` and `--abort` working as ever. When every commit is
+in, each pick is written again with `git commit-tree`: the same tree, the
+original's author and author date, the message in the line's reference
+style (backport.pick.style). A pick that changed nothing (kept by
+--keep-redundant-commits, so git never stops on one) is left out there, and
+said.
 
-The run's state (backport.pick.state) is saved before and after every step
-that moves the branch; whatever git did in between is read back from the
-worktree, so a run stopped anywhere (a conflict, Ctrl-C, a kill, a restart)
-goes on with `--continue`, `--skip` or is undone with `--abort`.
+Which commits are in is read from the branch (the `-x` line names each
+original), never assumed: a run stopped anywhere (a conflict, Ctrl-C, a
+kill, a restart) goes on with `--continue` from what git really did, and is
+undone with `--abort`. Resuming after a kill starts git's cherry-pick again
+on what is left rather than trust `git cherry-pick --continue`, which takes
+the commit it was on as done.
 
 The user's own checkout is never touched (unless --onto-current asked for
 it): the picks happen in a worktree under the git directory, on a branch of
@@ -21,15 +27,25 @@ their own, and the worktree goes away when the run ends.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
+from subprocess import CompletedProcess
 
 from backport.errors import GitError, RepoError, UsageError
-from backport.git import Git, Repository
+from backport.git import Git, Repository, split_records
 from backport.pick import state as st
 from backport.pick import style as styles
 from backport.pick.plan import Plan, PlanItem
+from backport.pick.series import write_series
 from backport.pick.state import EMPTY, PICKED, SKIPPED, Done, State
 from backport.record import record, replace
+
+# git never stops to ask: its intermediate commits are rewritten anyway, so
+# they are not signed (a signing key would be asked for twice), and the
+# commands that would open an editor get none
+_QUIET = ["-c", "commit.gpgSign=false"]
+_NO_EDITOR = {"GIT_EDITOR": "true"}
+_X_LINE = re.compile(r"^\(cherry picked from commit ([0-9a-f]{40,64})\)$", re.M)
 
 Progress = Callable[[str, PlanItem, Done | None], None]  # ("picked"|"empty"|"conflict"|..., item, done)
 
@@ -52,6 +68,8 @@ class Stopped:
 
     item: PlanItem
     conflicts: tuple[str, ...]  # unmerged paths
+    done: int  # items picked or left out so far
+    left: int  # items after this one
 
 
 @record
@@ -161,7 +179,7 @@ class Runner:
         self.state = run_state
         self.progress = progress
         self.wt = git.in_worktree(run_state.worktree)
-        self._originals: dict[str, styles.Original] = {}
+        self.items = {item.commit: item for item in run_state.items}
 
     @classmethod
     def start(
@@ -192,7 +210,6 @@ class Runner:
             push=push,
             format_patch=format_patch,
             items=plan.items,
-            head=place.start,
         )
         st.create(repo.common_dir, first)
         runner = cls(repo, git, first, progress)
@@ -201,7 +218,7 @@ class Runner:
         except Exception:
             runner.abort()  # nothing was picked: leave nothing behind
             raise
-        return runner._advance()
+        return runner._sequence()
 
     @classmethod
     def resume(cls, repo: Repository, git: Git, version: str, progress: Progress | None = None) -> Runner:
@@ -237,164 +254,138 @@ class Runner:
                 "undo the run with backport pick --abort, then start again",
             )
 
-    # -- picking ------------------------------------------------------------------
+    # -- what git did -------------------------------------------------------------
 
-    def _advance(self) -> Outcome:
-        """Pick from the current item on, until the plan is done or git stops."""
-        while True:
-            item = self.state.current
-            if item is None:
-                return self._finish()
-            stopped = self._pick(item)
-            if stopped is not None:
-                self._save(replace(self.state, phase="conflict"))
-                self._tell("conflict", item, None)
-                return Outcome(self.state, stopped)
+    def picked(self) -> dict[str, str]:
+        """Plan commit -> the branch commit that picked it, from the `-x`
+        lines of what the run added to the branch (before the rewrite)."""
+        out = self.wt.run(["log", "-z", "--format=%H%x00%B", f"{self.state.start}..HEAD", "--"]).stdout
+        found: dict[str, str] = {}
+        for sha, body in split_records([out], 2):
+            original = _original_named(body.decode("utf-8", "surrogateescape"))
+            if original in self.items:
+                found.setdefault(original, sha.decode())
+        return found
 
-    def _pick(self, item: PlanItem) -> Stopped | None:
-        mainline = ["-m", "1"] if item.merge else []
-        proc = self.wt.run(["cherry-pick", "--no-commit", *mainline, item.commit], check=False)
-        if proc.returncode != 0:
-            if not self._unmerged():
-                raise GitError(["cherry-pick", item.commit], proc.returncode, proc.stderr.decode("utf-8", "replace"))
-            # again as a plain cherry-pick: git's own conflict state, which
-            # `git status`, editors and `git cherry-pick --continue` know
-            self.wt.run(["reset", "-q", "--merge"])
-            again = self.wt.run(["cherry-pick", *mainline, item.commit], check=False)
-            if again.returncode == 0:  # cannot happen for a deterministic merge; taken as git left it
-                self._committed(item, self._head(), amend=True)
-                return None
-            return Stopped(item, self._unmerged())
-        self._commit(item)
-        return None
+    def remaining(self) -> list[PlanItem]:
+        """The items neither on the branch nor left out, in plan order."""
+        gone = set(self.picked()) | {d.commit for d in self.state.left_out}
+        return [item for item in self.state.items if item.commit not in gone]
 
-    def _commit(self, item: PlanItem) -> None:
-        """Commit what the pick staged, as the original's author, with the line's message."""
-        original = self._original(item.commit)
-        text = styles.message(original, self.state.reference, self.state.signoff)
-        proc = self.wt.with_env(styles.author_env(original)).run(
-            ["commit", "-q", "--no-verify", "--cleanup=verbatim", "-F", "-"],
-            input=text.encode("utf-8", "surrogateescape"),
-            check=False,
-        )
-        if proc.returncode == 0:
-            self._committed(item, self._head())
-            return
-        if not self.wt.ok(["diff-index", "--cached", "--quiet", "HEAD", "--"]):
-            raise GitError(["commit"], proc.returncode, (proc.stderr or proc.stdout).decode("utf-8", "replace"))
-        # nothing to commit: the line has it in substance already
-        if self._picking():  # a resolved conflict that changed nothing: end git's cherry-pick too
-            self.wt.run(["reset", "-q", "--merge"])
-        self._record(item, Done(item.commit, EMPTY), self.state.head)
+    def status(self) -> list[tuple[str, PlanItem, str | None]]:
+        """(picked | empty | skipped | conflict | to do, item, line commit) for each item, as things stand."""
+        s = self.state
+        if s.phase == "rewriting" and s.done:
+            known = {d.commit: d for d in s.done}
+            return [(known[i.commit].outcome, i, known[i.commit].picked_as) for i in s.items if i.commit in known]
+        there = s.phase != "starting" and os.path.isdir(s.worktree)
+        picked = self.picked() if there else {}
+        left_out = {d.commit: d.outcome for d in s.left_out}
+        stopped = self.stopped_on() if there else None
+        rows: list[tuple[str, PlanItem, str | None]] = []
+        for item in s.items:
+            if item.commit in picked:
+                rows.append((PICKED, item, picked[item.commit]))
+            elif item.commit in left_out:
+                rows.append((left_out[item.commit], item, None))
+            else:
+                rows.append(("conflict" if item.commit == stopped else "to do", item, None))
+        return rows
 
-    def _committed(self, item: PlanItem, head: str, *, amend: bool = False) -> None:
-        """`head` is the pick of `item`: give it the line's message if it lacks it."""
-        if amend:
-            original = self._original(item.commit)
-            text = styles.message(original, self.state.reference, self.state.signoff)
-            self.wt.run(
-                ["commit", "-q", "--amend", "--no-verify", "--cleanup=verbatim", "-F", "-"],
-                input=text.encode("utf-8", "surrogateescape"),
-            )
-            head = self._head()
-        self._record(item, Done(item.commit, PICKED, head), head)
-
-    def _record(self, item: PlanItem, done: Done, head: str) -> None:
-        self._save(self.state.finished(done, head))
-        self._tell(done.outcome, item, done)
-
-    def _tell(self, what: str, item: PlanItem, done: Done | None) -> None:
-        if self.progress is not None:
-            self.progress(what, item, done)
-
-    def _head(self) -> str:
-        return self.wt.out(["rev-parse", "--verify", "HEAD^{commit}"])
+    def stopped_on(self) -> str | None:
+        """The commit git's cherry-pick stopped on in the worktree, if any."""
+        return self.wt.resolve("CHERRY_PICK_HEAD")
 
     def _unmerged(self) -> tuple[str, ...]:
         out = self.wt.run(["ls-files", "--unmerged", "-z"]).stdout.decode("utf-8", "surrogateescape")
         return tuple(sorted({entry.split("\t", 1)[1] for entry in out.split("\0") if "\t" in entry}))
 
-    def _picking(self) -> bool:
-        """Whether git has a cherry-pick under way in the worktree."""
-        return self.wt.resolve("CHERRY_PICK_HEAD") is not None
+    def _head(self) -> str:
+        return self.wt.out(["rev-parse", "--verify", "HEAD^{commit}"])
 
-    def _original(self, commit: str) -> styles.Original:
-        if commit not in self._originals:
-            todo = [i.commit for i in self.state.items[len(self.state.done) :] if i.commit not in self._originals]
-            for sha, raw in self.git.blobs(todo or [commit]).items():
-                self._originals[sha] = styles.parse_commit(sha, raw)
-        return self._originals[commit]
+    # -- picking ------------------------------------------------------------------
+
+    def _sequence(self) -> Outcome:
+        """git cherry-pick of every item left, then the rewrite."""
+        left = self.remaining()
+        if not left:
+            return self._rewrite()
+        if self.state.phase != "picking":
+            self._save(replace(self.state, phase="picking"))
+        mainline = ["-m", "1"] if any(item.merge for item in left) else []  # git takes -m 1 for any commit
+        args = ["cherry-pick", "-x", "--keep-redundant-commits", *mainline, *(item.commit for item in left)]
+        return self._went_on(self.wt.run([*_QUIET, *args], check=False), args)
+
+    def _went_on(self, proc: CompletedProcess[bytes], args: list[str]) -> Outcome:
+        """After git's cherry-pick (or its --continue, --skip) returned."""
+        if proc.returncode == 0:
+            return self._sequence()  # picks what is left, if anything, then rewrites
+        stopped = self.stopped_on()
+        if stopped is None:
+            raise GitError(args[:2], proc.returncode, (proc.stderr or proc.stdout).decode("utf-8", "replace"))
+        item = self.items.get(stopped) or PlanItem(stopped, "", "", False, "conflict", ())
+        left = self.remaining()
+        done = len(self.state.items) - len(left)
+        self._save(replace(self.state, phase="conflict"))
+        self._tell("conflict", item, None)
+        return Outcome(self.state, Stopped(item, self._unmerged(), done, len(left) - 1))
+
+    def _tell(self, what: str, item: PlanItem, done: Done | None) -> None:
+        if self.progress is not None:
+            self.progress(what, item, done)
 
     # -- after a stop -------------------------------------------------------------
 
     def resume_picks(self) -> Outcome:
-        """--continue: take what the user (or git, before the run stopped) did
-        for the current item, then pick the rest."""
-        item = self.state.current
+        """--continue: take what the user (or git, before the run stopped) did, then pick the rest."""
         if self.state.phase == "starting":
             self._prepare()
-        elif item is not None:
-            self._require_worktree()
-            stopped = self._settle(item)
-            if stopped is not None:
-                return Outcome(self.state, stopped)
-        return self._advance()
-
-    def _settle(self, item: PlanItem) -> Stopped | None:
-        head = self._head()
-        picking = self.wt.resolve("CHERRY_PICK_HEAD")
-        if picking is not None and picking != item.commit:
-            raise RepoError(
-                f"the run's worktree is cherry-picking {picking[:12]}, not {item.commit[:12]}",
-                f"finish or abort that in {self.state.worktree} (git cherry-pick --abort), then --continue",
+            return self._sequence()
+        if self.state.phase == "rewriting":
+            return self._rewrite()
+        self._require_worktree()
+        stopped = self.stopped_on()
+        if stopped is None:
+            # stopped between git's steps (a kill, a restart), or the user
+            # ended git's cherry-pick by hand: start again on what is left
+            self.wt.run(["cherry-pick", "--quit"], check=False)
+            self.wt.run(["reset", "-q", "--merge"])
+            return self._sequence()
+        unmerged = self._unmerged()
+        if unmerged:
+            raise UsageError(
+                f"{stopped[:12]} still has conflicts: {', '.join(unmerged)}",
+                f"resolve them in {self.state.worktree}, git add them, then backport pick --continue",
             )
-        if picking is not None:
-            unmerged = self._unmerged()
-            if unmerged:
-                raise UsageError(
-                    f"{item.commit[:12]} still has conflicts: {', '.join(unmerged)}",
-                    f"resolve them in {self.state.worktree}, git add them, then backport pick --continue",
-                )
-            self._commit(item)
-            return None
-        if head != self.state.head:
-            self._taken(item, head)
-            return None
-        # the pick never ran, or stopped half-way: start it again from a clean index
-        self.wt.run(["reset", "-q", "--merge"])
-        return self._pick(item)
+        args = ["cherry-pick", "--continue"]
+        proc = self.wt.with_env(_NO_EDITOR).run([*_QUIET, *args], check=False)
+        if proc.returncode != 0 and self.stopped_on() == stopped and self._resolved_to_nothing():
+            return self._leave_out(stopped, EMPTY)
+        return self._went_on(proc, args)
 
-    def _taken(self, item: PlanItem, head: str) -> None:
-        """HEAD moved since the item began: the pick was committed (by the run
-        before it stopped, or by hand with git commit / cherry-pick --continue)."""
-        if not self.git.is_ancestor(self.state.head, head):
-            raise RepoError(
-                f"{self.state.short_branch} moved away from where the run left it",
-                "undo the run with backport pick --abort",
-            )
-        parents = self.wt.out(["rev-list", "--parents", "-n", "1", head]).split()[1:]
-        text = self.wt.run(["log", "-1", "--format=%B", head]).stdout.decode("utf-8", "surrogateescape")
-        rewrite = parents == [self.state.head] and not styles.references(text, item.commit, self.state.reference)
-        self._committed(item, head, amend=rewrite)
+    def _resolved_to_nothing(self) -> bool:
+        return not self._unmerged() and self.wt.ok(["diff-index", "--cached", "--quiet", "HEAD", "--"])
 
     def skip(self) -> Outcome:
-        """--skip: leave the current item out, pick the rest."""
-        item = self.state.current
-        if item is None:
-            raise UsageError("nothing to skip: every pick of the run is done", "end it with backport pick --continue")
-        if self.state.phase == "starting":
-            raise UsageError("the run stopped before its first pick", "go on with backport pick --continue, or --abort")
-        self._require_worktree()
-        self.wt.run(["reset", "-q", "--merge", self.state.head])
-        self._record(item, Done(item.commit, SKIPPED), self.state.head)
-        return self._advance()
+        """--skip: leave out the commit git stopped on, pick the rest."""
+        stopped = self.stopped_on() if self.state.phase in ("picking", "conflict") else None
+        if stopped is None:
+            raise UsageError("no pick is stopped to skip", "go on with backport pick --continue, or --abort")
+        return self._leave_out(stopped, SKIPPED)
+
+    def _leave_out(self, commit: str, outcome: str) -> Outcome:
+        self._save(replace(self.state, left_out=(*self.state.left_out, Done(commit, outcome))))
+        item = self.items.get(commit) or PlanItem(commit, "", "", False, "conflict", ())
+        self._tell(outcome, item, Done(commit, outcome))
+        args = ["cherry-pick", "--skip"]
+        return self._went_on(self.wt.with_env(_NO_EDITOR).run([*_QUIET, *args], check=False), args)
 
     def abort(self) -> None:
         """--abort: the branch and the checkout as they were before the run."""
         s = self.state
         if s.onto_current:
-            if self._picking() or self._head() != s.start:
-                self.wt.run(["reset", "-q", "--merge", s.start])
+            self.wt.run(["cherry-pick", "--quit"], check=False)
+            self.wt.run(["reset", "-q", "--merge", s.start])
         else:
             if _registered(self.git, s.worktree):
                 self.git.run(["worktree", "remove", "--force", "--force", s.worktree])
@@ -404,6 +395,57 @@ class Runner:
             elif not s.branch_created and s.branch_before is not None and current != s.branch_before:
                 self.git.run(["update-ref", "-m", "backport pick --abort", s.branch, s.branch_before])
         st.remove(self.repo.common_dir, s.version)
+
+    # -- the messages -------------------------------------------------------------
+
+    def _rewrite(self) -> Outcome:
+        """Every pick again with the original's author and the line's message;
+        empty ones left out. Idempotent: a stop in the middle redoes it."""
+        s = self.state
+        head = self._head()
+        if s.phase == "rewriting" and s.rewritten and head == s.rewritten:
+            return self._finish()  # done before the run stopped
+        if s.phase != "rewriting" or head != s.sequenced:
+            self._save(replace(s, phase="rewriting", sequenced=head, rewritten="", done=()))
+        tip, outcomes = self._restyled(_commits(self.wt, s.start))
+        done = tuple(outcomes[item.commit] for item in s.items if item.commit in outcomes)
+        self._save(replace(self.state, rewritten=tip, done=done))
+        if tip != head:
+            self.wt.run(["update-ref", "-m", "backport pick: the line's reference style", s.branch, tip, head])
+        told = set(self.state.left_out)  # said when they were left out
+        for finished in done:
+            if finished not in told:
+                self._tell(finished.outcome, self.items[finished.commit], finished)
+        return self._finish()
+
+    def _restyled(self, rows: list[_Row]) -> tuple[str, dict[str, Done]]:
+        """`rows` (the run's commits) written again on the run's start: the new
+        tip, and what became of each item."""
+        s = self.state
+        named = [_original_named(row.message) for row in rows]
+        originals = {sha: styles.parse_commit(sha, raw) for sha, raw in self.git.blobs([n for n in named if n]).items()}
+        signed = self.wt.run(["config", "--type=bool", "commit.gpgSign"], check=False).stdout.strip() == b"true"
+        parent = s.start
+        parent_tree = self.wt.out(["rev-parse", f"{parent}^{{tree}}"])
+        outcomes: dict[str, Done] = {d.commit: d for d in s.left_out}
+        for row, name in zip(rows, named, strict=True):
+            original = originals.get(name) if name in self.items else None
+            if original is not None and row.tree == parent_tree:  # kept by --keep-redundant-commits
+                outcomes[original.commit] = Done(original.commit, EMPTY)
+                continue
+            if original is not None:
+                text, author = styles.message(original, s.reference, s.signoff), styles.author_env(original)
+            else:  # a commit the user made in the worktree: kept as it is
+                text, author = row.message, row.author
+            if row.parent == parent and text == row.message:
+                new = row.commit
+            else:  # signed when the user's commits are (git commit-tree does not read commit.gpgSign)
+                args = ["commit-tree", *(["-S"] if signed else []), row.tree, "-p", parent, "-F", "-"]
+                new = self.wt.with_env(author).out(args, input=text.encode("utf-8", "surrogateescape"))
+            parent, parent_tree = new, row.tree
+            if original is not None:
+                outcomes[original.commit] = Done(original.commit, PICKED, new)
+        return parent, outcomes
 
     # -- the end ------------------------------------------------------------------
 
@@ -425,38 +467,30 @@ class Runner:
         return Outcome(s, finished=True, patches=patches, branch_removed=removed)
 
 
-def write_series(git: Git, s: State) -> tuple[str, ...]:
-    """`git format-patch` of the run's picks, with a cover letter that lists
-    each original and its line commit; subject prefix `[PATCH <version>]`."""
-    os.makedirs(s.format_patch or ".", exist_ok=True)
-    last = next(d.picked_as for d in reversed(s.done) if d.picked_as)
-    out = git.out(
-        [
-            "format-patch",
-            "--cover-letter",
-            f"--subject-prefix=PATCH {s.version}",
-            "-o",
-            str(s.format_patch),
-            f"{s.start}..{last}",
-            "--",
-        ]
-    )
-    files = tuple(line for line in out.splitlines() if line)
-    cover = next((f for f in files if os.path.basename(f).startswith("0000-")), None)
-    if cover is not None:
-        picked = [d for d in s.done if d.outcome == PICKED]
-        items = {i.commit: i for i in s.items}
-        rows = [f"  {d.commit[:12]} -> {str(d.picked_as)[:12]}  {items[d.commit].subject}" for d in picked]
-        listing = "\n".join(rows)
-        with open(cover, encoding="utf-8", errors="surrogateescape") as handle:
-            text = handle.read()
-        title = f"{len(picked)} backport{'s' if len(picked) != 1 else ''} for {s.version}"
-        text = text.replace("*** SUBJECT HERE ***", title, 1)
-        blurb = (
-            f"Backports to {s.version} ({s.line_ref}), in unstable order:"
-            f" the original commit, then the commit on {s.short_branch}.\n\n{listing}\n"
-        )
-        text = text.replace("*** BLURB HERE ***", blurb, 1)
-        with open(cover, "w", encoding="utf-8", errors="surrogateescape") as handle:
-            handle.write(text)
-    return files
+@record
+class _Row:
+    """A commit the run's cherry-pick made."""
+
+    commit: str
+    tree: str
+    parent: str
+    author: dict[str, str]
+    message: str
+
+
+def _commits(git: Git, start: str) -> list[_Row]:
+    """start..HEAD, oldest first, in one `git log`."""
+    fmt = "%H%x00%T%x00%P%x00%an%x00%ae%x00%ad%x00%B"  # -z ends the last field
+    out = git.run(["log", "--reverse", "--first-parent", "--date=raw", "-z", f"--format={fmt}", f"{start}..HEAD", "--"])
+    rows = []
+    for fields in split_records([out.stdout], 7):
+        sha, tree, parents, name, email, date, body = (f.decode("utf-8", "surrogateescape") for f in fields)
+        author = {"GIT_AUTHOR_NAME": name, "GIT_AUTHOR_EMAIL": email, "GIT_AUTHOR_DATE": f"@{date}"}
+        rows.append(_Row(sha, tree, parents.split(" ")[0], author, body))
+    return rows
+
+
+def _original_named(message: str) -> str:
+    """The commit the last `(cherry picked from commit X)` line names, or ""."""
+    found = _X_LINE.findall(message)
+    return found[-1] if found else ""

@@ -1,12 +1,14 @@
 """A pick run's state, kept in the git directory.
 
 `<git common dir>/backport-pick/<version>/state.json` says what the run is
-doing: which commits, which is under way, what became of the others, and
-what to put back on `--abort`. It is rewritten (through a temporary file,
-fsynced, then renamed) before and after every step that changes the branch,
-so whatever stops the run (Ctrl-C, a kill, a power cut) leaves a state that
-`--continue` and `--abort` understand; what git did in between is read from
-the worktree itself. The private worktree lives beside it, in `worktree/`.
+doing: which commits, in which phase, what the user left out, and what to
+put back on `--abort`. Which commits are picked already is not kept here:
+the branch says (each pick names its original), and git's own sequencer
+state says where a cherry-pick stopped. The file is rewritten (through a
+temporary file, fsynced, then renamed) before every step that moves the
+branch, so whatever stops the run (Ctrl-C, a kill, a power cut) leaves a
+state that `--continue` and `--abort` understand. The private worktree lives
+beside it, in `backport-<version>/`.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 from backport.errors import RepoError, UsageError
 from backport.models import Version
 from backport.pick.plan import PlanItem
-from backport.record import record, replace
+from backport.record import record
 
 SCHEMA = 1
 DIRECTORY = "backport-pick"
@@ -53,20 +55,15 @@ class State:
     push: str  # the command that publishes the branch
     format_patch: str | None  # directory for the series, written when the run ends
     items: tuple[PlanItem, ...]
-    done: tuple[Done, ...] = ()  # one per finished item, in plan order
-    head: str = ""  # HEAD before the item under way (items[len(done)])
-    phase: str = "starting"  # starting | picking | conflict
-
-    @property
-    def current(self) -> PlanItem | None:
-        return self.items[len(self.done)] if len(self.done) < len(self.items) else None
+    phase: str = "starting"  # starting | picking | conflict | rewriting
+    left_out: tuple[Done, ...] = ()  # skipped with --skip, or resolved to nothing
+    sequenced: str = ""  # rewriting: the branch's tip as git's cherry-pick left it
+    rewritten: str = ""  # rewriting: the tip with every message in the line's style
+    done: tuple[Done, ...] = ()  # rewriting: what became of each item, plan order
 
     @property
     def short_branch(self) -> str:
         return self.branch.removeprefix("refs/heads/")
-
-    def finished(self, done: Done, head: str) -> State:
-        return replace(self, done=(*self.done, done), head=head, phase="picking")
 
 
 def directory(common_dir: str, version: Version | str) -> str:
@@ -174,6 +171,7 @@ def _to_json(state: State) -> dict[str, Any]:
     data: dict[str, Any] = {"schema": SCHEMA, **state._asdict()}  # type: ignore[attr-defined]
     data["items"] = [item._asdict() for item in state.items]  # type: ignore[attr-defined]
     data["done"] = [done._asdict() for done in state.done]  # type: ignore[attr-defined]
+    data["left_out"] = [done._asdict() for done in state.left_out]  # type: ignore[attr-defined]
     return data
 
 
@@ -183,6 +181,7 @@ def _from_json(data: dict[str, Any]) -> State:
     fields = {k: v for k, v in data.items() if k != "schema"}
     fields["items"] = tuple(_item(i) for i in fields["items"])
     fields["done"] = tuple(Done(**d) for d in fields["done"])
+    fields["left_out"] = tuple(Done(**d) for d in fields["left_out"])
     return State(**fields)
 
 
