@@ -326,6 +326,22 @@ def test_a_resolved_conflict_is_continued_with_the_lines_message(conflicting: An
     assert [judged[c][:2] for c in (clean, hard, later)] == [("applied", "cherry-picked-from")] * 3
 
 
+def test_continue_from_inside_the_runs_worktree(conflicting: Any, run: Run, tmp_path: Path) -> None:
+    project, clean, hard, later = conflicting
+    series = tmp_path / "series"  # written by git once the worktree is gone
+    assert pick(run, project, "--line", "4.20", "--format-patch", str(series), clean, hard, later).code == 1
+    tree = worktree_of(project)
+    (tree / "b.c").write_text(edited("b", {3: "resolved"}))
+    subprocess.run(["git", "add", "b.c"], cwd=tree, check=True, env=project.repo.env())
+    status = run("pick", "--status", repo=tree)
+    assert status.code == 0 and f"conflict  {hard[:12]}" in status.out
+    result = run("pick", "--continue", repo=tree)  # where whoever resolved it is
+    assert result.code == 0, result
+    assert not tree.exists() and len(picked_commits(project)) == 3
+    assert len(list(series.iterdir())) == 4
+    no_run_left(project)
+
+
 def test_a_conflict_committed_by_hand_still_gets_the_lines_message(conflicting: Any, run: Run) -> None:
     project, clean, hard, later = conflicting
     assert pick(run, project, "--line", "4.20", clean, hard, later).code == 1

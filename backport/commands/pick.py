@@ -319,8 +319,18 @@ def _report(outcome: runs.Outcome) -> int:
         out.append(f"Check with: backport --line {s.version}={shlex.quote(s.short_branch)} check")
     if outcome.patches:
         out.append(f"Patches: {len(outcome.patches)} files in {s.format_patch} (cover letter first).")
+    if _cwd_gone():
+        out.append("Your shell is in the run's worktree, which is removed now: cd back to your checkout.")
     click.echo("\n".join(out))
     return 0
+
+
+def _cwd_gone() -> bool:
+    try:
+        os.getcwd()
+        return False
+    except FileNotFoundError:
+        return True
 
 
 def _plan_text(plan: Plan, place: runs.Where, style: styles.Style) -> str:

@@ -175,7 +175,9 @@ class Runner:
 
     def __init__(self, repo: Repository, git: Git, run_state: State, progress: Progress | None = None) -> None:
         self.repo = repo
-        self.git = git  # in the user's repository
+        # the repository's own commands run from its git directory: the user
+        # may well be in the run's worktree (resolving), which the run removes
+        self.git = git.in_worktree(repo.common_dir)
         self.state = run_state
         self.progress = progress
         self.wt = git.in_worktree(run_state.worktree)
