@@ -612,6 +612,23 @@ def test_format_patch_writes_the_series_with_a_cover_letter(three_fixes: Any, ru
     assert "Subject: [PATCH 4.20 1/3] x86: fix a" in (out / names[1]).read_text()
 
 
+def test_the_push_command_follows_the_lines_remote_and_the_settings(three_fixes: Any, run: Run, tmp_path: Path) -> None:
+    project, _ = three_fixes
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-local", str(project.path), str(clone)], check=True, env=project.repo.env())
+
+    def push() -> str:
+        result = run("pick", "--line", "4.20", "--dry-run", "--format", "json", repo=clone)
+        assert result.code == 0, result
+        return str(json.loads(result.out)["push"])
+
+    assert push() == f"git push origin {BRANCH}:{LINE}"  # the line is origin/stable-4.20 here
+    env = project.repo.env()
+    subprocess.run(["git", "config", "backport.pick.remote", "upstream"], cwd=clone, check=True, env=env)
+    subprocess.run(["git", "config", "backport.pick.target", "staging/{version}"], cwd=clone, check=True, env=env)
+    assert push() == f"git push upstream {BRANCH}:staging/4.20"
+
+
 def test_named_commits_must_be_pending(three_fixes: Any, run: Run) -> None:
     project, fixes = three_fixes
     other = project.git("rev-parse", "staging~1")  # not nominated

@@ -14,7 +14,7 @@ import re
 import shlex
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -32,6 +32,9 @@ from backport.pick.plan import Plan, PlanItem
 from backport.pick.state import EMPTY, PICKED, SKIPPED, Done, State
 from backport.record import record
 from backport.session import Session
+
+if TYPE_CHECKING:
+    from backport.verdict.detect import LineIndex
 
 ACTIONS = ("continue", "skip", "abort", "status")
 
@@ -190,7 +193,8 @@ def _line_refname(session: Session, line: Line) -> str:
     return name if name.startswith(("refs/heads/", "refs/remotes/")) else ""
 
 
-def _line_index(session: Session, line: Line) -> Any:
+def _line_index(session: Session, line: Line) -> LineIndex:
+    """What the line's own commits carry (cached by check's detector)."""
     from backport.verdict.detect import Detector
 
     detector = Detector(session.git, session.unstable.ref, [line], base=None, cache=session.cache)
