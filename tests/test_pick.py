@@ -673,3 +673,29 @@ def test_a_run_stopped_after_its_rewrite_finishes_on_continue(four_fixes: Any, r
     assert project.git("rev-parse", BRANCH) == tip
     assert [c["message"].count("master commit:") for c in picked_commits(project)] == [1, 1, 1, 1]
     no_run_left(project)
+
+
+def test_the_plan_closes_after_over_the_pending_targets() -> None:
+    """`after` is meant to be complete; the plan closes it again, so a
+    prerequisite's own prerequisite comes along even when a list lacks it."""
+    from test_report import V19, candidate, pending, sha
+
+    from backport.models import CheckResult, Line, Target, Verdict
+    from backport.pick.plan import build
+
+    line = Line(V19, "stable-4.19", sha(99))
+    verdicts = (
+        Verdict(candidate(1, "c: the first"), (), (pending(V19, "conflict"),)),  # conflicts alone
+        Verdict(candidate(2, "b: needs c"), (), (pending(V19, "clean", after=(sha(1),)),)),
+        Verdict(candidate(3, "a: needs b (and so c)"), (), (pending(V19, "clean", after=(sha(2),)),)),
+        Verdict(candidate(4, "applied already"), (), (Target(V19, "applied", evidence="ancestor"),)),
+    )
+    result = CheckResult("staging", sha(98), (line,), verdicts)
+    named = build(result, V19, [sha(3)])
+    assert [(i.commit, i.named, i.needed_by) for i in named.items] == [
+        (sha(1), False, (sha(3),)),
+        (sha(2), False, (sha(3),)),
+        (sha(3), True, ()),
+    ]
+    # by default: the clean ones and what they need, the conflicting one only as a prerequisite
+    assert build(result, V19).commits == (sha(1), sha(2), sha(3))
