@@ -22,7 +22,7 @@ from backport.errors import BackportError
 
 # Commands in their own module (backport.commands.<name>.cli_command), loaded
 # only when run or listed.
-MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init")
+MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init", "pick")
 _REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 

@@ -205,6 +205,23 @@ def _flag(value: Any) -> bool:
     raise ValueError("expected true or false")
 
 
+REFERENCE_STYLES = ("auto", "master-commit", "cherry-picked-from", "upstream-line")
+
+
+def _reference(value: Any) -> str:
+    text = _text(value).strip().lower()
+    if text not in REFERENCE_STYLES:
+        raise ValueError(f"expected one of {', '.join(REFERENCE_STYLES)}")
+    return text
+
+
+def _branch_pattern(value: Any) -> str:
+    text = _text(value).strip()
+    if not text or text.startswith("-") or "{version}" not in text:
+        raise ValueError("expected a branch name holding {version}, e.g. backport/{version}")
+    return text
+
+
 @record
 class Setting:
     name: str
@@ -234,6 +251,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("release-patterns", _version_patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
     Setting("hook.strict", _flag, False, "make hook warnings block the commit"),
     Setting("hook.fix-patterns", _patterns, DEFAULT_FIX_PATTERNS, "subject words that suggest a fix", True),
+    Setting(
+        "pick.reference",
+        _reference,
+        "auto",
+        "how a pick names its original: master-commit, cherry-picked-from, upstream-line, or auto (the line's own)",
+    ),
+    Setting("pick.signoff", _flag, False, "pick adds the picker's Signed-off-by"),
+    Setting("pick.branch", _branch_pattern, "backport/{version}", "branch pick works on"),
+    Setting("pick.remote", _text, None, "remote the picks are pushed to (default: the line's remote, else origin)"),
+    Setting("pick.target", _text, None, "branch the picks are pushed to, {version} allowed (default: the line's)"),
 )
 _BY_NAME = {s.name: s for s in SETTINGS}
 # git config keys are case-insensitive and cannot hold '-': staleAfter, hook.fixPatterns

@@ -35,6 +35,8 @@ _BASE_ENV = {
     "LC_ALL": "C",
     "LANGUAGE": "C",
 }
+# Variables that point git at a repository other than the one its directory is in.
+REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 _CHUNK = 1 << 20
 # Input `Git.ahead` writes at once: an empty pipe holds 64 KiB on Linux, 4 KiB
 # is POSIX's floor (PIPE_BUF); larger input is written when the result is taken.
@@ -71,6 +73,13 @@ class Git:
 
     def with_env(self, extra: Mapping[str, str]) -> Git:
         return Git(self.cwd, {**self.env, **extra})
+
+    def in_worktree(self, path: str) -> Git:
+        """The same git run in the work tree at `path`: git finds the
+        repository from there, never from an inherited GIT_DIR or GIT_WORK_TREE."""
+        other = Git(path)
+        other.env = {k: v for k, v in self.env.items() if k not in REPOSITORY_ENV}
+        return other
 
     def moved_to(self, cwd: str) -> Git:
         """The same git run from `cwd` (the top of the work tree, once known),

@@ -2,9 +2,14 @@
 
 `snapshot(path)` before and after running backport must compare equal. It
 records refs (notes included), HEAD, the status, the index, reflogs, config,
-the object store (count, loose objects, packs), every other file in the git
-directory and every file of the work tree. Our own cache directory is the one
-thing left out: writing it is allowed.
+the stash, the worktree list, the object store (count, loose objects, packs),
+every other file in the git directory and every file of the work tree. Our
+own cache directory is the one thing left out: writing it is allowed.
+
+`snapshot(path, objects=False)` leaves the object store out: what a command
+that writes commits (pick, then --abort) may leave behind is unreachable
+objects, as git's own cherry-pick --abort does; everything a user sees must
+still compare equal.
 """
 
 from __future__ import annotations
@@ -48,16 +53,16 @@ def _files(root: Path, skip: set[str]) -> dict[str, str]:
     return found
 
 
-def snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
+def snapshot(path: str | os.PathLike[str], *, objects: bool = True) -> dict[str, Any]:
     """The user-visible state of the repository at `path` (work tree or bare)."""
     path = Path(path)
     git_dir = Path(_git(path, "rev-parse", "--absolute-git-dir").strip())
     common = Path(path, _git(path, "rev-parse", "--git-common-dir").strip()).resolve()
     bare = _git(path, "rev-parse", "--is-bare-repository").strip() == "true"
-    objects = common / "objects"
+    store = common / "objects"
     state: dict[str, Any] = {
         # file contents first: the git commands below must not be what changes them
-        "git_dir_files": _files(common, {CACHE_DIR}),
+        "git_dir_files": _files(common, {CACHE_DIR} if objects else {CACHE_DIR, "objects"}),
         "refs": _git(path, "for-each-ref", "--format=%(refname) %(objectname) %(symref)"),
         "head": (git_dir / "HEAD").read_text(),
         "head_commit": _git(path, "rev-parse", "--verify", "--quiet", "HEAD^{commit}").strip()
@@ -68,14 +73,19 @@ def snapshot(path: str | os.PathLike[str]) -> dict[str, Any]:
         "config": (common / "config").read_bytes(),
         "count_objects": _git(path, "count-objects", "-v"),
         "loose_objects": sorted(
-            f"{d.name}/{f.name}" for d in objects.iterdir() if len(d.name) == 2 and d.is_dir() for f in d.iterdir()
+            f"{d.name}/{f.name}" for d in store.iterdir() if len(d.name) == 2 and d.is_dir() for f in d.iterdir()
         ),
-        "packs": sorted(p.name for p in (objects / "pack").iterdir()) if (objects / "pack").exists() else [],
+        "packs": sorted(p.name for p in (store / "pack").iterdir()) if (store / "pack").exists() else [],
+        "worktrees": _git(path, "worktree", "list", "--porcelain"),
     }
+    if not objects:
+        for key in ("count_objects", "loose_objects", "packs"):
+            del state[key]
     if not bare:
         top = Path(_git(path, "rev-parse", "--show-toplevel").strip())
         state["work_tree_files"] = _files(top, {".git"})
         state["status"] = _git(path, "status", "--porcelain=v2", "--branch", "--untracked-files=all")
+        state["stash"] = _git(path, "stash", "list", "--format=%H %gd %gs")
     return state
 
 

@@ -186,10 +186,18 @@ def test_went_in_since_release_counts_applied_after_the_tag(report) -> None:  # 
     assert [line.went_in_since_release for line in report.lines] == [0, 1]
 
 
-def test_cherry_picks_keep_unstable_order_and_split_merges(report) -> None:  # type: ignore[no-untyped-def]
+def test_ready_picks_are_one_backport_pick_per_line(report) -> None:  # type: ignore[no-untyped-def]
     l19, l20 = report.lines
-    assert l19.cherry_picks == (f"git cherry-pick -x {sha(1)} {sha(3)}",)
-    assert l20.cherry_picks == (f"git cherry-pick -x -m 1 {sha(4)}", f"git cherry-pick -x {sha(5)}")
+    # backport pick takes the clean ones in unstable order, merges (-m 1) included
+    assert (l19.pick_command, l20.pick_command) == ("backport pick --line 4.19", "backport pick --line 4.20")
+
+
+def test_a_conflict_row_says_how_to_start_its_resolution(report) -> None:  # type: ignore[no-untyped-def]
+    entry = report.lines[1].conflict[0]
+    assert entry.resolve == f"backport pick --line 4.20 {sha(2)}"
+    text = render_text(report)
+    assert f"      resolve: backport pick --line 4.20 {sha(2)}" in text
+    assert "git cherry-pick -x" not in text.replace(entry.reproduce or "", "")
 
 
 def test_conflicts_get_a_reproduce_command(report) -> None:  # type: ignore[no-untyped-def]
@@ -448,6 +456,6 @@ def test_mail_says_when_a_pick_needs_someone_elses_first() -> None:
     report = build(CheckResult("staging", sha(250), result.lines, verdicts, now=result.now))
     mails, _ = messages(report, sender=SENDER, now=NOW)
     jan = next(m for m in mails if m.owner == JAN).message.get_content()
-    assert f"git cherry-pick -x {sha(3)}\n  (some need {sha(1)[:12]} picked first: see the full report)" in jan
+    assert f"backport pick --line 4.19 {sha(3)}\n  (it brings {sha(1)[:12]} along: some need it first)" in jan
     kevin = next(m for m in mails if m.owner == KEVIN).message.get_content()
-    assert "picked first" not in kevin
+    assert f"backport pick --line 4.19 {sha(1)}\n" in kevin and "brings" not in kevin

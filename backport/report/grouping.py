@@ -53,6 +53,12 @@ class Entry:
         """Who must act; the author when MAINTAINERS names nobody."""
         return self.target.owners or (self.verdict.candidate.author,)
 
+    @property
+    def resolve(self) -> str:
+        """The command that picks this one alone (with what it needs first):
+        for a conflict, where its resolution starts."""
+        return pick_command(self.line.version, [self.commit])
+
 
 @record
 class LineReport:
@@ -72,13 +78,11 @@ class LineReport:
         return self.clean + self.conflict
 
     @property
-    def cherry_picks(self) -> tuple[str, ...]:
-        """The clean picks as paste-ready commands, in unstable order.
-
-        Unstable order is the order the simulation chained them in, so a
-        candidate that needs an earlier one (`after`) comes after it.
-        """
-        return cherry_picks(self.clean)
+    def pick_command(self) -> str:
+        """The paste-ready command that picks every clean one, in unstable
+        order (the order the simulation chained them in, so a candidate that
+        needs an earlier one comes after it), in the line's style."""
+        return pick_command(self.line.version)
 
 
 @record
@@ -157,26 +161,9 @@ def build(
     return Report(result, lines, _debts(lines))
 
 
-def cherry_picks(entries: Iterable[Entry]) -> tuple[str, ...]:
-    """`git cherry-pick -x` commands for `entries`, in their order. Merges
-    need `-m 1` and go in their own command so the others keep plain -x."""
-    commands: list[str] = []
-    run: list[str] = []
-    for entry in entries:
-        if entry.verdict.merge:
-            if run:
-                commands.append(_cherry_pick(run))
-                run = []
-            commands.append(_cherry_pick([entry.commit], merge=True))
-        else:
-            run.append(entry.commit)
-    if run:
-        commands.append(_cherry_pick(run))
-    return tuple(commands)
-
-
-def _cherry_pick(commits: Iterable[str], *, merge: bool = False) -> str:
-    return " ".join(["git cherry-pick -x", *(["-m 1"] if merge else []), *commits])
+def pick_command(version: Version, commits: Iterable[str] = ()) -> str:
+    """`backport pick --line V [COMMIT...]`: named commits bring their prerequisites along."""
+    return " ".join(["backport pick --line", str(version), *commits])
 
 
 def _line_report(

@@ -19,7 +19,7 @@ from email.utils import format_datetime
 from backport.errors import ConfigError
 from backport.models import listing
 from backport.record import record
-from backport.report.grouping import Debt, Entry, Report, cherry_picks
+from backport.report.grouping import Debt, Entry, Report, pick_command
 from backport.report.wording import age, moment, name, one_line, plural, release_text, short
 from backport.verdict.owners import address
 
@@ -108,12 +108,12 @@ def _body(report: Report, debt: Debt, to: Address, sender: Address) -> str:
             out += _item(entry, to)
         clean = [e for e in entries if e.target.applies == "clean"]
         if clean:
-            out += ["", f"  Your clean picks, in order, on {one_line(line.ref)}:"]
-            out += [f"    {command}" for command in cherry_picks(clean)]
+            out += ["", f"  Your clean picks, in order, onto {one_line(line.ref)} in the line's style:"]
+            out += [f"    {pick_command(version, [e.commit for e in clean])}"]
             mine = {e.commit for e in clean}
             first = sorted({short(c) for e in clean for c in e.target.after if c not in mine})
             if first:
-                out.append(f"  (some need {', '.join(first)} picked first: see the full report)")
+                out.append(f"  (it brings {', '.join(first)} along: some need it first)")
     out += [
         "",
         "If one of these should not go back, record why so it stops showing up:",
@@ -145,6 +145,8 @@ def _item(entry: Entry, to: Address) -> list[str]:
         out.append("      conflicting paths: " + ", ".join(one_line(p) for p in target.conflicts))
     if entry.reproduce:
         out.append(f"      reproduce: {entry.reproduce}")
+    if target.applies == "conflict":
+        out.append(f"      resolve: {entry.resolve}")
     return out
 
 

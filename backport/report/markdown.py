@@ -101,7 +101,7 @@ def _line(line: LineReport) -> list[str]:
     if line.clean:
         out += ["", f"### Ready to pick ({len(line.clean)})", ""]
         out += _table(["Commit", "Subject", "Owners", "Age", "Notes"], [_row(e) for e in line.clean], right=(3,))
-        out += ["", f"On {escape(line.line.ref)}, in this order:", "", *_fenced(line.cherry_picks)]
+        out += ["", f"Pick them onto {escape(line.line.ref)}, in the line's style:", "", *_fenced([line.pick_command])]
     if line.conflict:
         out += ["", f"### Conflicts ({len(line.conflict)})", ""]
         out += _table(
@@ -112,6 +112,8 @@ def _line(line: LineReport) -> list[str]:
         commands = [c for e in line.conflict if e.reproduce for c in (f"# {short(e.commit)}", e.reproduce)]
         if commands:
             out += ["", "To see a conflict without touching your checkout:", "", *_fenced(commands)]
+        resolve = [e.resolve for e in line.conflict]
+        out += ["", "To resolve one (in a private worktree, where the pick stops):", "", *_fenced(resolve)]
     if line.stale:
         out += ["", f"### Stale ({len(line.stale)})", ""]
         out += _table(

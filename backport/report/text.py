@@ -68,8 +68,8 @@ def _line(line: LineReport, style: Style) -> list[str]:
     if line.clean:
         out += ["", style(f"Ready to pick ({len(line.clean)}), in unstable order:", fg="green", bold=True)]
         out += _columns([_row(e) + [notes(e)] for e in line.clean], style, stale=[e.target.stale for e in line.clean])
-        out.append(f"  On {ref}:")
-        out += [f"    {command}" for command in line.cherry_picks]
+        out.append(f"  Pick them onto {ref}, in the line's style:")
+        out.append(f"    {line.pick_command}")
     if line.conflict:
         out += ["", style(f"Conflicts ({len(line.conflict)}):", fg="yellow", bold=True)]
         stale = [e.target.stale for e in line.conflict]
@@ -79,6 +79,7 @@ def _line(line: LineReport, style: Style) -> list[str]:
             out.append("      conflicts: " + ", ".join(one_line(p) for p in entry.target.conflicts))
             if entry.reproduce:
                 out.append(f"      reproduce: {entry.reproduce}")
+            out.append(f"      resolve: {entry.resolve}")
     if line.stale:
         out += ["", style(f"Stale ({len(line.stale)}):", fg="red", bold=True)]
         out += _columns(
