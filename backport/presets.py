@@ -38,6 +38,9 @@ PRESETS: dict[str, dict[str, Any]] = {
         "release-patterns": (r"RELEASE-(?P<version>\d+\.\d+\.\d+)",),
         "request-template": "Backport: {versions}",
         "decline-template": "Backport: none",
+        # the stable maintainers' footer; Xen's lines also carry -x picks,
+        # often more of them, so the line's own majority would say -x
+        "pick.reference": "master-commit",
     },
     "linux": {
         "keys": ("Backport-to",),
@@ -51,6 +54,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "release-patterns": (r"v(?P<version>\d+\.\d+\.\d+)",),
         "request-template": "Cc: stable@vger.kernel.org # {version}+",
         "decline-template": "Cc: stable+noautosel@kernel.org # <reason>",
+        "pick.reference": "upstream-line",
     },
     "qemu": {
         "keys": ("Backport-to",),
@@ -63,6 +67,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "release-patterns": (r"v(?P<version>\d+\.\d+\.\d+)",),
         "request-template": "Cc: qemu-stable@nongnu.org",
         "decline-template": "",
+        "pick.reference": "cherry-picked-from",
     },
     "mesa": {
         "keys": (),
@@ -77,6 +82,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "release-patterns": (r"mesa-(?P<version>\d+\.\d+\.\d+)",),
         "request-template": "Backport-to: {version}",
         "decline-template": "",
+        "pick.reference": "cherry-picked-from",
     },
 }
 NAMES = tuple(PRESETS)

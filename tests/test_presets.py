@@ -238,3 +238,15 @@ def test_nominate_on_mesa_writes_a_note_mesa_reads_as_it_means(tmp_path: Path, r
     assert repo.git("notes", "--ref=backport", "show", plain) == "Backport-to: 24.1"
     found = {c["commit"]: c for c in verdicts(run, repo)["candidates"]}
     assert {t["version"]: t["state"] for t in found[plain]["targets"]} == {"24.1": "pending", "24.2": "pending"}
+
+
+@pytest.mark.parametrize(
+    "preset, style", [("xen", "master-commit"), ("linux", "upstream-line"), ("qemu", "cherry-picked-from")]
+)
+def test_the_preset_says_how_picks_name_their_original(
+    preset: str, style: str, tmp_path: Path, run: Callable[..., Any]
+) -> None:
+    repo, _ = xen_like(tmp_path)
+    repo.git("config", "backport.preset", preset)
+    document = json.loads(run("config", "--format", "json", repo=repo.path).out)
+    assert document["settings"]["pick.reference"] == {"value": style, "source": f"preset {preset}"}
