@@ -48,8 +48,7 @@ class Picked:
         self.sim, self.result = sim, result
 
     def git(self, *args: str) -> str:
-        assert self.sim._scratch is not None
-        return self.sim._scratch.out(list(args))
+        return self.sim.scratch.objects().out(list(args))
 
     def blob(self, path: str) -> str:
         return self.git("cat-file", "-p", f"{self.result.tree}:{path}")
@@ -316,7 +315,7 @@ def test_warm_cache_gives_the_same_plan(forked: RepoBuilder) -> None:
     with simulator(forked, cache=True) as sim:
         warm = sim.plan_line(tip, commits)
         # only the line entry was needed: nothing was merged, no scratch directory made
-        assert not sim._outcomes and sim._tmp is None
+        assert sim.merged == 0 and not sim.scratch.made
     assert warm == cold
     # a longer list misses the line entry but reuses the single picks, whose
     # merged objects are gone: the virtual branch must merge them again
@@ -447,18 +446,18 @@ def test_simulation_leaves_a_cherry_pick_in_progress_as_it_was(busy: RepoBuilder
 def test_scratch_objects_are_removed_on_exit_and_on_interrupt(busy: RepoBuilder) -> None:
     with simulator(busy) as sim:
         sim.pick("master", "line")
-        scratch = sim._tmp
+        scratch = sim.scratch.directory
         assert scratch and os.listdir(os.path.join(scratch, "objects"))
     assert not os.path.exists(scratch)
     with pytest.raises(KeyboardInterrupt):
         with simulator(busy, jobs=2) as sim:
             sim.pick("master", "line")
-            scratch = sim._tmp
+            scratch = sim.scratch.directory
             raise KeyboardInterrupt
     assert scratch and not os.path.exists(scratch)
     forgotten = simulator(busy)
     forgotten.pick("master", "line")
-    scratch = forgotten._tmp
+    scratch = forgotten.scratch.directory
     del forgotten
     gc.collect()
     assert scratch and not os.path.exists(scratch)

@@ -1,0 +1,234 @@
+"""A line's candidates picked in order: the virtual branch, and `after`.
+
+Each candidate is picked onto the line's tip alone, and onto a virtual
+branch that takes every earlier candidate that picked clean ("chained"). A
+candidate that conflicts alone but is clean chained needs some earlier ones
+first: `after` names them, complete (their own prerequisites included) and
+minimal (leave any one out and a pick conflicts), checked by replaying the
+picks as a coordinator would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from backport.record import record, replace
+from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
+
+# The longest `after` list that is trimmed to a minimal one (trimming replays
+# the picks some n log n times): longer lists stay complete, untrimmed.
+MINIMIZE = 64
+
+
+@record
+class LinePlan:
+    """One candidate on one line."""
+
+    alone: Pick  # picked directly onto the line's tip
+    chained: Pick  # picked onto the tip plus every earlier clean candidate of the line
+    # Alone conflicts, chained is clean: the earlier candidates to pick first,
+    # in order, so that the candidate then picks clean onto the tip. Complete
+    # and minimal (completed()). Alone and chained conflict: the earlier
+    # candidates that touch its paths.
+    after: tuple[str, ...] = ()
+
+
+def plan_chain(
+    scratch: Scratch,
+    commits: Mapping[str, Commit],
+    own: Mapping[str, tuple[Change, ...]],
+    alone: Mapping[str, Outcome],
+    tip_tree: str,
+    names: Sequence[str],
+) -> dict[str, LinePlan]:
+    """Pick a line's candidates (`names`, in unstable order) onto a virtual
+    branch that takes each clean one; `alone` is each one's pick onto the tip.
+
+    The chained merge is skipped, and the alone pick stands for it, when the
+    candidate touches no path the virtual branch changed: three-way merges
+    of disjoint paths do not interact, so the result is the same. Not when
+    files come or go on both sides (or the candidate conflicts alone while
+    the branch adds or deletes files): git could then pair renames or see a
+    directory rename differently.
+    """
+    branch = VirtualBranch(scratch, commits, tip_tree)
+    plans: dict[str, LinePlan] = {}
+    before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
+    for name in names:
+        c = commits[name]
+        single = alone[name]
+        if single.missing is not None:  # nothing is known of it: it stays off the branch
+            plans[name] = LinePlan(single.pick(c.merge), single.pick(c.merge))
+            continue
+        changes = own.get(c.id, ())
+        footprint = single.footprint() | {ch.path for ch in changes}
+        risky = branch.structural and (structural(changes) or not single.clean)
+        if not branch.taken:
+            chained, chained_pick = single, single.pick(c.merge)
+        elif not footprint & branch.touched and not risky:
+            chained, chained_pick = single, replace(single.pick(c.merge), tree=None)
+        else:
+            chained = scratch.merge(c, branch.write())
+            chained_pick = chained.pick(c.merge)
+        after: tuple[str, ...] = ()
+        if not single.clean and chained.clean:
+            related = tuple(a for a, paths in branch.taken if paths & footprint)
+            # no shared path (git followed a rename we do not see): all of them, we cannot tell which
+            after = related or tuple(a for a, _ in branch.taken)
+        before[name] = tuple(a for a, _ in branch.taken)
+        if chained.clean and chained.changes:
+            branch.take(c.id, chained, footprint, on_tip=chained is single)
+        plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
+    return completed(Replay(scratch, commits, tip_tree), [commits[n].id for n in names], names, plans, before)
+
+
+def completed(
+    replay: Replay,
+    ids: Sequence[str],
+    names: Sequence[str],
+    plans: dict[str, LinePlan],
+    before: Mapping[str, tuple[str, ...]],
+) -> dict[str, LinePlan]:
+    """Each `after` made complete and minimal, and checked.
+
+    The chain names, for a candidate that is clean only on the virtual
+    branch, the taken candidates that share a path with it. That list can
+    fall short: one of them may itself conflict until its own prerequisites
+    go first (on real Xen, 19 of 71 such lists). So: the prerequisites' own
+    lists are added (transitively, as every earlier list is complete
+    already), and the whole is replayed, pick after pick from the line's
+    tip, as a coordinator would pick it. Should that not come out clean
+    (git paired a rename we cannot see), everything taken before the
+    candidate does: that is the branch it picked clean on. Then what the
+    replay does without is left out (trimmed), while the list has at most
+    MINIMIZE commits; a longer list stays complete but is not trimmed.
+    """
+    position = {commit: i for i, commit in enumerate(ids)}
+    done: dict[str, tuple[str, ...]] = {}
+    for name, commit in zip(names, ids, strict=True):
+        plan = plans[name]
+        if not plan.after or plan.alone.clean or not plan.chained.clean:
+            done[commit] = ()
+            continue
+        closure = set(plan.after).union(*(done.get(p, ()) for p in plan.after))
+        chosen = sorted(closure, key=position.__getitem__)
+        if not replay.clean([*chosen, commit]):
+            chosen = list(before[name])
+        if replay.clean([*chosen, commit]) and len(chosen) <= MINIMIZE:
+            chosen = trimmed(replay, chosen, commit)
+        done[commit] = tuple(chosen)
+        plans[name] = replace(plan, after=tuple(chosen))
+    return plans
+
+
+def trimmed(replay: Replay, chosen: list[str], commit: str) -> list[str]:
+    """`chosen` without what the replay of `chosen` then `commit` does
+    without: runs of commits first (halves, quarters, ...: on real history
+    a long list often carries a whole series it does not need), then one
+    at a time, newest first. Newest first keeps the replays' start, whose
+    trees are kept, the same. What comes out is minimal: leave any one
+    commit out and a pick conflicts."""
+    size = len(chosen) // 2
+    while size >= 1:
+        start = len(chosen) - size
+        while start >= 0:
+            fewer = chosen[:start] + chosen[start + size :]
+            if replay.clean([*fewer, commit]):
+                chosen = fewer
+            start -= size
+        size //= 2
+    return chosen
+
+
+class Replay:
+    """Picks replayed one after another from a line's tip, as a coordinator
+    following `after` would do them: whether a sequence comes out clean.
+    Every prefix's tree is kept, so sequences that share a start share the
+    merges."""
+
+    def __init__(self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str) -> None:
+        self.scratch = scratch
+        self.commits = commits
+        self.trees: dict[tuple[str, ...], str | None] = {(): tip_tree}  # None: that prefix conflicts
+
+    def clean(self, commits: Sequence[str]) -> bool:
+        return self._tree(tuple(commits)) is not None
+
+    def _tree(self, commits: tuple[str, ...]) -> str | None:
+        if commits in self.trees:
+            return self.trees[commits]
+        below = self._tree(commits[:-1])
+        tree = None
+        if below is not None:
+            outcome = self.scratch.merge(self.commits[commits[-1]], below)
+            tree = outcome.tree if outcome.clean else None
+        self.trees[commits] = tree
+        return tree
+
+
+class VirtualBranch:
+    """A line's tip plus the candidates taken so far, written out only when a merge needs it.
+
+    A skipped candidate is taken as its alone pick's changes against the tip;
+    its paths are disjoint from everything taken before, so writing those
+    changes over the tree is the merge. One scratch index per branch follows
+    the tree, so writing costs one `update-index` and one `write-tree`, not a
+    merge per candidate.
+    """
+
+    def __init__(self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str) -> None:
+        self.scratch = scratch
+        self.commits = commits
+        self.tip_tree = tip_tree
+        self.tree = tip_tree  # written so far
+        self.touched: set[str] = set()  # paths where the branch differs from the tip
+        self.structural = False  # the branch adds or deletes files
+        self.taken: list[tuple[str, set[str]]] = []  # (commit, paths it involves), in order
+        self._unwritten: list[tuple[str, Outcome]] = []  # taken on the tip, not in self.tree yet
+        self._index: str | None = None  # scratch index file, holds self.tree minus _index_lag
+        self._index_lag: list[Outcome] = []  # merged onto self.tree, not in the index yet
+
+    def take(self, commit: str, outcome: Outcome, footprint: set[str], *, on_tip: bool) -> None:
+        changed = {ch.path for ch in outcome.changes}
+        self.touched |= changed
+        self.structural = self.structural or structural(outcome.changes)
+        self.taken.append((commit, footprint | changed))
+        if on_tip:
+            self._unwritten.append((commit, outcome))
+        else:
+            # merged onto the written tree: its result is the branch
+            assert not self._unwritten
+            self.tree = outcome.tree
+            self._index_lag.append(outcome)
+
+    def write(self) -> str:
+        """The branch's tree, with everything taken written in."""
+        if not self._unwritten:
+            return self.tree
+        outcomes = []
+        for commit, outcome in self._unwritten:
+            if outcome.tree not in self.scratch.live:
+                # from an earlier run's cache: its merged blobs are gone, merge again
+                outcome = self.scratch.merge(self.commits[commit], self.tip_tree)
+            outcomes.append(outcome)
+        if self._index is None:
+            self._index = self.scratch.index_file()
+            self.scratch.objects().with_env({"GIT_INDEX_FILE": self._index}).run(["read-tree", self.tree])
+            self._index_lag = []
+        records = [_index_record(ch) for outcome in (*self._index_lag, *outcomes) for ch in outcome.changes]
+        index = self.scratch.objects().with_env({"GIT_INDEX_FILE": self._index})
+        index.run(
+            ["update-index", "-z", "--replace", "--index-info"],
+            input="".join(records).encode("utf-8", "surrogateescape"),
+        )
+        self.tree = index.out(["write-tree"])
+        self._unwritten, self._index_lag = [], []
+        self.scratch.live.add(self.tree)
+        return self.tree
+
+
+def _index_record(ch: Change) -> str:
+    """A `git update-index -z --index-info` record that makes the index agree with the change."""
+    if ch.status == "D":
+        return f"0 {'0' * len(ch.blob)}\t{ch.path}\0"
+    return f"{ch.mode} {ch.blob}\t{ch.path}\0"

@@ -1,0 +1,358 @@
+"""The pick engine: one `git cherry-pick` as git does it, in a scratch
+object directory, so the repository gains nothing.
+
+`git cherry-pick C` onto a tip is a three-way merge: base C's first parent,
+ours the tip, theirs C. `git merge-tree` (2.38) cannot be told a merge base
+before git 2.40, so we write a synthetic commit S with the tip's tree and
+C's first parent as its parent: the one merge base of S and C is then that
+parent, and `git merge-tree --write-tree S C` is the merge cherry-pick
+performs (tests/test_pick_agreement.py holds the two to each other). S
+carries C's commit date: an old date would make git walk the whole history
+to find the merge base. git 2.40's `--merge-base` would spare S, but the
+git this runs on in CI is 2.39: one way, tested, is kept.
+
+Everything git writes meanwhile (S, merged blobs, trees) goes to a
+temporary object directory that borrows the repository's objects as an
+alternate, removed on close().
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import tempfile
+import threading
+import weakref
+import zlib
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from backport.errors import MissingObject, git_failure
+from backport.git import Git
+from backport.record import record
+
+FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+@record
+class Commit:
+    """What a pick needs of a commit."""
+
+    id: str
+    tree: str
+    parents: tuple[str, ...]
+    date: str  # committer date as stored: "<epoch> <tz>"
+
+    @property
+    def base(self) -> str | None:
+        """The first parent: what cherry-pick diffs against (-m 1 for a merge)."""
+        return self.parents[0] if self.parents else None
+
+    @property
+    def merge(self) -> bool:
+        return len(self.parents) > 1
+
+
+@record
+class Change:
+    """One path a diff touches (no rename detection: a rename is a delete and an add)."""
+
+    path: str
+    status: str  # A, D, M or T
+    mode: str  # new mode, 000000 when deleted
+    blob: str  # new object id
+
+
+@record
+class Pick:
+    """What `git cherry-pick` of one commit onto one tree would do."""
+
+    clean: bool
+    conflicts: tuple[str, ...]  # conflicted paths, sorted
+    empty: bool  # clean and the result equals the tree picked onto: already there in substance
+    # result tree when clean (its objects are gone once the Simulator closes);
+    # None for a chained pick the chain left alone (not computed)
+    tree: str | None
+    merge: bool  # the commit is a merge, picked against its first parent (like cherry-pick -m 1)
+    missing: str | None = None  # an object git needed is not here: the pick could not be computed
+
+
+@record
+class Outcome:
+    """A merge's result with what the virtual branch needs to know about it."""
+
+    clean: bool
+    conflicts: tuple[str, ...]
+    tree: str  # written even on conflict (files then carry conflict markers)
+    changes: tuple[Change, ...]  # result tree against the tree picked onto
+    missing: str | None = None  # the object git could not read; nothing else is known then
+
+    def pick(self, merge: bool) -> Pick:
+        return Pick(
+            clean=self.clean,
+            conflicts=self.conflicts,
+            empty=self.clean and not self.changes,
+            tree=self.tree if self.clean else None,
+            merge=merge,
+            missing=self.missing,
+        )
+
+    def footprint(self) -> set[str]:
+        return {c.path for c in self.changes} | set(self.conflicts)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clean": self.clean,
+            "conflicts": list(self.conflicts),
+            "tree": self.tree,
+            "changes": [[c.path, c.status, c.mode, c.blob] for c in self.changes],
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Outcome | None:
+        try:
+            return cls(
+                clean=bool(data["clean"]),
+                conflicts=tuple(str(p) for p in data["conflicts"]),
+                tree=str(data["tree"]),
+                changes=tuple(Change(*map(str, c)) for c in data["changes"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            return None
+
+
+class Scratch:
+    """The scratch object directory and the merges done in it.
+
+    Made when the first merge needs it (a warm run needs none); thread-safe;
+    close() removes it, and a Scratch never closed is removed once collected.
+    `live` holds the trees whose objects exist in this run: a tree from an
+    earlier run's cache must be merged again before anything reads it.
+    """
+
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self.live: set[str] = set()
+        self._lock = threading.Lock()
+        self._tmp: str | None = None
+        self._scratch: Git | None = None
+        self._objects = ""
+        self._algorithm = "sha1"
+        self._seq = 0
+        self._finalizer: weakref.finalize | None = None
+
+    @property
+    def made(self) -> bool:
+        """Whether the directory exists (whether anything was merged)."""
+        return self._tmp is not None
+
+    @property
+    def directory(self) -> str | None:
+        return self._tmp
+
+    def objects(self) -> Git:
+        """A git that reads the repository's objects and the scratch ones."""
+        with self._lock:
+            if self._scratch is not None:
+                return self._scratch
+            # bytes to names as Python keeps them: a repository's directory need not be UTF-8
+            found = self.git.run(["rev-parse", "--git-path", "objects", "--show-object-format"]).stdout
+            objects, algorithm = os.fsdecode(found).splitlines()
+            objects = os.path.abspath(os.path.join(self.git.cwd, objects))  # relative to cwd before git 2.31
+            self._tmp = tempfile.mkdtemp(prefix="backport-sim-")
+            self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
+            self._objects = os.path.join(self._tmp, "objects")
+            self._algorithm = algorithm
+            os.makedirs(os.path.join(self._objects, "info"))
+            # The repository's objects as an alternate, in a file rather than
+            # GIT_ALTERNATE_OBJECT_DIRECTORIES: that variable is split at ':',
+            # which a repository path may contain. (Any alternates the user
+            # set in the environment still apply: the environment is kept.)
+            with open(os.path.join(self._objects, "info", "alternates"), "wb") as handle:
+                handle.write(os.fsencode(objects) + b"\n")
+            self._scratch = self.git.with_env({"GIT_OBJECT_DIRECTORY": self._objects})
+            return self._scratch
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            if self._finalizer is not None:
+                self._finalizer.detach()
+            self._tmp = None
+        self._scratch = None
+        self.live.clear()
+
+    def index_file(self) -> str:
+        """A fresh path for a scratch index."""
+        self.objects()
+        assert self._tmp is not None
+        with self._lock:
+            self._seq += 1
+            return os.path.join(self._tmp, f"index-{self._seq}")
+
+    # -- merges -------------------------------------------------------------
+
+    def merge(self, commit: Commit, tree: str) -> Outcome:
+        """Pick `commit` onto `tree`, for real, here."""
+        return self.merged([commit], [tree], [self.attempt(commit, self.onto(commit, tree))])[0]
+
+    def onto(self, commit: Commit, tree: str) -> str:
+        """The synthetic commit S that `commit` is merged with to pick it onto `tree`."""
+        return self.synthetic([(commit, tree)])[0]
+
+    def attempt(self, commit: Commit, onto: str) -> tuple[bool, tuple[str, ...], str, str | None]:
+        """merge-tree of `commit` and S: (clean, conflicted paths, tree, missing
+        object). One missing object costs this pick, not the run."""
+        try:
+            clean, conflicts, tree = self._merge_tree(commit, onto)
+        except MissingObject as err:
+            return False, (), "", err.object_id
+        return clean, conflicts, tree, None
+
+    def merged(
+        self,
+        commits: Sequence[Commit],
+        trees: Sequence[str],
+        results: Sequence[tuple[bool, tuple[str, ...], str, str | None]],
+    ) -> list[Outcome]:
+        """Outcomes of attempts, with what each changed against the tree it
+        was picked onto (one diff-tree for all); their trees are live now."""
+        changes = self.diff_trees((tree, r[2]) for tree, r in zip(trees, results, strict=True) if r[2])
+        outcomes = [
+            Outcome(clean, conflicts, result, changes.get((tree, result), ()), missing)
+            for tree, (clean, conflicts, result, missing) in zip(trees, results, strict=True)
+        ]
+        with self._lock:
+            self.live.update(o.tree for o in outcomes if o.tree)
+        return outcomes
+
+    def merge_args(self, commit: Commit, onto: str) -> list[str]:
+        if commit.base is None:
+            # a root commit: cherry-pick merges against the empty tree
+            return ["--allow-unrelated-histories", onto, commit.id]
+        return [onto, commit.id]
+
+    def _merge_tree(self, commit: Commit, onto: str) -> tuple[bool, tuple[str, ...], str]:
+        args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"]
+        proc = self.objects().run([*args, *self.merge_args(commit, onto)], check=False)
+        if proc.returncode not in (0, 1):
+            raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        tree, *paths = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
+        if not FULL_ID.fullmatch(tree):
+            # exit 1 also means "not something we can merge": never read that as a conflict
+            raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace") or "no tree written")
+        return proc.returncode == 0, tuple(sorted(set(p for p in paths if p))), tree
+
+    def synthetic(self, items: Sequence[tuple[Commit, str]]) -> list[str]:
+        """Commits S: the given tree, C's first parent as parent, C's date.
+
+        Written straight into the scratch object directory as loose objects,
+        which git reads like any other: a commit is a few lines of text, and a
+        git process for each (`commit-tree`) cost a third of the merge it
+        prepares. Nothing is signed, whatever commit.gpgSign says.
+        """
+        self.objects()
+        ids = []
+        for commit, tree in items:
+            parent = f"parent {commit.base}\n" if commit.base else ""
+            who = f"backport <backport@invalid> {commit.date}"
+            text = f"tree {tree}\n{parent}author {who}\ncommitter {who}\n\nbackport simulation of {commit.id}\n"
+            ids.append(self._write_object("commit", text.encode()))
+        return ids
+
+    def _write_object(self, kind: str, body: bytes) -> str:
+        data = f"{kind} {len(body)}\0".encode() + body
+        oid = hashlib.new(self._algorithm, data).hexdigest()
+        folder = os.path.join(self._objects, oid[:2])
+        path = os.path.join(folder, oid[2:])
+        if not os.path.exists(path):
+            os.makedirs(folder, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix="tmp_obj_", dir=folder)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(zlib.compress(data, 1))
+            os.replace(temp, path)  # whole or not at all, even with two threads writing the same commit
+        return oid
+
+    def diff_trees(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Change, ...]]:
+        """Raw differences of many tree pairs, in one `git diff-tree`."""
+        wanted = [p for p in dict.fromkeys(pairs) if p[0] != p[1]]
+        if not wanted:
+            return {}
+        data = "".join(f"{a} {b}\n" for a, b in wanted).encode()
+        out = self.objects().run(["diff-tree", "--stdin", "-r", "-z", "--no-renames"], input=data).stdout
+        found = parse_raw(out)
+        return {(a, b): tuple(found.get(f"{a} {b}", ())) for a, b in wanted}
+
+
+def read_commits(git: Git, names: Sequence[str]) -> list[Commit | None]:
+    """Tree, parents and date of each commit named (None: no commit), in one `git cat-file`."""
+    data = "".join(f"{n}^{{commit}}\n" for n in names).encode()
+    out = git.run(["cat-file", "--batch"], input=data).stdout
+    pos = 0
+    found: list[Commit | None] = []
+    for _ in names:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].decode().split()
+        if len(header) != 3 or header[1] != "commit":
+            found.append(None)
+            pos = end + 1
+            continue
+        size = int(header[2])
+        found.append(_parse_commit(header[0], out[end + 1 : end + 1 + size]))
+        pos = end + 1 + size + 1
+    return found
+
+
+def own_changes(git: Git, commits: Sequence[Commit]) -> dict[str, tuple[Change, ...]]:
+    """What each commit changes against its first parent, in one `git diff-tree`."""
+    if not commits:
+        return {}
+    data = "".join(f"{c.id} {c.base}\n" if c.base else f"{c.id}\n" for c in commits).encode()
+    out = git.run(["diff-tree", "--stdin", "-r", "-z", "--root", "--always", "--no-renames"], input=data)
+    found = parse_raw(out.stdout)
+    return {c.id: tuple(found.get(c.id, ())) for c in commits}
+
+
+def _parse_commit(oid: str, body: bytes) -> Commit:
+    tree, parents, date = "", [], ""
+    for line in body.split(b"\n"):
+        if not line:
+            break  # end of headers
+        field, _, value = line.decode("utf-8", "replace").partition(" ")
+        if field == "tree":
+            tree = value
+        elif field == "parent":
+            parents.append(value)
+        elif field == "committer":
+            date = " ".join(value.rsplit(" ", 2)[-2:])
+    return Commit(oid, tree, tuple(parents), date)
+
+
+def parse_raw(out: bytes) -> dict[str, list[Change]]:
+    """Split `git diff-tree --stdin -r -z` raw output by the header that starts each diff.
+
+    A header is a commit id (commit mode, NUL-terminated) or "<tree> <tree>"
+    (tree pairs, newline-terminated and so glued to the next field).
+    """
+    found: dict[str, list[Change]] = {}
+    current: list[Change] = []
+    fields = iter(out.decode("utf-8", "surrogateescape").split("\0"))
+    for field in fields:
+        if not field:
+            continue
+        if "\n" in field and not field.startswith(":"):
+            header, _, field = field.partition("\n")
+            current = found.setdefault(header, [])
+        if not field.startswith(":"):
+            current = found.setdefault(field, [])
+            continue
+        _old_mode, mode, _old, blob, status = field[1:].split(" ")
+        current.append(Change(next(fields), status[0], mode, blob))
+    return found
+
+
+def structural(changes: Iterable[Change]) -> bool:
+    """Whether files come or go, which can change how git pairs renames."""
+    return any(ch.status in ("A", "D") for ch in changes)
