@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
-from backport.models import Form, Nomination, Request, Version, listing, printable
+from backport.escape import printable
+from backport.models import Form, Nomination, Request, Version, listing
 from backport.record import record
 
 _SEPARATORS = re.compile(r"[,\s]+")

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from backport.errors import UsageError
+from backport.escape import utf8_text
 from backport.models import (
     Candidate,
     CheckResult,
@@ -44,23 +45,6 @@ def emit(text: str, output: str | None) -> None:
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror}", "choose another --output") from None
 
-
-def utf8_text(text: str) -> str:
-    """`text` that encodes as UTF-8. Names git or the command line gave us as
-    bytes that are not UTF-8 (a path, a ref, the repository's directory) are
-    kept as surrogates, so they can go back to git unchanged; in our output
-    such a byte reads as \\xNN, where writing it would otherwise fail."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub(_escape_surrogate, text)
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    # U+DC80..U+DCFF: one byte, as Python's surrogateescape keeps it
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def write_atomically(path: str, data: bytes) -> None:

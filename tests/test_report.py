@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from backport.escape import one_line
 from backport.models import (
     APPLIED,
     NOT_NEEDED,
@@ -39,7 +40,6 @@ from backport.report.mail import messages, person
 from backport.report.markdown import escape
 from backport.report.markdown import render as render_markdown
 from backport.report.text import render as render_text
-from backport.report.wording import one_line
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)

@@ -20,9 +20,10 @@ import click
 
 from backport.commands import Globals, pass_globals
 from backport.errors import UsageError
+from backport.escape import printable
 from backport.git import Git, check_revision, open_repository
 from backport.lines import LineSpec
-from backport.models import Line, printable
+from backport.models import Line
 from backport.output import SCHEMA, dumps, emit
 from backport.pick import plan as planning
 from backport.pick import run as runs

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from backport import __version__
+from backport.escape import one_line
 from backport.report import wording as render
 from backport.report.grouping import Report
 from backport.verdict.owners import address
@@ -52,7 +53,7 @@ def _environment() -> Environment:
         names=render.names,
         age=render.age,
         plural=render.plural,
-        one_line=render.one_line,
+        one_line=one_line,
         since_text=render.since_text,
         release_text=render.release_text,
         why_not_needed=render.why_not_needed,

@@ -17,10 +17,11 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 
 from backport.errors import ConfigError
+from backport.escape import one_line
 from backport.models import listing
 from backport.record import record
 from backport.report.grouping import Debt, Entry, Report, pick_command
-from backport.report.wording import age, moment, name, one_line, plural, release_text, short
+from backport.report.wording import age, moment, name, plural, release_text, short
 from backport.verdict.owners import address
 
 _SLUG = re.compile(r"[^a-z0-9._-]+")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from backport.escape import one_line
 from backport.models import listing
 from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
@@ -17,7 +18,6 @@ from backport.report.wording import (
     moment,
     name,
     notes,
-    one_line,
     owed_text,
     plural,
     short,

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 
 import click
 
+from backport.escape import one_line
 from backport.models import listing
 from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
@@ -13,7 +14,6 @@ from backport.report.wording import (
     moment,
     names,
     notes,
-    one_line,
     owed_text,
     plural,
     short,

@@ -8,9 +8,10 @@ autoescaped, self-contained, the same Content-Security-Policy.
 
 from __future__ import annotations
 
+from backport.escape import one_line
 from backport.models import APPLIED, NOT_NEEDED, PENDING, CheckResult, Target, Verdict, listing
 from backport.record import record
-from backport.report.wording import moment, name, one_line, short
+from backport.report.wording import moment, name, short
 
 
 @record

@@ -6,26 +6,16 @@ are the wording they share, so the formats never disagree.
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from backport.models import Release, UntaggedFix, printable
+from backport.models import Release, UntaggedFix
 from backport.report.grouping import Debt, Entry, LineReport
 
 SHORT = 12
-# Line breaks and other controls in a subject or a name would break a table
-# row, forge a line of text output or a mail header, or drive the terminal.
-_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def short(commit: str | None) -> str:
     return commit[:SHORT] if commit else ""
-
-
-def one_line(text: str) -> str:
-    """`text` as a single printable line: breaks become spaces, other control
-    characters a visible escape."""
-    return printable(_BREAKS.sub(" ", text).replace("\t", " "))
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
