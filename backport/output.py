@@ -114,7 +114,9 @@ def candidate_json(candidate: Candidate) -> dict[str, Any]:
         "commit": candidate.commit,
         "subject": candidate.subject,
         "author": candidate.author,
-        "date": candidate.date,
+        "date": candidate.date,  # the author date, as schema 1 always gave it
+        "author_date": candidate.date,
+        "commit_date": candidate.committed,  # when it landed on unstable: what ages count from
         "nominations": [nomination_json(n) for n in candidate.nominations],
     }
 
