@@ -6,7 +6,7 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
@@ -29,12 +29,21 @@ _encoder = json.JSONEncoder(ensure_ascii=False)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def emit(text: str, output: str | None) -> None:
-    """Print, or write a file atomically (a reader never sees half a report)."""
+def emit(text: str, output: str | None, *, pager: Callable[[], str | None] | None = None) -> None:
+    """Print, or write a file atomically (a reader never sees half a report).
+
+    `pager` says which pager to print through (backport.pager), asked only
+    when stdout is a terminal; None, or a None answer, prints directly."""
     text = utf8_text(text)
     if not text.endswith("\n"):
         text += "\n"
     if output is None or output == "-":
+        if pager is not None and is_terminal():
+            from backport.pager import page
+
+            command = pager()
+            if command and page(command, text):
+                return
         click.echo(text, nl=False)
         return
     directory = os.path.dirname(os.path.abspath(output))

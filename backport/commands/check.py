@@ -29,12 +29,13 @@ HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the 
 @format_options()
 @now_option
 @pass_globals
-def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: datetime) -> int:
+def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: str | None) -> int:
     """Verdicts for nominated commits: applied, pending, not-needed, skipped, reverted.
 
     With COMMITs, only those candidates are shown.
     """
-    return run(g.session(), commits, fmt, output, now)
+    session = g.session(now=now)
+    return run(session, commits, fmt, output, session.now)
 
 
 def run(
@@ -47,15 +48,16 @@ def run(
 ) -> int:
     result = check_session(session, now, commits, simulator_factory=simulator_factory)
     if fmt == "json":
-        emit(dumps(check_json(result)), output)
+        emit(dumps(check_json(result)), output, pager=session.pager)
         return 0
     if fmt in ("markdown", "html"):
         from backport.report import verdicts as render
 
-        emit(render.render_markdown(result) if fmt == "markdown" else render.render_html(result), output)
+        page = render.render_markdown(result) if fmt == "markdown" else render.render_html(result)
+        emit(page, output, pager=session.pager)
         return 0
     with simulator_factory(session.git, session.repo) as simulator:
-        emit(to_text(result, simulator), output)
+        emit(to_text(result, simulator), output, pager=session.pager)
     return 0
 
 

@@ -31,12 +31,13 @@ from backport.verdict.judge import SimulatorFactory, default_simulator
     help="Also write one ready-to-send message per owner to DIR/<owner>.eml.",
 )
 @pass_globals
-def cli_command(g: Globals, fmt: str, output: str | None, now: datetime, mail_dir: str | None) -> int:
+def cli_command(g: Globals, fmt: str, output: str | None, now: str | None, mail_dir: str | None) -> int:
     """Pending, conflicting and stale backports per line, and who owes them.
 
     Runs over every maintained line, or the ones given with --line.
     """
-    return run(g.session(), fmt, output, now, mail_dir)
+    session = g.session(now=now)
+    return run(session, fmt, output, session.now, mail_dir)
 
 
 def run(
@@ -56,12 +57,17 @@ def run(
     finally:
         progress.done()
     if fmt == "json" and not mail_dir:
-        emit(dumps(check_json(result)), output)
+        emit(dumps(check_json(result)), output, pager=session.pager)
         return 0
     from backport.verdict.simulate import reproduce_command
 
-    report = build(result, went_in=went_in_since_release(session.git, result.lines), reproduce=reproduce_command)
-    emit(render(report, fmt, colour=_colour(output)), output)
+    report = build(
+        result,
+        went_in=went_in_since_release(session.git, result.lines),
+        reproduce=reproduce_command,
+        clock=session.clock,
+    )
+    emit(render(report, fmt, colour=_colour(output)), output, pager=session.pager)
     if mail_dir and sender is not None:
         write_mail(report, mail_dir, sender, now)
     return 0

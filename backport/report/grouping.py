@@ -114,6 +114,7 @@ class Report:
     result: CheckResult
     lines: tuple[LineReport, ...]
     debts: tuple[Debt, ...]  # one per person, most owed first
+    clock: str | None = None  # where `now` was set ("git config backport.now"); None: the real clock
 
     @property
     def shared_debts(self) -> tuple[Debt, ...]:
@@ -147,18 +148,20 @@ def build(
     *,
     went_in: Mapping[Version, frozenset[str]] | None = None,
     reproduce: Reproducer | None = None,
+    clock: str | None = None,
 ) -> Report:
     """Group `result` for the coordinator.
 
     `went_in` maps a line to the commits it gained since its last point
-    release; `reproduce` builds the command that replays a conflict.
+    release; `reproduce` builds the command that replays a conflict;
+    `clock` says where the run's `now` was set, when it was.
     """
     went_in = went_in or {}
     lines = tuple(
         _line_report(line, result.verdicts, went_in.get(line.version, frozenset()), reproduce)
         for line in result.lines
     )
-    return Report(result, lines, _debts(lines))
+    return Report(result, lines, _debts(lines), clock)
 
 
 def pick_command(version: Version, commits: Iterable[str] = ()) -> str:

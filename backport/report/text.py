@@ -11,7 +11,7 @@ from backport.models import listing
 from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
     age,
-    moment,
+    as_of,
     names,
     notes,
     owed_text,
@@ -31,7 +31,7 @@ def render(report: Report, *, colour: bool = False) -> str:
     result = report.result
     out = [
         style(f"Backport report for {one_line(result.unstable_ref)} {short(result.unstable_commit)}", bold=True),
-        f"as of {moment(result.now)}; lines {listing(line.line.version for line in report.lines)}; "
+        f"{as_of(report)}; lines {listing(line.line.version for line in report.lines)}; "
         f"{plural(report.pending, 'pending backport')}, {report.stale} stale",
     ]
     for line in report.lines:

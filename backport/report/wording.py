@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from backport.models import Release, UntaggedFix
-from backport.report.grouping import Debt, Entry, LineReport
+from backport.report.grouping import Debt, Entry, LineReport, Report
 
 SHORT = 12
 
@@ -38,6 +38,12 @@ def moment(iso: str | None) -> str:
     if not when.tzinfo:
         return when.strftime("%Y-%m-%d %H:%M")
     return when.strftime("%Y-%m-%d %H:%M %z").replace("+0000", "UTC")
+
+
+def as_of(report: Report) -> str:
+    """"as of 2025-06-01 12:00 UTC", and where that moment was set when it is not the clock."""
+    where = f" (now from {report.clock})" if report.clock else ""
+    return f"as of {moment(report.result.now)}{where}"
 
 
 def name(person: str) -> str:
