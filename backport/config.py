@@ -206,6 +206,26 @@ def _moment(value: Any) -> str:
     return text
 
 
+def _addresses(value: Any) -> tuple[str, ...]:
+    """Mail addresses: a list, or one string with commas between them."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise ValueError("expected mail addresses, e.g. xen-devel@lists.xenproject.org")
+    found = tuple(v.strip() for v in items if v.strip())
+    for item in found:
+        if "@" not in item or "\n" in item:
+            raise ValueError(f"{item!r} is not a mail address")
+    return found
+
+
+def _url_template(value: Any) -> str:
+    """A commit page address with {commit} where the id goes."""
+    text = _text(value).strip()
+    if not re.fullmatch(r"https?://[^\s\"'<>`\\]+", text) or "{commit}" not in text:
+        raise ValueError("expected an http(s) URL with {commit} where the commit id goes")
+    return text
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -262,6 +282,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("now", _moment, None, "judge ages and staleness as of this ISO 8601 time (default: the current time)"),
     Setting("line-patterns", _version_patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
     Setting("release-patterns", _version_patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
+    Setting(
+        "web-url",
+        _url_template,
+        None,
+        "commit links in HTML and Markdown: a URL with {commit} (default: from remote.origin.url on GitHub, GitLab)",
+    ),
+    Setting("mail.cc", _addresses, (), "addresses every report --mail message is copied to (the project list)", True),
     Setting("hook.strict", _flag, False, "make hook warnings block the commit"),
     Setting("hook.fix-patterns", _patterns, DEFAULT_FIX_PATTERNS, "subject words that suggest a fix", True),
     Setting(

@@ -156,7 +156,7 @@ def test_demo_text_names_conflicts_and_how_to_reproduce(demo_repo: Path, run: Ca
     assert "conflicting hunks:" in result.out
     assert "+<<<<<<< " in result.out
     assert "git worktree add -q --detach" in result.out and "cherry-pick -x" in result.out
-    assert "stale: missed RELEASE-4.20.1" in result.out
+    assert "STALE: missed RELEASE-4.20.1" in result.out
     assert "Untagged fixes" in result.out and "Problems:" in result.out
 
 
