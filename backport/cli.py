@@ -154,12 +154,13 @@ def scan(g: Globals, fmt: str, output: str | None) -> int:
 @click.argument("commit")
 @click.option("--to", "targets", multiple=True, required=True, metavar="V", help="Line version, e.g. 4.20 or 4.18+.")
 @click.option("-m", "--message", "comment", help="Comment kept with the nomination.")
+@click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals
-def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | None) -> int:
+def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | None, fix: bool) -> int:
     """Nominate a commit already on unstable, with a note on refs/notes/backport."""
     from backport.commands import notes as command
 
-    return command.nominate(g.session(), commit, targets, comment)
+    return command.nominate(g.session(), commit, targets, comment, fix=fix)
 
 
 @cli.command()
@@ -167,8 +168,11 @@ def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | N
 @click.option("--for", "targets", multiple=True, metavar="V", help="Line version to decline, e.g. 4.18. Repeatable.")
 @click.option("--line", "old_targets", multiple=True, metavar="V", hidden=True)  # SPEC's first spelling
 @click.option("-m", "--message", "reason", required=True, help="Why it is not backported.")
+@click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals
-def skip(g: Globals, commit: str, targets: tuple[str, ...], old_targets: tuple[str, ...], reason: str) -> int:
+def skip(
+    g: Globals, commit: str, targets: tuple[str, ...], old_targets: tuple[str, ...], reason: str, fix: bool
+) -> int:
     """Decline a commit for a line, with the reason, on refs/notes/backport."""
     from backport.commands import notes as command
 
@@ -180,7 +184,7 @@ def skip(g: Globals, commit: str, targets: tuple[str, ...], old_targets: tuple[s
         )
     if not targets + old_targets:
         raise click.UsageError("Missing option '--for'.")
-    return command.skip(g.session(), commit, targets + old_targets, reason)
+    return command.skip(g.session(), commit, targets + old_targets, reason, fix=fix)
 
 
 @cli.command("config")
