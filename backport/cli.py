@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import click
 
-from backport import __version__
+from backport import __version__, completion
 from backport.commands import Globals, pass_globals
 from backport.errors import BackportError
 from backport.record import replace
@@ -33,12 +33,23 @@ def global_options() -> list[click.Option]:
     """--repo, --unstable, --line and --no-pager: the options every command
     takes, before its name (as git's) or after it (as people type them)."""
     return [
-        click.Option(["--repo"], metavar="PATH", help="Repository to work on (default: the current directory)."),
-        click.Option(["--unstable"], metavar="REF", help="Unstable branch (default: staging, master or main)."),
+        click.Option(
+            ["--repo"],
+            type=click.Path(file_okay=False),
+            metavar="PATH",
+            help="Repository to work on (default: the current directory).",
+        ),
+        click.Option(
+            ["--unstable"],
+            metavar="REF",
+            shell_complete=completion.refs,
+            help="Unstable branch (default: staging, master or main).",
+        ),
         click.Option(
             ["--line", "lines"],
             multiple=True,
             metavar="VERSION[=REF]",
+            shell_complete=completion.versions,
             help="Limit the run to this stable line, optionally at REF (any revision). Repeatable.",
         ),
         click.Option(
@@ -151,8 +162,16 @@ def scan(g: Globals, fmt: str, output: str | None) -> int:
 
 
 @cli.command()
-@click.argument("commit")
-@click.option("--to", "targets", multiple=True, required=True, metavar="V", help="Line version, e.g. 4.20 or 4.18+.")
+@click.argument("commit", shell_complete=completion.refs)
+@click.option(
+    "--to",
+    "targets",
+    multiple=True,
+    required=True,
+    metavar="V",
+    shell_complete=completion.requests,
+    help="Line version, e.g. 4.20 or 4.18+.",
+)
 @click.option("-m", "--message", "comment", help="Comment kept with the nomination.")
 @click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals
@@ -164,9 +183,18 @@ def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | N
 
 
 @cli.command()
-@click.argument("commit")
-@click.option("--for", "targets", multiple=True, metavar="V", help="Line version to decline, e.g. 4.18. Repeatable.")
-@click.option("--line", "old_targets", multiple=True, metavar="V", hidden=True)  # SPEC's first spelling
+@click.argument("commit", shell_complete=completion.refs)
+@click.option(
+    "--for",
+    "targets",
+    multiple=True,
+    metavar="V",
+    shell_complete=completion.versions,
+    help="Line version to decline, e.g. 4.18. Repeatable.",
+)
+@click.option(  # SPEC's first spelling, deprecated: --line is the global option
+    "--line", "old_targets", multiple=True, metavar="V", hidden=True, shell_complete=completion.versions
+)
 @click.option("-m", "--message", "reason", required=True, help="Why it is not backported.")
 @click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals

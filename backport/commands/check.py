@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from backport import completion
 from backport.commands import Globals, format_options, now_option, pass_globals
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
@@ -26,7 +27,7 @@ HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the 
 
 
 @click.command("check")
-@click.argument("commits", nargs=-1, metavar="[COMMIT]...")
+@click.argument("commits", nargs=-1, metavar="[COMMIT]...", shell_complete=completion.refs)
 @format_options()
 @now_option
 @pass_globals

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from backport import completion
 from backport.commands import Globals, pass_globals
 from backport.maintainer import tagging
 from backport.models import listing
@@ -15,6 +16,7 @@ from backport.models import listing
     "targets",
     multiple=True,
     metavar="V",
+    shell_complete=completion.requests,
     help="Line version: 4.20, 4.18+ or none (repeatable). Default: inferred from Fixes:.",
 )
 @click.option("-m", "--message", "comment", help="Comment kept with the nomination (after '#').")
