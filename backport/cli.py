@@ -35,8 +35,8 @@ def global_options() -> list[click.Option]:
     return [
         click.Option(
             ["--repo"],
-            type=click.Path(file_okay=False),
             metavar="PATH",
+            shell_complete=completion.directories,
             help="Repository to work on (default: the current directory).",
         ),
         click.Option(

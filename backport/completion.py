@@ -56,3 +56,8 @@ def refs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Co
         return []
     names = ["HEAD", *(row[0] for row in rows)]
     return [CompletionItem(name) for name in dict.fromkeys(names) if name.startswith(incomplete)]
+
+
+def directories(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """--repo: the shell's own directory completion (a file given is said by the run, exit 3)."""
+    return [CompletionItem(incomplete, type="dir")]

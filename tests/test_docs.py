@@ -26,8 +26,11 @@ def text(name: str) -> str:
 
 def test_every_setting_is_in_the_configuration_table() -> None:
     rows = [row for row in text("configuration.md").splitlines() if row.startswith("| `")]
-    named = {re.match(r"\| `([^`]+)` \| `([^`]+)`", row).groups() for row in rows}  # type: ignore[union-attr]
-    assert named == {(s.name, git_key(s.name)) for s in SETTINGS}
+    named = {re.match(r"\| `([^`]+)` \| (`[^`]+`|only in `.backport.toml`)", row).groups() for row in rows}  # type: ignore[union-attr]
+    tables_only = {"request-forms"}  # a list of tables: git config cannot hold it
+    assert named == {
+        (s.name, "only in `.backport.toml`" if s.name in tables_only else f"`{git_key(s.name)}`") for s in SETTINGS
+    }
 
 
 def test_the_toml_example_reads() -> None:

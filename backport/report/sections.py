@@ -267,11 +267,12 @@ REPORT_SECTIONS: tuple[tuple[Section, Callable[[CheckResult], Sequence[Any]]], .
             "Problems",
             (
                 Column("Commit", lambda p: commit(p.commit)),
-                Column("Nomination", lambda p: Cell("code", one_line(p.text))),
+                Column("What", lambda p: Cell("code", one_line(p.text))),
                 Column("Error", lambda p: text(p.error)),
             ),
             tone="stale",
-            help="Nominations that could not be read: fix the line, or nominate with a note.",
+            help="Nomination lines that could not be read (fix the line, or nominate with a note), "
+            "and what could not be judged (the error says how to fix it).",
         ),
         lambda result: result.problems,
     ),
