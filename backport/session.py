@@ -76,17 +76,8 @@ class Session:
         configured = git_values["unstable"][0] if "unstable" in git_values else None
         chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
         found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
-        if found is None and chosen:
-            where = "" if flag_unstable else f"{git_values['unstable'][1]}: "
-            raise RepoError(
-                f"{where}unknown revision {chosen!r} for the unstable branch",
-                "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
-            )
         if found is None:
-            raise RepoError(
-                f"no unstable branch found (looked for {', '.join(cfg.UNSTABLE_CANDIDATES)})",
-                "pass --unstable REF or set git config backport.unstable",
-            )
+            raise _no_unstable(chosen, "" if flag_unstable or not chosen else git_values["unstable"][1])
         ref, commit, toml_blob = found
         toml_values = {}
         if toml_blob:
@@ -112,11 +103,7 @@ class Session:
                 )
         if not config["unstable"]:
             config = cfg.layer(config, {"unstable": ref}, "detected")
-        if specs:
-            config = cfg.layer(config, {"lines": tuple(_spec_text(s) for s in specs)}, "--line")
-        if now:
-            config = cfg.layer(config, {"now": cfg.checked("now", now, "--now")}, "--now")
-        return cls(repo, git, config, Unstable(ref, commit), specs)
+        return cls(repo, git, _with_flags(config, specs, now), Unstable(ref, commit), specs)
 
     @cached_property
     def now(self) -> datetime:
@@ -202,6 +189,29 @@ def moment(text: str) -> datetime:
 
     when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _no_unstable(chosen: str | None, where: str) -> RepoError:
+    """The error for an unstable branch not found: the one named (by the flag, or
+    by git config at `where`), or none of the usual names."""
+    if chosen:
+        return RepoError(
+            f"{where + ': ' if where else ''}unknown revision {chosen!r} for the unstable branch",
+            "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
+        )
+    return RepoError(
+        f"no unstable branch found (looked for {', '.join(cfg.UNSTABLE_CANDIDATES)})",
+        "pass --unstable REF or set git config backport.unstable",
+    )
+
+
+def _with_flags(config: cfg.Config, specs: Sequence[LineSpec], now: str | None) -> cfg.Config:
+    """The command line's --line and --now over everything else."""
+    if specs:
+        config = cfg.layer(config, {"lines": tuple(_spec_text(s) for s in specs)}, "--line")
+    if now:
+        config = cfg.layer(config, {"now": cfg.checked("now", now, "--now")}, "--now")
+    return config
 
 
 def _configured_ref(ref: str, source: str) -> str:
