@@ -196,7 +196,9 @@ def untagged_fix_json(fix: UntaggedFix) -> dict[str, Any]:
         "fixes": fix.fixes,
         "lines": [str(v) for v in fix.lines],
         "author": fix.candidate.author,
-        "date": fix.candidate.date,
+        "date": fix.candidate.date,  # the author date, as a candidate's
+        "author_date": fix.candidate.date,
+        "commit_date": fix.candidate.committed,
         "owners": list(dict.fromkeys(o for t in fix.targets for o in t.owners)),
         "age_days": max(ages) if ages else None,
         "targets": [

@@ -54,6 +54,7 @@ def test_line_versions_from_the_repository(repo: RepoBuilder) -> None:
     assert complete(repo, "backport skip staging --for ") == ["4.19", "4.20"]
     assert complete(repo, "backport nominate staging --to 4.1") == ["4.19", "4.19+"]
     assert complete(repo, "backport tag --to n") == ["none"]
+    assert complete(repo, "backport pick --line ") == ["4.19", "4.20"]
 
 
 def test_refs_from_the_repository(repo: RepoBuilder) -> None:

@@ -14,18 +14,19 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from backport.escape import one_line
-from backport.models import CheckResult
+from backport.models import CheckResult, UntaggedFix
 from backport.record import record
 from backport.report import grouping
 from backport.report.grouping import Debt, Entry, LineReport, Report
 from backport.report.wording import (
     Mark,
     age,
+    applies_text,
     marks,
     names,
     owed_text,
+    plural,
     short,
-    untagged_lines,
     why_not_needed,
 )
 
@@ -252,9 +253,10 @@ REPORT_SECTIONS: tuple[tuple[Section, Callable[[CheckResult], Sequence[Any]]], .
             (
                 Column("Commit", lambda f: commit(f.candidate.commit)),
                 Column("Subject", lambda f: text(f.candidate.subject)),
-                Column("Author", lambda f: people((f.candidate.author,))),
+                Column("Owners", lambda f: people(_fix_owners(f))),
+                Column("Age", lambda f: _fix_age(f), numeric=True),
                 Column("Fixes", lambda f: commit(f.fixes)),
-                Column("Bug is on", lambda f: text(untagged_lines(f))),
+                Column("Bug is on", lambda f: marked(_fix_lines(f))),
             ),
             help="Each fixes a bug that is on these lines, and nobody said whether to backport it. "
             "Decide each: backport nominate COMMIT --to V, or backport skip COMMIT --for V -m REASON",
@@ -277,6 +279,31 @@ REPORT_SECTIONS: tuple[tuple[Section, Callable[[CheckResult], Sequence[Any]]], .
         lambda result: result.problems,
     ),
 )
+
+
+def _fix_owners(fix: UntaggedFix) -> tuple[str, ...]:
+    """Who should decide: the owners on its lines, else its author."""
+    return tuple(dict.fromkeys(o for t in fix.targets for o in t.owners)) or (fix.candidate.author,)
+
+
+def _fix_age(fix: UntaggedFix) -> Cell:
+    """Since it landed on unstable, as its lines' targets count it."""
+    ages = [t.age_days for t in fix.targets if t.age_days is not None]
+    return number(max(ages), plural(max(ages), "day")) if ages else number(None, "")
+
+
+def _fix_lines(fix: UntaggedFix) -> tuple[Mark, ...]:
+    """Each line the bug is on, and how the fix would pick there when it was simulated."""
+    judged = {t.version: t for t in fix.targets}
+    found = []
+    for version in fix.lines:
+        target = judged.get(version)
+        if target is None:
+            found.append(Mark("info", str(version)))
+            continue
+        words = [f"{version} {applies_text(target)}"] + [m.text for m in marks(target)]
+        found.append(Mark("stale" if target.stale else "info", ", ".join(words)))
+    return tuple(found)
 
 
 def line_tables(line: LineReport) -> list[Table]:
