@@ -16,14 +16,49 @@ from collections.abc import Sequence
 
 import click
 
-from backport import __version__
+from backport import __version__, completion
 from backport.commands import Globals, pass_globals
 from backport.errors import BackportError
+from backport.record import replace
 
 # Commands in their own module (backport.commands.<name>.cli_command), loaded
 # only when run or listed.
 MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init", "pick")
+# Commands that run another command line of their own and take no global options.
+_NO_GLOBALS = ("demo",)
 _REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
+
+
+def global_options() -> list[click.Option]:
+    """--repo, --unstable, --line and --no-pager: the options every command
+    takes, before its name (as git's) or after it (as people type them)."""
+    return [
+        click.Option(
+            ["--repo"],
+            metavar="PATH",
+            shell_complete=completion.directories,
+            help="Repository to work on (default: the current directory).",
+        ),
+        click.Option(
+            ["--unstable"],
+            metavar="REF",
+            shell_complete=completion.refs,
+            help="Unstable branch (default: staging, master or main).",
+        ),
+        click.Option(
+            ["--line", "lines"],
+            multiple=True,
+            metavar="VERSION[=REF]",
+            shell_complete=completion.versions,
+            help="Limit the run to this stable line, optionally at REF (any revision). Repeatable.",
+        ),
+        click.Option(
+            ["--preset"],
+            metavar="NAME",
+            help="A project's conventions: xen, linux, qemu or mesa (default: as configured; see backport init).",
+        ),
+        click.Option(["--no-pager"], is_flag=True, help="Print text straight to the terminal, not through a pager."),
+    ]
 
 
 class LazyGroup(click.Group):
@@ -33,36 +68,86 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         if name in MODULE_COMMANDS and importlib.util.find_spec(f"backport.commands.{name}"):
-            command: click.Command = importlib.import_module(f"backport.commands.{name}").cli_command
-            return command
-        return super().get_command(ctx, name)
+            command: click.Command | None = importlib.import_module(f"backport.commands.{name}").cli_command
+        else:
+            command = super().get_command(ctx, name)
+        if command is not None and name not in _NO_GLOBALS:
+            accept_globals(command)
+        return command
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        try:
+            return super().resolve_command(ctx, args)
+        except click.exceptions.NoSuchCommand as err:
+            # click suggests among the commands it has loaded; ours load lazily
+            raise click.exceptions.NoSuchCommand(
+                click.utils.make_str(args[0]), possibilities=self.list_commands(ctx), ctx=ctx
+            ) from err
 
 
-@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--repo", default=".", metavar="PATH", help="Repository to work on (default: current directory).")
-@click.option("--unstable", metavar="REF", help="Unstable branch (default: staging, master or main).")
-@click.option(
-    "--line",
-    "lines",
-    multiple=True,
-    metavar="VERSION[=REF]",
-    help="Limit the run to this stable line, optionally at REF (any revision). Repeatable.",
-)
-@click.option(
-    "--preset",
-    metavar="NAME",
-    help="A project's conventions: xen, linux, qemu or mesa (default: as configured; see backport init).",
-)
+def accept_globals(command: click.Command) -> None:
+    """Let `command` (and a group's subcommands) take the global options
+    after its name too. An option the command has of its own keeps its
+    meaning there (`skip --line`, deprecated)."""
+    if getattr(command, "_backport_globals", False):
+        return
+    taken = {opt for param in command.params for opt in getattr(param, "opts", ())}
+    for option in global_options():
+        if not taken & set(option.opts):
+            option.expose_value = False
+            option.callback = _late_global
+            command.params.append(option)
+    command._backport_globals = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_globals(sub)
+
+
+def _late_global(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """A global option given after the command name: it updates the run's
+    Globals for this command (a repeated --line adds to those before)."""
+    if value in (None, (), False):
+        return
+    g = ctx.find_object(Globals) or Globals()
+    if param.name == "repo":
+        _forget_repository_env()
+        ctx.obj = replace(g, repo=value)
+    elif param.name == "lines":
+        ctx.obj = replace(g, lines=(*g.lines, *value))  # type: ignore[misc]
+    elif param.name == "no_pager":
+        ctx.obj = replace(g, pager=False)
+    else:
+        ctx.obj = replace(g, **{str(param.name): value})
+
+
+def _forget_repository_env() -> None:
+    # --repo names the repository: an inherited GIT_DIR (say, from a hook
+    # of another repository) must not silently point git elsewhere
+    for name in _REPOSITORY_ENV:
+        os.environ.pop(name, None)
+
+
+@click.group(cls=LazyGroup, params=global_options(), context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="backport")
 @click.pass_context
-def cli(ctx: click.Context, repo: str, unstable: str | None, lines: tuple[str, ...], preset: str | None) -> None:
-    """Track stable-branch backports: nominations, verdicts, reports, hooks."""
-    if ctx.get_parameter_source("repo") is not click.core.ParameterSource.DEFAULT:
-        # --repo names the repository: an inherited GIT_DIR (say, from a hook
-        # of another repository) must not silently point git elsewhere
-        for name in _REPOSITORY_ENV:
-            os.environ.pop(name, None)
-    ctx.obj = Globals(repo, unstable, lines, preset)
+def cli(
+    ctx: click.Context,
+    repo: str | None,
+    unstable: str | None,
+    lines: tuple[str, ...],
+    preset: str | None,
+    no_pager: bool,
+) -> None:
+    """Track stable-branch backports: nominations, verdicts, reports, hooks.
+
+    These options go before or after the command name: `backport --line
+    4.20 report` and `backport report --line 4.20` are the same.
+    """
+    if repo is not None:
+        _forget_repository_env()
+    ctx.obj = Globals(repo or ".", unstable, lines, pager=not no_pager, preset=preset)
 
 
 @cli.command()
@@ -77,27 +162,57 @@ def scan(g: Globals, fmt: str, output: str | None) -> int:
 
 
 @cli.command()
-@click.argument("commit")
-@click.option("--to", "targets", multiple=True, required=True, metavar="V", help="Line version, e.g. 4.20 or 4.18+.")
+@click.argument("commit", shell_complete=completion.refs)
+@click.option(
+    "--to",
+    "targets",
+    multiple=True,
+    required=True,
+    metavar="V",
+    shell_complete=completion.requests,
+    help="Line version, e.g. 4.20 or 4.18+.",
+)
 @click.option("-m", "--message", "comment", help="Comment kept with the nomination.")
+@click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals
-def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | None) -> int:
+def nominate(g: Globals, commit: str, targets: tuple[str, ...], comment: str | None, fix: bool) -> int:
     """Nominate a commit already on unstable, with a note on refs/notes/backport."""
     from backport.commands import notes as command
 
-    return command.nominate(g.session(), commit, targets, comment)
+    return command.nominate(g.session(), commit, targets, comment, fix=fix)
 
 
 @cli.command()
-@click.argument("commit")
-@click.option("--line", "targets", multiple=True, required=True, metavar="V", help="Line version to decline.")
+@click.argument("commit", shell_complete=completion.refs)
+@click.option(
+    "--for",
+    "targets",
+    multiple=True,
+    metavar="V",
+    shell_complete=completion.versions,
+    help="Line version to decline, e.g. 4.18. Repeatable.",
+)
+@click.option(  # SPEC's first spelling, deprecated: --line is the global option
+    "--line", "old_targets", multiple=True, metavar="V", hidden=True, shell_complete=completion.versions
+)
 @click.option("-m", "--message", "reason", required=True, help="Why it is not backported.")
+@click.option("--fix", is_flag=True, help="Replace a malformed or unknown line already in the note.")
 @pass_globals
-def skip(g: Globals, commit: str, targets: tuple[str, ...], reason: str) -> int:
+def skip(
+    g: Globals, commit: str, targets: tuple[str, ...], old_targets: tuple[str, ...], reason: str, fix: bool
+) -> int:
     """Decline a commit for a line, with the reason, on refs/notes/backport."""
     from backport.commands import notes as command
 
-    return command.skip(g.session(), commit, targets, reason)
+    if old_targets:
+        click.echo(
+            "backport: warning: 'skip --line V' is deprecated: say 'skip --for V' "
+            "(--line is the global option that limits a run to lines)",
+            err=True,
+        )
+    if not targets + old_targets:
+        raise click.UsageError("Missing option '--for'.")
+    return command.skip(g.session(), commit, targets + old_targets, reason, fix=fix)
 
 
 @cli.command("config")
@@ -156,8 +271,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> None:
+    args = list(argv) if argv is not None else sys.argv[1:]
     try:
-        code = cli.main(args=list(argv) if argv is not None else None, prog_name="backport", standalone_mode=False)
+        code = cli.main(args=args, prog_name="backport", standalone_mode=False)
     except Interrupted as interrupted:
         if interrupted.signum == signal.SIGINT and sys.stderr.isatty():
             click.echo(err=True)  # after the terminal's ^C
@@ -165,8 +281,7 @@ def _main(argv: Sequence[str] | None) -> None:
     except click.exceptions.Abort:
         _fail("interrupted", 130)
     except click.ClickException as err:
-        hint = " (see 'backport --help')" if isinstance(err, click.UsageError) else ""
-        _fail(err.format_message().replace("\n", " ") + hint, 2)
+        _fail(err.format_message().replace("\n", " ") + _help_hint(err, args), 2)
     except BackportError as err:
         _fail(str(err), err.exit_code)
     except KeyboardInterrupt:
@@ -181,6 +296,34 @@ def _main(argv: Sequence[str] | None) -> None:
             sys.exit(0)
         _fail("a git process ended before reading all we sent it; run again", 3)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _help_hint(err: click.ClickException, args: list[str]) -> str:
+    """Where to read more: the help of the command that was misused."""
+    if not isinstance(err, click.UsageError):
+        return ""
+    where = err.ctx.command_path if err.ctx is not None else _command_path(args)
+    return f" (see '{where} --help')"
+
+
+def _command_path(args: list[str]) -> str:
+    """"backport hook install" of a command line: the commands it names
+    (click does not say which command a missing option value belongs to)."""
+    path: list[str] = ["backport"]
+    group: click.Command = cli
+    ctx = click.Context(cli, info_name="backport", resilient_parsing=True)
+    taking_value = {opt for option in global_options() if not option.is_flag for opt in option.opts}
+    words = iter(args)
+    for word in words:
+        if word in taking_value:
+            next(words, None)
+        elif not word.startswith("-"):
+            command = group.get_command(ctx, word) if isinstance(group, click.Group) else None
+            if command is None:
+                break
+            path.append(word)
+            group = command
+    return " ".join(path)
 
 
 def _interrupted(signum: int, frame: object) -> None:

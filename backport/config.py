@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
 
-from backport.errors import ConfigError
+from backport.errors import ConfigError, UsageError
 from backport.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
@@ -194,6 +194,38 @@ def describe_form(form: Form) -> str:
     return "; ".join(p for p in (what, where, bare, versionless) if p)
 
 
+def _moment(value: Any) -> str:
+    """An ISO 8601 time, kept as written (a time without a zone is UTC)."""
+    from datetime import datetime  # here: the hook never reads this setting
+
+    text = _text(value).strip()
+    try:
+        datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError("expected an ISO 8601 time, e.g. 2025-06-01T12:00:00+00:00") from None
+    return text
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """Mail addresses: a list, or one string with commas between them."""
+    items = value.split(",") if isinstance(value, str) else value
+    if not isinstance(items, (list, tuple)) or not all(isinstance(v, str) for v in items):
+        raise ValueError("expected mail addresses, e.g. xen-devel@lists.xenproject.org")
+    found = tuple(v.strip() for v in items if v.strip())
+    for item in found:
+        if "@" not in item or "\n" in item:
+            raise ValueError(f"{item!r} is not a mail address")
+    return found
+
+
+def _url_template(value: Any) -> str:
+    """A commit page address with {commit} where the id goes."""
+    text = _text(value).strip()
+    if not re.fullmatch(r"https?://[^\s\"'<>`\\]+", text) or "{commit}" not in text:
+        raise ValueError("expected an http(s) URL with {commit} where the commit id goes")
+    return text
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -247,8 +279,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("decline-template", _text, "Backport-to: none", "what says 'not for backport' (empty: none)"),
     Setting("stale-after", _count, 30, "days a pending backport may wait before it is stale"),
     Setting("maintainers", _text, "MAINTAINERS", "MAINTAINERS file, read from the unstable ref"),
+    Setting("now", _moment, None, "judge ages and staleness as of this ISO 8601 time (default: the current time)"),
     Setting("line-patterns", _version_patterns, DEFAULT_LINE_PATTERNS, "branch names of stable lines", True),
     Setting("release-patterns", _version_patterns, DEFAULT_RELEASE_PATTERNS, "tag names of point releases", True),
+    Setting(
+        "web-url",
+        _url_template,
+        None,
+        "commit links in HTML and Markdown: a URL with {commit} (default: from remote.origin.url on GitHub, GitLab)",
+    ),
+    Setting("mail.cc", _addresses, (), "addresses every report --mail message is copied to (the project list)", True),
     Setting("hook.strict", _flag, False, "make hook warnings block the commit"),
     Setting("hook.fix-patterns", _patterns, DEFAULT_FIX_PATTERNS, "subject words that suggest a fix", True),
     Setting(
@@ -341,6 +381,14 @@ def parse_git_config(entries: list[tuple[str, str]]) -> dict[str, tuple[Any, str
         else:
             result[name] = (_checked(setting, values[-1], where), where)
     return result
+
+
+def checked(name: str, value: Any, flag: str) -> Any:
+    """A command-line value for setting `name`, checked as the setting is."""
+    try:
+        return _BY_NAME[name].parse(value)
+    except ValueError as err:
+        raise UsageError(f"bad {flag} {value!r}: {err}", f"correct the value of {flag}") from None
 
 
 def _checked(setting: Setting, value: Any, where: str) -> Any:

@@ -308,6 +308,19 @@ class Git:
                 entries.append((key, value))
         return entries
 
+    def pager(self) -> str | None:
+        """The pager command git itself would use here (`git var GIT_PAGER`:
+        GIT_PAGER, core.pager, PAGER, then git's built-in default), or None
+        when that is no pager at all (`cat` or empty). Asked with the
+        user's own GIT_PAGER, not the `cat` our git processes run with."""
+        asking = Git(self.cwd)
+        asking.env = {k: v for k, v in self.env.items() if k != "GIT_PAGER"}
+        if "GIT_PAGER" in os.environ:
+            asking.env["GIT_PAGER"] = os.environ["GIT_PAGER"]
+        proc = asking.run(["var", "GIT_PAGER"], check=False)
+        command = proc.stdout.decode("utf-8", "replace").strip()
+        return command if proc.returncode == 0 and command not in ("", "cat") else None
+
     def refs(self, patterns: Sequence[str], fmt: str) -> list[list[str]]:
         """`git for-each-ref` rows, fields split on NUL."""
         out = self.out(refs_query(patterns, fmt))

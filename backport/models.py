@@ -43,16 +43,6 @@ class Version:
         return ".".join(str(p) for p in self.parts)
 
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-
-
-def printable(text: str) -> str:
-    """Text from a repository, safe for a terminal: control characters (an
-    escape sequence in a subject could drive the coordinator's terminal) are
-    shown as \\xNN. Tabs and newlines stay."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
-
-
 def listing(versions: Iterable[Version]) -> str:
     """"4.18, 4.19, 4.20" for messages."""
     return ", ".join(str(v) for v in sorted(versions)) or "none"

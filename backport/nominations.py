@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
 from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
-from backport.models import Form, Nomination, Request, Version, listing, printable
+from backport.escape import printable
+from backport.models import Form, Nomination, Request, Version, listing
 from backport.record import record
 
 _SEPARATORS = re.compile(r"[,\s]+")
@@ -207,6 +208,22 @@ def line_errors(nominations: Iterable[Nomination], known: Sequence[Version]) -> 
             elif not request.plus and request.version not in known:
                 errors.append((nomination.text, f"unknown stable line {request.version} (known: {listing(known)})"))
     return errors
+
+
+def covers(existing: Iterable[Nomination], requests: Sequence[Request], known: Sequence[Version]) -> bool:
+    """Whether the requests of `existing` already ask for every one of
+    `requests`: the same item, or every known line it stands for."""
+    have = {r for n in existing for r in n.requests}
+    have_versions = {v for n in existing for v in n.versions(known)}
+    return all(r in have or (r.expand(known) and set(r.expand(known)) <= have_versions) for r in requests)
+
+
+def well_formed(parsed: Parsed, known: Sequence[Version]) -> tuple[list[Nomination], list[tuple[str, str]]]:
+    """The nominations of `parsed` that name known lines, and the lines that
+    do not read or name no line (as written, what is wrong)."""
+    unknown = line_errors(parsed.nominations, known)
+    wrong = {text for text, _ in unknown}
+    return [n for n in parsed.nominations if n.text not in wrong], [*parsed.errors, *unknown]
 
 
 def trailer_block(lines: Sequence[str]) -> range:

@@ -6,12 +6,13 @@ import json
 import os
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import click
 
 from backport.errors import UsageError
+from backport.escape import utf8_text
 from backport.models import (
     Candidate,
     CheckResult,
@@ -28,12 +29,21 @@ _encoder = json.JSONEncoder(ensure_ascii=False)
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def emit(text: str, output: str | None) -> None:
-    """Print, or write a file atomically (a reader never sees half a report)."""
+def emit(text: str, output: str | None, *, pager: Callable[[], str | None] | None = None) -> None:
+    """Print, or write a file atomically (a reader never sees half a report).
+
+    `pager` says which pager to print through (backport.pager), asked only
+    when stdout is a terminal; None, or a None answer, prints directly."""
     text = utf8_text(text)
     if not text.endswith("\n"):
         text += "\n"
     if output is None or output == "-":
+        if pager is not None and is_terminal():
+            from backport.pager import page
+
+            command = pager()
+            if command and page(command, text):
+                return
         click.echo(text, nl=False)
         return
     directory = os.path.dirname(os.path.abspath(output))
@@ -44,23 +54,6 @@ def emit(text: str, output: str | None) -> None:
     except OSError as err:
         raise UsageError(f"cannot write {output}: {err.strerror}", "choose another --output") from None
 
-
-def utf8_text(text: str) -> str:
-    """`text` that encodes as UTF-8. Names git or the command line gave us as
-    bytes that are not UTF-8 (a path, a ref, the repository's directory) are
-    kept as surrogates, so they can go back to git unchanged; in our output
-    such a byte reads as \\xNN, where writing it would otherwise fail."""
-    try:
-        text.encode("utf-8")
-        return text
-    except UnicodeEncodeError:
-        return _SURROGATE.sub(_escape_surrogate, text)
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    # U+DC80..U+DCFF: one byte, as Python's surrogateescape keeps it
-    return f"\\x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"\\u{code:04x}"
 
 
 def write_atomically(path: str, data: bytes) -> None:
@@ -130,7 +123,9 @@ def candidate_json(candidate: Candidate) -> dict[str, Any]:
         "commit": candidate.commit,
         "subject": candidate.subject,
         "author": candidate.author,
-        "date": candidate.date,
+        "date": candidate.date,  # the author date, as schema 1 always gave it
+        "author_date": candidate.date,
+        "commit_date": candidate.committed,  # when it landed on unstable: what ages count from
         "nominations": [nomination_json(n) for n in candidate.nominations],
     }
 
@@ -201,7 +196,9 @@ def untagged_fix_json(fix: UntaggedFix) -> dict[str, Any]:
         "fixes": fix.fixes,
         "lines": [str(v) for v in fix.lines],
         "author": fix.candidate.author,
-        "date": fix.candidate.date,
+        "date": fix.candidate.date,  # the author date, as a candidate's
+        "author_date": fix.candidate.date,
+        "commit_date": fix.candidate.committed,
         "owners": list(dict.fromkeys(o for t in fix.targets for o in t.owners)),
         "age_days": max(ages) if ages else None,
         "targets": [

@@ -16,6 +16,8 @@ from backport.record import record
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from backport.cache import Cache
 
 
@@ -36,6 +38,11 @@ class Session:
         self.config = config
         self.unstable = unstable
         self.line_specs = tuple(line_specs)
+        self.paging = False  # text for a terminal goes through the user's pager (off: --no-pager)
+
+    def pager(self) -> str | None:
+        """The pager to show this run's text through, if any (backport.output.emit)."""
+        return self.git.pager() if self.paging else None
 
     @classmethod
     def open(
@@ -46,9 +53,11 @@ class Session:
         line_specs: Sequence[str] = (),
         git: Git | None = None,
         preset: str | None = None,
+        now: str | None = None,
     ) -> Session:
         """The session of the repository at `path`. `git`, when given, runs in
-        `path` and becomes the session's (with what it started ahead)."""
+        `path` and becomes the session's (with what it started ahead); `now`
+        is the --now flag (ISO 8601), over any `now` setting."""
         specs = tuple(LineSpec.parse(s) for s in line_specs)
         flag_unstable = check_revision(unstable) if unstable else None
         # git config and the unstable branch (as named by the flag, or found
@@ -67,17 +76,8 @@ class Session:
         configured = git_values["unstable"][0] if "unstable" in git_values else None
         chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
         found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
-        if found is None and chosen:
-            where = "" if flag_unstable else f"{git_values['unstable'][1]}: "
-            raise RepoError(
-                f"{where}unknown revision {chosen!r} for the unstable branch",
-                "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
-            )
         if found is None:
-            raise RepoError(
-                f"no unstable branch found (looked for {', '.join(cfg.UNSTABLE_CANDIDATES)})",
-                "pass --unstable REF or set git config backport.unstable",
-            )
+            raise _no_unstable(chosen, "" if flag_unstable or not chosen else git_values["unstable"][1])
         ref, commit, toml_blob = found
         toml_values = {}
         if toml_blob:
@@ -103,9 +103,20 @@ class Session:
                 )
         if not config["unstable"]:
             config = cfg.layer(config, {"unstable": ref}, "detected")
-        if specs:
-            config = cfg.layer(config, {"lines": tuple(_spec_text(s) for s in specs)}, "--line")
-        return cls(repo, git, config, Unstable(ref, commit), specs)
+        return cls(repo, git, _with_flags(config, specs, now), Unstable(ref, commit), specs)
+
+    @cached_property
+    def now(self) -> datetime:
+        """The moment ages and staleness are judged at: the `now` setting
+        (--now, git config backport.now, .backport.toml), else the clock."""
+        from datetime import datetime, timezone  # not at the top: the hook never asks
+
+        return moment(self.config["now"]) if self.config["now"] else datetime.now(timezone.utc)
+
+    @property
+    def clock(self) -> str | None:
+        """Where `now` comes from when it is not the clock, for a report's header."""
+        return self.config.source("now") if self.config["now"] else None
 
     @cached_property
     def _lines(self) -> tuple[list[Line], list[Version], dict[str, Version]]:
@@ -170,6 +181,37 @@ def grammar_of(config: cfg.Config) -> Grammar:
         forms=tuple(config["request-forms"]),
         bare=config["bare-version"],
     )
+
+
+def moment(text: str) -> datetime:
+    """An ISO 8601 time (checked by the configuration) as an aware datetime; UTC when it names no zone."""
+    from datetime import datetime, timezone
+
+    when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return when if when.tzinfo else when.replace(tzinfo=timezone.utc)
+
+
+def _no_unstable(chosen: str | None, where: str) -> RepoError:
+    """The error for an unstable branch not found: the one named (by the flag, or
+    by git config at `where`), or none of the usual names."""
+    if chosen:
+        return RepoError(
+            f"{where + ': ' if where else ''}unknown revision {chosen!r} for the unstable branch",
+            "pass --unstable REF (e.g. --unstable master) or set git config backport.unstable",
+        )
+    return RepoError(
+        f"no unstable branch found (looked for {', '.join(cfg.UNSTABLE_CANDIDATES)})",
+        "pass --unstable REF or set git config backport.unstable",
+    )
+
+
+def _with_flags(config: cfg.Config, specs: Sequence[LineSpec], now: str | None) -> cfg.Config:
+    """The command line's --line and --now over everything else."""
+    if specs:
+        config = cfg.layer(config, {"lines": tuple(_spec_text(s) for s in specs)}, "--line")
+    if now:
+        config = cfg.layer(config, {"now": cfg.checked("now", now, "--now")}, "--now")
+    return config
 
 
 def _configured_ref(ref: str, source: str) -> str:

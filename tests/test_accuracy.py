@@ -123,7 +123,7 @@ def test_missing_blob_makes_one_verdict_unknown_and_the_rest_stands(tmp_path: Pa
 
     report = run("report", "--now", NOW, repo=tmp_path)
     assert report.code == 0, report.err
-    assert "Unknown (1)" in report.out and blob in report.out
+    assert "Unknown (1, could not be judged)" in report.out and blob in report.out
     assert "fine" in report.out
 
 

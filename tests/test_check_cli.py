@@ -64,9 +64,26 @@ def test_demo_document_shape(demo_json: dict[str, Any]) -> None:
         ("4.20", "stable-4.20", "RELEASE-4.20.1"),
     ]
     for candidate in demo_json["candidates"]:
-        assert list(candidate) == ["commit", "subject", "author", "date", "nominations", "targets"]
+        assert list(candidate) == [
+            "commit", "subject", "author", "date", "author_date", "commit_date", "nominations", "targets"
+        ]
+        assert candidate["date"] == candidate["author_date"]  # schema 1's `date` stays the author date
         for target in candidate["targets"]:
             assert list(target) == TARGET_KEYS
+
+
+def test_ages_count_from_the_commit_date_json_gives_both(demo_repo: Path, demo_json: dict[str, Any]) -> None:
+    """The missed-release case was authored 33 days before the demo's now
+    and landed 26 days before it: its age is the landing's."""
+    from datetime import datetime
+
+    scenario = next(s for s in xen_demo.SCENARIOS if s["name"] == "missed-release")
+    candidate = next(c for c in demo_json["candidates"] if c["commit"] == subjects(demo_repo)[scenario["subject"]])
+    now = datetime.fromisoformat(xen_demo.NOW)
+    authored = (now - datetime.fromisoformat(candidate["author_date"])).days
+    landed = (now - datetime.fromisoformat(candidate["commit_date"])).days
+    (target,) = candidate["targets"]
+    assert (authored, landed, target["age_days"]) == (33, 26, 26)
 
 
 @pytest.mark.parametrize("scenario", xen_demo.SCENARIOS, ids=[s["name"] for s in xen_demo.SCENARIOS])
@@ -139,7 +156,7 @@ def test_demo_text_names_conflicts_and_how_to_reproduce(demo_repo: Path, run: Ca
     assert "conflicting hunks:" in result.out
     assert "+<<<<<<< " in result.out
     assert "git worktree add -q --detach" in result.out and "cherry-pick -x" in result.out
-    assert "stale: missed RELEASE-4.20.1" in result.out
+    assert "STALE: missed RELEASE-4.20.1" in result.out
     assert "Untagged fixes" in result.out and "Problems:" in result.out
 
 

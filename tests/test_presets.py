@@ -188,7 +188,7 @@ def test_tag_writes_the_projects_form(
     result = run("tag", "--to", to, repo=repo.path)
     assert result.code == 0, result.err
     assert repo.git("log", "-1", "--format=%B").splitlines()[-1] == written
-    assert run("tag", "--to", to, repo=repo.path).out.strip().endswith("already nominated, nothing to do")
+    assert run("tag", "--to", to, repo=repo.path).out.strip().endswith(f"already nominated ({written!r}), nothing to do")
 
 
 # -- backport init -------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from backport.escape import one_line
 from backport.models import (
     APPLIED,
     NOT_NEEDED,
@@ -39,7 +40,6 @@ from backport.report.mail import messages, person
 from backport.report.markdown import escape
 from backport.report.markdown import render as render_markdown
 from backport.report.text import render as render_text
-from backport.report.wording import one_line
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=timezone.utc)
@@ -174,11 +174,16 @@ def test_lines_are_grouped_by_state_in_unstable_order(report) -> None:  # type: 
     assert (l19.applied, l20.applied) == (0, 3)
 
 
-def test_stale_lists_the_stale_pending_of_either_kind(report) -> None:  # type: ignore[no-untyped-def]
+def test_stale_is_a_mark_on_pending_rows_not_a_list_of_its_own(report) -> None:  # type: ignore[no-untyped-def]
     l19, l20 = report.lines
     assert [(e.commit, e.target.stale_reason) for e in l19.stale] == [(sha(1), "waiting 47 days")]
     assert [(e.commit, e.target.stale_reason) for e in l20.stale] == [(sha(2), "missed RELEASE-4.20.1")]
     assert report.stale == 2 and report.pending == 6
+    text = render_text(report)
+    assert "Stale (" not in text and "### Stale" not in render_markdown(report)
+    # every pending row once per line, its staleness on it
+    assert text.count("010101010101  x86/mm: fix refcount leak") == 1
+    assert "STALE: waiting 47 days" in next(row for row in text.splitlines() if row.startswith("  010101010101"))
 
 
 def test_went_in_since_release_counts_applied_after_the_tag(report) -> None:  # type: ignore[no-untyped-def]
@@ -196,7 +201,7 @@ def test_a_conflict_row_says_how_to_start_its_resolution(report) -> None:  # typ
     entry = report.lines[1].conflict[0]
     assert entry.resolve == f"backport pick --line 4.20 {sha(2)}"
     text = render_text(report)
-    assert f"      resolve: backport pick --line 4.20 {sha(2)}" in text
+    assert f"    # 020202020202: resolve it\n    backport pick --line 4.20 {sha(2)}\n" in text
     assert "git cherry-pick -x" not in text.replace(entry.reproduce or "", "")
 
 
@@ -206,17 +211,19 @@ def test_conflicts_get_a_reproduce_command(report) -> None:  # type: ignore[no-u
     assert report.lines[0].clean[0].reproduce is None
 
 
-def test_debts_group_every_line_per_person_most_owed_first(report) -> None:  # type: ignore[no-untyped-def]
-    owed = {d.owner: [(str(e.line.version), e.commit) for e in d.entries] for d in report.debts}
+def test_debts_are_owner_teams_each_entry_in_one(report) -> None:  # type: ignore[no-untyped-def]
+    owed = {d.owners: [(str(e.line.version), e.commit) for e in d.entries] for d in report.debts}
     assert owed == {
-        ANDREA: [("4.19", sha(1)), ("4.19", sha(3)), ("4.20", sha(4)), ("4.20", sha(5))],
-        JAN: [("4.19", sha(1)), ("4.19", sha(3))],
-        KEVIN: [("4.19", sha(2)), ("4.20", sha(2))],
+        (JAN, ANDREA): [("4.19", sha(1)), ("4.19", sha(3))],
+        (ANDREA,): [("4.20", sha(4)), ("4.20", sha(5))],
+        (KEVIN,): [("4.19", sha(2)), ("4.20", sha(2))],
     }
     # most owed first; then most stale; then by name
-    assert [d.owner for d in report.debts] == [ANDREA, JAN, KEVIN]
-    kevin = report.debts[2]
+    assert [d.owners for d in report.debts] == [(JAN, ANDREA), (KEVIN,), (ANDREA,)]
+    kevin = report.debts[1]
     assert (kevin.conflicts, kevin.stale, kevin.versions) == (2, 1, (V19, V20))
+    every = [(e.line.version, e.commit) for d in report.debts for e in d.entries]
+    assert len(every) == len(set(every)) == report.pending
 
 
 def test_the_author_owns_what_maintainers_does_not_cover() -> None:
@@ -367,15 +374,19 @@ def test_text_output_cannot_drive_the_terminal() -> None:
 SENDER = person("Carla Coordinator <carla@example.org>")
 
 
-def test_one_message_per_owner(report) -> None:  # type: ignore[no-untyped-def]
-    mails, unreachable = messages(report, sender=SENDER, now=NOW)
+def test_one_message_per_owner_team(report) -> None:  # type: ignore[no-untyped-def]
+    lists = (person("Xen devel <xen-devel@example.org>"),)
+    mails, unreachable = messages(report, sender=SENDER, now=NOW, cc=lists)
     assert unreachable == []
     assert [m.slug for m in mails] == [
-        "andrea.cooper-at-example.org",
-        "jan.kowalski-at-example.org",
+        "jan.kowalski-at-example.org+1",
         "kevin.tanaka-at-example.org",
+        "andrea.cooper-at-example.org",
     ]
-    kevin = email.message_from_bytes(mails[2].message.as_bytes(), policy=policy.default)
+    team = email.message_from_bytes(mails[0].message.as_bytes(), policy=policy.default)
+    assert [a.addr_spec for a in team["To"].addresses] == ["jan.kowalski@example.org", "andrea.cooper@example.org"]
+    assert team["Cc"] == "Xen devel <xen-devel@example.org>"
+    kevin = email.message_from_bytes(mails[1].message.as_bytes(), policy=policy.default)
     assert kevin["To"] == KEVIN
     assert kevin["From"] == "Carla Coordinator <carla@example.org>"
     assert kevin["Subject"] == "[backport] 2 pending backports for 4.19, 4.20"
@@ -383,12 +394,19 @@ def test_one_message_per_owner(report) -> None:  # type: ignore[no-untyped-def]
     body = kevin.get_content()
     assert "STALE: missed RELEASE-4.20.1" in body
     assert reproduce(sha(2), "stable-4.20") in body
-    assert "conflicting paths: xen/arch/x86/hvm/vmx/vmx.c, xen/arch/x86/mm/p2m-ept.c" in body
+    assert "conflict: xen/arch/x86/hvm/vmx/vmx.c, xen/arch/x86/mm/p2m-ept.c" in body
+    # threading-ready: an id per message, unique, and the same when the same report is prepared again
+    ids = [m.message["Message-ID"] for m in mails]
+    assert len(set(ids)) == 3 and all(re.fullmatch(r"<backport\.20250601120000\.fafafafafafa\.[^<>@]+@example\.org>", i) for i in ids)
+    assert ids == [m.message["Message-ID"] for m in messages(report, sender=SENDER, now=NOW, cc=lists)[0]]
+    # what the footer says is true: prepared, not sent
+    assert body.endswith("-- \nPrepared with backport report --mail, and sent by the person above:\nbackport itself sends nothing.\n")
+    assert "sent with" not in body
 
 
 def test_mail_golden(report) -> None:  # type: ignore[no-untyped-def]
     mails, _ = messages(report, sender=SENDER, now=NOW)
-    golden("records-andrea.eml", mails[0].message.as_bytes().decode("utf-8"))
+    golden("records-team.eml", mails[0].message.as_bytes().decode("utf-8"))
 
 
 def test_mail_headers_cannot_be_injected() -> None:
@@ -398,7 +416,7 @@ def test_mail_headers_cannot_be_injected() -> None:
     raw = mail.message.as_bytes()
     parsed = email.message_from_bytes(raw, policy=policy.default)
     assert sorted(parsed.keys()) == sorted(
-        ["From", "To", "Subject", "Date", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+        ["From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
     )
     assert parsed["To"].addresses[0].addr_spec == "mallory@example.org"
     assert b"\nBcc:" not in raw and b"\r\nBcc:" not in raw
@@ -414,26 +432,33 @@ def test_owner_without_an_address_gets_no_mail() -> None:
     assert mails == [] and unreachable == ["Nobody Atall"]
 
 
-def test_co_maintainers_who_owe_the_same_share_a_listing() -> None:
+def test_by_owner_lists_each_team_once_with_its_totals_once() -> None:
     result = sample_result()
     both = (JAN, ANDREA)
     verdicts = (
         Verdict(candidate(1, "a"), (), (pending(V19, owners=both),)),
-        Verdict(candidate(2, "b"), (), (pending(V20, owners=both),)),
+        Verdict(candidate(2, "b"), (), (pending(V20, owners=(ANDREA, "Jan K <JAN.KOWALSKI@example.org>")),)),
         Verdict(candidate(3, "c"), (), (pending(V20, owners=(KEVIN,)),)),
+        Verdict(candidate(4, "d"), (), (pending(V20, owners=(JAN,)),)),
     )
     report = build(CheckResult("staging", sha(250), result.lines, verdicts, now=result.now))
-    assert [d.owners for d in report.debts] == [(ANDREA,), (JAN,), (KEVIN,)]
-    assert [(d.owners, len(d.entries)) for d in report.shared_debts] == [((ANDREA, JAN), 2), ((KEVIN,), 1)]
-    assert "Andrea Cooper <andrea.cooper@example.org>, Jan Kowalski <jan.kowalski@example.org> (each): 2 pending" in (
-        render_text(report)
-    )
+    # the same people however ordered or spelled are one team; Jan alone is another
+    assert [(d.owners, len(d.entries)) for d in report.debts] == [(both, 2), ((JAN,), 1), ((KEVIN,), 1)]
+    text = render_text(report)
+    owners = text[text.index("== By owner ==") :]
+    assert owners.count("2 pending") == 1 and "(each)" not in owners
+    assert "Jan Kowalski, Andrea Cooper: 2 pending (4.19: 1, 4.20: 1)" in owners
+    markdown = render_markdown(report)
+    assert markdown.count("### Jan Kowalski, Andrea Cooper\n") == 1
+    assert "| Owner |" not in markdown  # the totals are the team's heading, not a column on every row
 
 
-def test_mail_names_the_others_who_share_a_backport(report) -> None:  # type: ignore[no-untyped-def]
-    mails, _ = messages(report, sender=SENDER, now=NOW)
-    jan = next(m for m in mails if m.owner == JAN).message.get_content()
-    assert "shared with Andrea Cooper" in jan and "shared with Jan" not in jan
+def test_a_team_member_without_an_address_is_said_and_the_others_get_it() -> None:
+    result = sample_result()
+    verdict = Verdict(candidate(1, "x"), (), (pending(V19, owners=(JAN, "Nobody Atall")),))
+    report = build(CheckResult("staging", sha(250), result.lines, (verdict,), now=result.now))
+    (mail,), unreachable = messages(report, sender=SENDER, now=NOW)
+    assert unreachable == ["Nobody Atall"] and mail.message["To"] == JAN
 
 
 def test_a_huge_subject_is_quoted_printable_not_a_broken_line() -> None:

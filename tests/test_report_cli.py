@@ -66,17 +66,54 @@ def test_demo_line_option_limits_the_report(run: Callable, demo: Path) -> None: 
 def test_demo_mail(run: Callable, demo: Path, tmp_path: Path) -> None:  # type: ignore[type-arg]
     before = snapshot(demo)
     outbox = tmp_path / "outbox"
-    result = run("report", "--now", NOW, "--mail", str(outbox), "--output", str(tmp_path / "r.txt"), repo=demo)
+    result = run(
+        "report", "--now", NOW, "--mail", str(outbox), "--output", str(tmp_path / "r.txt"), repo=demo
+    )
     assert result.code == 0, result.err
     assert snapshot(demo) == before
     files = sorted(p.name for p in outbox.iterdir())
-    assert "jbeulich-at-suse.com.eml" in files
+    # one message per owner team: the x86 maintainers share one, THE REST's seven another
+    assert files == [
+        "andrew.cooper3-at-citrix.com+6.eml",
+        "gwd-at-xenproject.org+2.eml",
+        "jbeulich-at-suse.com+2.eml",
+        "jun.nakajima-at-intel.com+1.eml",
+        "sstabellini-at-kernel.org+3.eml",
+    ]
     assert f"wrote {len(files)} messages to {outbox}" in result.err
-    raw = (outbox / "jbeulich-at-suse.com.eml").read_bytes()
+    raw = (outbox / "jbeulich-at-suse.com+2.eml").read_bytes()
     message = email.message_from_bytes(raw, policy=policy.default)
-    assert message["To"] == "Jan Beulich <jbeulich@suse.com>"
+    assert [a.addr_spec for a in message["To"].addresses] == [
+        "jbeulich@suse.com",
+        "andrew.cooper3@citrix.com",
+        "roger.pau@citrix.com",
+    ]
+    assert message["Cc"] is None  # no mail.cc set
     assert re.fullmatch(r"\[backport\] \d+ pending backports for [\d., ]+", message["Subject"])
-    golden("demo-jbeulich.eml", raw.decode("utf-8"))
+    golden("demo-x86.eml", raw.decode("utf-8"))
+
+
+def test_mail_cc_is_the_list(run: Callable, demo: Path, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--mirror", str(demo), str(clone)], check=True)
+    subprocess.run(["git", "-C", str(clone), "config", "backport.mail.cc", "Xen devel <xen-devel@lists.xenproject.org>"], check=True)
+    outbox = tmp_path / "outbox"
+    assert run("report", "--now", NOW, "--mail", str(outbox), "-o", str(tmp_path / "r"), repo=clone).code == 0
+    for eml in outbox.iterdir():
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        assert message["Cc"] == "Xen devel <xen-devel@lists.xenproject.org>"
+    subprocess.run(["git", "-C", str(clone), "config", "backport.mail.cc", "not an address"], check=True)
+    bad = run("report", "--now", NOW, "--mail", str(tmp_path / "other"), repo=clone)
+    assert bad.code == 2 and bad.out == ""
+    assert "git config backport.mail.cc" in bad.err and "not a mail address" in bad.err
+
+
+def test_an_unwritable_mail_directory_fails_before_any_output(run: Callable, demo: Path) -> None:  # type: ignore[type-arg]
+    # /proc takes no new directory, whoever runs the test (root included)
+    result = run("report", "--now", NOW, "--mail", "/proc/backport-outbox", repo=demo)
+    assert result.code == 2 and result.out == ""
+    assert result.err.startswith("backport: error: cannot write to --mail /proc/backport-outbox: ")
+    assert result.err.count("\n") == 1
 
 
 def test_mail_needs_the_coordinators_address(
@@ -183,7 +220,7 @@ def test_hostile_mail(run: Callable, hostile: RepoBuilder, tmp_path: Path) -> No
     (eml,) = outbox.iterdir()
     message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     assert sorted(message.keys()) == sorted(
-        ["From", "To", "Subject", "Date", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
+        ["From", "To", "Subject", "Date", "Message-ID", "Content-Type", "Content-Transfer-Encoding", "MIME-Version"]
     )
     assert message["To"].addresses[0].addr_spec == "eve@example.org"
     assert message["From"].addresses[0].addr_spec == "carl@example.org"

@@ -97,6 +97,13 @@ class Browser:
                 return event
             self.events.append(event)
 
+    def resize(self, width: int) -> None:
+        """The window `width` CSS pixels wide. Not as a phone: a phone widens
+        its layout to fit a page that is too wide, and the overflow would
+        not show; a narrow desktop window keeps its width and scrolls."""
+        self.send("Emulation.setDeviceMetricsOverride", {"width": width, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        assert self.js("window.innerWidth") == width
+
     def open(self, url: str) -> None:
         target = self.send("Target.createTarget", {"url": "about:blank"}, browser=True)["targetId"]
         self.session = self.send("Target.attachToTarget", {"targetId": target, "flatten": True}, browser=True)["sessionId"]
@@ -182,11 +189,12 @@ def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Browser]:
     root = tmp_path_factory.mktemp("html")
     demo = root / "xen"
     xen_demo.build(str(demo))
+    subprocess.run(["git", "-C", str(demo), "config", "backport.webUrl", WEB_URL], check=True)
     report = root / "report.html"
     from backport.cli import main
 
     with pytest.raises(SystemExit) as done:
-        main(["--repo", str(demo), "report", "--format", "html", "--now", xen_demo.NOW, "--output", str(report)])
+        main(["--repo", str(demo), "report", "--format", "html", "--output", str(report)])
     assert done.value.code == 0
     browser = Browser(executable, tempfile.mkdtemp(prefix="chromium-", dir=root))
     try:
@@ -204,6 +212,7 @@ def column(page: Browser, table: str, index: int) -> list[str]:
 
 
 READY_420 = "#line-4\\.20 table.ready"
+WEB_URL = "https://xenbits.xen.org/gitweb/?p=xen.git;a=commit;h={commit}"
 
 
 def test_tables_are_there_and_the_script_ran(page: Browser) -> None:
@@ -222,31 +231,129 @@ def numeric(values: list[str]) -> list[float]:
 
 
 def test_clicking_a_header_sorts_the_rows(page: Browser) -> None:
-    age = f"{READY_420} thead th:nth-child(5)"
-    before = numeric(column(page, READY_420, 4))
+    age = f"{READY_420} thead th:nth-child(4)"
+    before = numeric(column(page, READY_420, 3))
     assert before != sorted(before)  # unstable order is oldest first: ages descend
     page.click(age)
-    assert numeric(column(page, READY_420, 4)) == sorted(before)
+    assert numeric(column(page, READY_420, 3)) == sorted(before)
     assert page.js(f"document.querySelector({json.dumps(age)}).getAttribute('aria-sort')") == "ascending"
     page.click(age)
-    assert numeric(column(page, READY_420, 4)) == sorted(before, reverse=True)
-    subject = f"{READY_420} thead th:nth-child(3)"
+    assert numeric(column(page, READY_420, 3)) == sorted(before, reverse=True)
+    page.click(age)  # a third click: unstable order again, the order to pick in
+    assert numeric(column(page, READY_420, 3)) == before
+    assert page.js(f"document.querySelector({json.dumps(age)}).hasAttribute('aria-sort')") is False
+    subject = f"{READY_420} thead th:nth-child(2)"
     page.click(subject)
-    subjects = column(page, READY_420, 2)
+    subjects = column(page, READY_420, 1)
     assert subjects == sorted(subjects, key=str.lower)
+    page.click(subject)
+    page.click(subject)
     assert page.errors() == []
+
+
+def set_filter(page: Browser, text: str) -> None:
+    page.js(f"(() => {{ const f = document.getElementById('filter'); f.value = {json.dumps(text)}; f.dispatchEvent(new Event('input')); }})()")
 
 
 def test_the_filter_box_hides_other_rows(page: Browser) -> None:
     total = page.js("document.querySelectorAll('table.sortable tbody tr').length")
     page.type("#filter", "vlapic")
-    visible = page.js(
-        "Array.from(document.querySelectorAll('table.sortable tbody tr')).filter(r => !r.hidden).map(r => r.textContent)"
+    try:
+        visible = page.js(
+            "Array.from(document.querySelectorAll('table.sortable tbody tr')).filter(r => !r.hidden).map(r => r.textContent)"
+        )
+        assert visible and all("vlapic" in row.lower() for row in visible)
+        assert page.js("document.getElementById('filter-count').textContent") == f"{len(visible)} of {total} rows"
+    finally:
+        set_filter(page, "")
+    assert page.js("document.querySelectorAll('table.sortable tbody tr[hidden], [data-part][hidden], section[hidden]').length") == 0
+
+
+def shown(page: Browser, selector: str) -> list[str]:
+    """The ids of the elements matching `selector` that take room on the page (not hidden, nor inside hidden)."""
+    return page.js(
+        f"Array.from(document.querySelectorAll({json.dumps(selector)})).filter(e => e.offsetParent !== null).map(e => e.id)"
     )
-    assert visible and all("vlapic" in row.lower() for row in visible)
-    assert page.js("document.getElementById('filter-count').textContent") == f"{len(visible)} of {total} rows"
-    page.js("const f = document.getElementById('filter'); f.value = ''; f.dispatchEvent(new Event('input'))")
-    assert page.js("document.querySelectorAll('table.sortable tbody tr[hidden]').length") == 0
+
+
+def test_the_filter_hides_empty_sections_and_narrows_the_pick(page: Browser) -> None:
+    full = page.js("document.getElementById('line-4.20-ready-cmd').textContent")
+    assert full == "backport pick --line 4.20"  # every clean one
+    set_filter(page, "x86/traps")
+    try:
+        # 4.18 and 4.19 have no x86/traps rows: gone, headings, counts and commands with them
+        assert shown(page, "section.block") == ["line-4.20", "owners"]
+        assert shown(page, "[data-part]") == ["line-4.20-ready", "team-1"]
+        heading = page.js("document.getElementById('line-4.20-ready').querySelector('h3').textContent")
+        assert heading == "Ready to pick (2 of 10, in unstable order)"
+        # the command picks the two rows left, in unstable order (the second needs the first)
+        traps = page.js(
+            "Array.from(document.getElementById('line-4.20-ready').querySelectorAll('tbody tr')).filter(r => !r.hidden).map(r => r.dataset.commit)"
+        )
+        narrowed = page.js("document.getElementById('line-4.20-ready-cmd').textContent")
+        assert narrowed == "backport pick --line 4.20 " + " ".join(traps)
+        # sorted the other way, the rows turn round; the command keeps unstable order
+        page.click(f"{READY_420} thead th:nth-child(4)")
+        page.click(f"{READY_420} thead th:nth-child(4)")
+        assert page.js("document.getElementById('line-4.20-ready-cmd').textContent") == narrowed
+        # the team the rows belong to is found by its people's names too
+        set_filter(page, "Roger Pau x86/traps")
+        assert shown(page, "[data-part]") == ["line-4.20-ready", "team-1"]
+        set_filter(page, "no such thing anywhere")
+        assert shown(page, "section.block") == []
+        assert page.js("document.getElementById('filter-count').textContent").startswith("0 of ")
+    finally:
+        set_filter(page, "")
+    assert page.js("document.getElementById('line-4.20-ready-cmd').textContent") == full
+    assert page.errors() == []
+
+
+@pytest.mark.parametrize("width", [360, 800, 1400, 1600])
+def test_no_horizontal_page_scroll(page: Browser, width: int) -> None:
+    page.resize(width)
+    try:
+        page.js("window.scrollTo(0, 0)")
+        overflow = page.js("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+        assert overflow <= 0, f"the page is {overflow}px wider than a {width}px window"
+        # everything wider than the window scrolls inside its own box instead
+        sticking_out = page.js(
+            "Array.from(document.querySelectorAll('body *')).filter(e => e.offsetParent !== null && !e.closest('.scroll')"
+            " && e.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5).map(e => e.tagName + '.' + e.className)"
+        )
+        assert sticking_out == []
+        # and the sort and the filter work at this width
+        page.click(f"{READY_420} thead th:nth-child(4)")
+        ages = numeric(column(page, READY_420, 3))
+        assert ages in (sorted(ages), sorted(ages, reverse=True))
+        set_filter(page, "vlapic")
+        assert shown(page, "[data-part]")[:2] == ["line-4.19-ready", "line-4.20-ready"]
+    finally:
+        set_filter(page, "")
+        page.resize(1400)
+    assert page.errors() == []
+
+
+def test_tables_scroll_inside_their_box_on_a_phone(page: Browser) -> None:
+    page.resize(360)
+    try:
+        boxes = page.js(
+            "Array.from(document.querySelectorAll('.scroll')).filter(b => b.offsetParent !== null)"
+            ".map(b => [b.scrollWidth, b.clientWidth])"
+        )
+        assert any(inner > outer for inner, outer in boxes)  # wide tables scroll...
+        assert all(outer <= 360 for _, outer in boxes)  # ...inside boxes the window holds
+    finally:
+        page.resize(1400)
+
+
+def test_commit_ids_link_to_the_web_viewer(page: Browser) -> None:
+    links = page.js(f"Array.from(document.querySelectorAll({json.dumps(READY_420 + ' a.commit')})).map(a => [a.href, a.textContent])")
+    assert len(links) == 10
+    for href, text in links:
+        assert href.startswith("https://xenbits.xen.org/gitweb/?p=xen.git;a=commit;h=" + text) and len(href.rsplit("=", 1)[1]) == 40
+    assert page.js("document.querySelector('header a.commit').href").endswith(
+        page.js("document.querySelector('header a.commit code').title")
+    )
 
 
 def test_screenshot(page: Browser, tmp_path: Path) -> None:

@@ -615,8 +615,8 @@ def _delete_after_discovery(monkeypatch: pytest.MonkeyPatch, path: Path, *, prun
 
     opened = Globals.session
 
-    def session_then_delete(self: Globals) -> Any:
-        session = opened(self)
+    def session_then_delete(self: Globals, **options: Any) -> Any:
+        session = opened(self, **options)
         assert [str(line.version) for line in session.heads] == ["4.19", "4.20"]
         git(path, "branch", "-D", "stable-4.20")
         if prune:

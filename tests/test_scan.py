@@ -123,7 +123,9 @@ def test_scan_cli_text_and_json(tmp_path: Path, run) -> None:
             "commit": sha,
             "subject": "x86: fix",
             "author": "Ada Author <ada@example.org>",
-            "date": document["candidates"][0]["date"],
+            "date": document["candidates"][0]["author_date"],
+            "author_date": repo.git("log", "-1", "--format=%aI", sha),
+            "commit_date": repo.git("log", "-1", "--format=%cI", sha),
             "nominations": [{"source": "trailer", "text": "Backport-to: 4.19+ # also older"}],
         }
     ]

@@ -87,10 +87,63 @@ def test_tag_is_idempotent(repo: tuple[RepoBuilder, dict[str, str]], run: Callab
     after_first = builder.head()
     for again in (("--to", "4.19", "--to", "4.20"), ("--to", "4.19+"), ("--to", "4.20")):
         result = run("tag", *again, repo=builder.path)
-        assert (result.code, result.out.strip()) == (0, "HEAD: already nominated, nothing to do")
+        assert (result.code, result.out.strip()) == (0, "HEAD: already nominated ('Backport-to: 4.19, 4.20'), nothing to do")
     assert builder.head() == after_first
     assert run("tag", "--to", "4.18", repo=builder.path).out.startswith("HEAD: added 'Backport-to: 4.18'")
     assert raw_message(builder).endswith(b"Backport-to: 4.19, 4.20\nBackport-to: 4.18\n")
+
+
+def test_tag_without_to_on_a_nominated_head_says_so(repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]) -> None:
+    """No Fixes: to infer from, but nothing to infer either: it is nominated already."""
+    builder, _ = repo
+    commit_verbatim(builder, b"Tidy up\n\nBackport-to: 4.20\n")
+    before = builder.head()
+    result = run("tag", repo=builder.path)
+    assert (result.code, result.out, result.err) == (0, "HEAD: already nominated ('Backport-to: 4.20'), nothing to do\n", "")
+    assert builder.head() == before
+
+
+@pytest.mark.parametrize(
+    "wrong, said",
+    [
+        (b"Backport-to: 4.21", "unknown stable line 4.21 (known: 4.18, 4.19, 4.20)"),
+        (b"Backport-to: 4.2O", "malformed version '4.2O' (expected e.g. 4.20, 4.18+ or none)"),
+    ],
+)
+def test_a_wrong_nomination_is_said_and_replaced_only_with_fix(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object], wrong: bytes, said: str
+) -> None:
+    builder, _ = repo
+    commit_verbatim(builder, b"Tidy up\n\n" + wrong + b"\nSigned-off-by: Ada <ada@example.org>\n")
+    before = builder.head()
+    result = run("tag", "--to", "4.20", repo=builder.path)
+    assert result.code == 2 and result.out == ""
+    assert result.err == (
+        f"backport: error: HEAD already has {wrong.decode()!r} ({said}); run again with --fix to replace it\n"
+    )
+    assert builder.head() == before
+    fixed = run("tag", "--to", "4.20", "--fix", repo=builder.path)
+    assert fixed.code == 0 and fixed.out.startswith(f"HEAD: added 'Backport-to: 4.20' (replaced {wrong.decode()!r}; ")
+    assert raw_message(builder) == b"Tidy up\n\nBackport-to: 4.20\nSigned-off-by: Ada <ada@example.org>\n"
+    assert head_fields(builder)["date"] == "1700500000 +0200"
+    again = run("tag", "--to", "4.20", "--fix", repo=builder.path)
+    assert again.out == "HEAD: already nominated ('Backport-to: 4.20'), nothing to do\n"
+
+
+def test_fix_in_a_patch_file_changes_only_that_line(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object], tmp_path: Path
+) -> None:
+    builder, _ = repo
+    builder.commit("Fix it\n\nBackport-to: 4.21\nSigned-off-by: Ada <ada@example.org>", {"z.c": "Backport-to: 4.21\n"})
+    subprocess.run(["git", "format-patch", "-q", "-1", "-o", str(tmp_path / "out")], cwd=builder.path, check=True)
+    (patch,) = (tmp_path / "out").iterdir()
+    before = patch.read_bytes()
+    assert run("tag", "--to", "4.20", str(patch), repo=builder.path).code == 2
+    assert patch.read_bytes() == before
+    assert run("tag", "--to", "4.20", "--fix", str(patch), repo=builder.path).code == 0
+    after = patch.read_bytes()
+    assert after == before.replace(b"\nBackport-to: 4.21\n", b"\nBackport-to: 4.20\n", 1)
+    assert b"+Backport-to: 4.21\n" in after  # the diff's own line is the diff's
 
 
 def test_refuses_with_staged_changes(repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]) -> None:

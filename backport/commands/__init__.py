@@ -22,13 +22,21 @@ FORMATS = ("text", "markdown", "html", "json")
 
 @record
 class Globals:
-    repo: str
-    unstable: str | None
-    lines: tuple[str, ...]
+    """The options every command takes, before or after its name."""
+
+    repo: str = "."
+    unstable: str | None = None
+    lines: tuple[str, ...] = ()
+    pager: bool = True  # --no-pager turns it off
     preset: str | None = None
 
-    def session(self) -> Session:
-        return Session.open(self.repo, unstable=self.unstable, line_specs=self.lines, preset=self.preset)
+    def session(self, *, now: str | None = None) -> Session:
+        """The run's session; `now` is the command's --now, if it has one."""
+        session = Session.open(
+            self.repo, unstable=self.unstable, line_specs=self.lines, preset=self.preset, now=now
+        )
+        session.paging = self.pager
+        return session
 
 
 pass_globals = click.make_pass_decorator(Globals)
@@ -49,13 +57,14 @@ def format_options(formats: tuple[str, ...] = FORMATS) -> Callable[[Any], Any]:
 
 
 def now_option(func: Any) -> Any:
-    """--now: judge ages and staleness as of this moment (reproducible reports)."""
+    """--now: judge ages and staleness as of this moment (reproducible
+    reports). The value is the text given, or None: pass it to
+    `Globals.session(now=...)`, which layers it over the `now` setting."""
     return click.option(
         "--now",
         "now",
         metavar="DATETIME",
-        callback=lambda _ctx, _param, value: parse_now(value),
-        help="Pretend it is this ISO 8601 time (default: the current time).",
+        help="Pretend it is this ISO 8601 time (default: the `now` setting, else the current time).",
     )(func)
 
 

@@ -8,12 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from backport import completion
 from backport.commands import Globals, format_options, now_option, pass_globals
 from backport.errors import GitError, UsageError
 from backport.git import check_revision
 from backport.lines import require_tips
-from backport.models import APPLIED, PENDING, CheckResult, Target, Verdict
+from backport.models import PENDING, CheckResult, Verdict
 from backport.output import check_json, dumps, emit, problems_text
+from backport.report.wording import verdict_detail
 from backport.scan.scanner import scan_session, session_inputs
 from backport.session import Session
 from backport.verdict.judge import SimulatorFactory, default_simulator, evaluate
@@ -25,16 +27,17 @@ HUNK_LINES = 60  # per conflict in text output; the reproduce command shows the 
 
 
 @click.command("check")
-@click.argument("commits", nargs=-1, metavar="[COMMIT]...")
+@click.argument("commits", nargs=-1, metavar="[COMMIT]...", shell_complete=completion.refs)
 @format_options()
 @now_option
 @pass_globals
-def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: datetime) -> int:
+def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | None, now: str | None) -> int:
     """Verdicts for nominated commits: applied, pending, not-needed, skipped, reverted.
 
     With COMMITs, only those candidates are shown.
     """
-    return run(g.session(), commits, fmt, output, now)
+    session = g.session(now=now)
+    return run(session, commits, fmt, output, session.now)
 
 
 def run(
@@ -47,15 +50,18 @@ def run(
 ) -> int:
     result = check_session(session, now, commits, simulator_factory=simulator_factory)
     if fmt == "json":
-        emit(dumps(check_json(result)), output)
+        emit(dumps(check_json(result)), output, pager=session.pager)
         return 0
     if fmt in ("markdown", "html"):
         from backport.report import verdicts as render
+        from backport.report.links import web_url
 
-        emit(render.render_markdown(result) if fmt == "markdown" else render.render_html(result), output)
+        links = web_url(session)
+        page = render.render_markdown(result, links) if fmt == "markdown" else render.render_html(result, links)
+        emit(page, output, pager=session.pager)
         return 0
     with simulator_factory(session.git, session.repo) as simulator:
-        emit(to_text(result, simulator), output)
+        emit(to_text(result, simulator, clock=session.clock), output, pager=session.pager)
     return 0
 
 
@@ -144,8 +150,9 @@ def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
 # -- text ------------------------------------------------------------------------
 
 
-def to_text(result: CheckResult, simulator: Simulator | None = None) -> str:
-    out = [_heading(result)]
+def to_text(result: CheckResult, simulator: Simulator | None = None, *, clock: str | None = None) -> str:
+    """`clock` says where the run's `now` was set, when it was not the clock."""
+    out = [_heading(result, clock)]
     for verdict in result.verdicts:
         out.append("")
         out.extend(_verdict_text(verdict, result, simulator))
@@ -160,7 +167,7 @@ def to_text(result: CheckResult, simulator: Simulator | None = None) -> str:
     return "\n".join(out)
 
 
-def _heading(result: CheckResult) -> str:
+def _heading(result: CheckResult, clock: str | None) -> str:
     lines = []
     for line in result.lines:
         last = f", last {line.last_release.tag}" if line.last_release else ""
@@ -174,7 +181,7 @@ def _heading(result: CheckResult) -> str:
     return (
         f"{result.unstable_ref} {result.unstable_commit[:12]}; lines: {shown}\n"
         f"{len(result.verdicts)} nominated commit{'' if len(result.verdicts) == 1 else 's'}; verdicts: {summary}"
-        f" (as of {result.now[:10]})"
+        f" (as of {result.now[:10]}{f', now from {clock}' if clock else ''})"
     )
 
 
@@ -192,36 +199,16 @@ def _verdict_text(verdict: Verdict, result: CheckResult, simulator: Simulator | 
         out.append("    no target line (not for backport, or no maintained line matches)")
     refs = {line.version: line for line in result.lines}
     for target in verdict.targets:
-        out.append(f"  {str(target.version):<6} {target.state:<11} {_detail(target)}")
+        detail = verdict_detail(target, merge=verdict.merge, with_age=True)
+        out.append(f"  {str(target.version):<6} {target.state:<11} {detail}".rstrip())
         if target.state != PENDING:
             continue
         if target.owners:
             out.append(f"         owners: {', '.join(target.owners)}")
-        if target.after:
-            out.append(f"         after: {' '.join(sha[:12] for sha in target.after)}")
         if target.applies == "conflict":
             line = refs[target.version]
             out.extend(_conflict_text(candidate.commit, line.commit, line.ref, verdict.merge, simulator))
     return out
-
-
-def _detail(target: Target) -> str:
-    if target.state == APPLIED:
-        how = target.evidence or "?"
-        return f"{how}, as {target.applied_as[:12]}" if target.applied_as else how
-    if target.state == PENDING:
-        applies = target.applies or "?"
-        if target.conflicts:
-            applies += ": " + ", ".join(target.conflicts)
-        age = f"{target.age_days} days" if target.age_days is not None else "age unknown"
-        if target.stale and target.stale_reason and target.stale_reason.startswith("waiting"):
-            age = f"stale: {target.stale_reason}"
-        elif target.stale:
-            age += f"; stale: {target.stale_reason}"
-        comment = f"  # {target.reason}" if target.reason else ""
-        warning = f"\n         warning: {target.warning}" if target.warning else ""
-        return f"{applies}  ({age}){comment}{warning}"
-    return target.reason or target.evidence or ""
 
 
 def _conflict_text(commit: str, tip: str, ref: str, merge: bool, simulator: Simulator | None) -> list[str]:

@@ -32,7 +32,7 @@ def run(session: Session, fmt: str) -> int:
             ],
             "known_lines": [str(v) for v in session.known_versions],
         }
-        emit(dumps(document), None)
+        emit(dumps(document), None, pager=session.pager)
         return 0
     out = [
         f"repository  {session.repo.path}",
@@ -56,7 +56,7 @@ def run(session: Session, fmt: str) -> int:
         out.append(f"  {setting.name:<{width}}  {value}")
         where = "[[request-forms]] in .backport.toml" if setting.name == "request-forms" else git_key(setting.name)
         out.append(f"  {'':<{width}}    from {config.source(setting.name)}; {where}")
-    emit("\n".join(out), None)
+    emit("\n".join(out), None, pager=session.pager)
     return 0
 
 

@@ -12,8 +12,9 @@ import click
 
 from backport.errors import UsageError
 
-# The coordinator's job. The demo's history is dated; judging it at its own
-# "now" keeps ages and staleness meaningful whenever the demo is run.
+# The coordinator's job. The demo's history is dated: the repository carries
+# its own "now" (git config backport.now), so ages and staleness stay what
+# they were, whenever and wherever the demo (or a kept copy) is run.
 DEFAULT_COMMAND = ["report"]
 
 
@@ -25,8 +26,9 @@ def run(keep: str | None, command: list[str], run_here: Callable[[list[str]], in
     try:
         xen_demo.build(path)
         where = path if keep else "a temporary directory"
-        click.echo(f"# demo: a Xen-shaped repository in {where}; now is {xen_demo.NOW}", err=True)
-        return run_here(["--repo", path, *(command or [*DEFAULT_COMMAND, "--now", xen_demo.NOW])])
+        said = f"# demo: a Xen-shaped repository in {where}; its now is {xen_demo.NOW} (git config backport.now)"
+        click.echo(said, err=True)
+        return run_here(["--repo", path, *(command or DEFAULT_COMMAND)])
     finally:
         if not keep:
             shutil.rmtree(path, ignore_errors=True)

@@ -6,13 +6,14 @@ from typing import Any
 
 import click
 
+from backport import completion
 from backport.commands import Globals, format_options, pass_globals
 from backport.maintainer.lint import LintResult, lint
 from backport.output import SCHEMA, dumps, emit
 
 
 @click.command("lint")
-@click.argument("revisions", nargs=-1, required=True, metavar="REVISION_RANGE...")
+@click.argument("revisions", nargs=-1, required=True, metavar="REVISION_RANGE...", shell_complete=completion.refs)
 @format_options(("text", "json"))
 @click.option("--strict", is_flag=True, help="Fail on hints (fix-like messages) too.")
 @pass_globals

@@ -18,11 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from backport import completion
 from backport.commands import Globals, pass_globals
 from backport.errors import UsageError
+from backport.escape import printable
 from backport.git import Git, check_revision, open_repository
 from backport.lines import LineSpec
-from backport.models import Line, printable
+from backport.models import Line
 from backport.output import SCHEMA, dumps, emit
 from backport.pick import plan as planning
 from backport.pick import run as runs
@@ -40,8 +42,14 @@ ACTIONS = ("continue", "skip", "abort", "status")
 
 
 @click.command("pick")
-@click.argument("commits", nargs=-1, metavar="[COMMIT]...")
-@click.option("--line", "line_option", metavar="VERSION[=REF]", help="The stable line to pick onto.")
+@click.argument("commits", nargs=-1, metavar="[COMMIT]...", shell_complete=completion.refs)
+@click.option(
+    "--line",
+    "line_option",
+    metavar="VERSION[=REF]",
+    shell_complete=completion.versions,
+    help="The stable line to pick onto.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing.")
 @click.option("--onto-current", is_flag=True, help="Pick in this checkout (it must be the line's branch, clean).")
 @click.option(

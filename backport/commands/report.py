@@ -16,6 +16,8 @@ from backport.git import Git
 from backport.models import Line, Version
 from backport.output import check_json, dumps, emit, is_terminal, write_atomically
 from backport.report.grouping import Report, build
+from backport.report.links import web_url
+from backport.report.mail import person
 from backport.session import Session
 from backport.verdict.judge import SimulatorFactory, default_simulator
 
@@ -28,15 +30,16 @@ from backport.verdict.judge import SimulatorFactory, default_simulator
     "mail_dir",
     metavar="DIR",
     type=click.Path(file_okay=False),
-    help="Also write one ready-to-send message per owner to DIR/<owner>.eml.",
+    help="Also prepare one message per owner team in DIR/<owner>.eml (To: the team, Cc: mail.cc), for you to send.",
 )
 @pass_globals
-def cli_command(g: Globals, fmt: str, output: str | None, now: datetime, mail_dir: str | None) -> int:
+def cli_command(g: Globals, fmt: str, output: str | None, now: str | None, mail_dir: str | None) -> int:
     """Pending, conflicting and stale backports per line, and who owes them.
 
     Runs over every maintained line, or the ones given with --line.
     """
-    return run(g.session(), fmt, output, now, mail_dir)
+    session = g.session(now=now)
+    return run(session, fmt, output, session.now, mail_dir)
 
 
 def run(
@@ -48,7 +51,11 @@ def run(
     *,
     simulator_factory: SimulatorFactory = default_simulator,
 ) -> int:
-    sender = coordinator(session.git) if mail_dir else None  # fail before the long part
+    # --mail's sender, list and directory: wrong ones fail before the long part, and before any output
+    sender = coordinator(session.git) if mail_dir else None
+    cc = _copies(session) if mail_dir else ()
+    if mail_dir:
+        writable_directory(mail_dir)
     progress = Progress(sys.stderr.isatty())
     progress(f"reading {session.unstable.ref}")
     try:
@@ -56,14 +63,20 @@ def run(
     finally:
         progress.done()
     if fmt == "json" and not mail_dir:
-        emit(dumps(check_json(result)), output)
+        emit(dumps(check_json(result)), output, pager=session.pager)
         return 0
     from backport.verdict.simulate import reproduce_command
 
-    report = build(result, went_in=went_in_since_release(session.git, result.lines), reproduce=reproduce_command)
-    emit(render(report, fmt, colour=_colour(output)), output)
+    report = build(
+        result,
+        went_in=went_in_since_release(session.git, result.lines),
+        reproduce=reproduce_command,
+        clock=session.clock,
+        web_url=web_url(session),
+    )
+    emit(render(report, fmt, colour=_colour(output)), output, pager=session.pager)
     if mail_dir and sender is not None:
-        write_mail(report, mail_dir, sender, now)
+        write_mail(report, mail_dir, sender, now, cc)
     return 0
 
 
@@ -98,8 +111,6 @@ def went_in_since_release(git: Git, lines: tuple[Line, ...]) -> dict[Version, fr
 def coordinator(git: Git) -> Address:
     """The sender of --mail: the identity git would commit as (user.name and
     user.email, or GIT_COMMITTER_* in the environment); read, never set."""
-    from backport.report.mail import person
-
     proc = git.run(["var", "GIT_COMMITTER_IDENT"], check=False)
     ident = proc.stdout.decode("utf-8", "replace").strip()
     if proc.returncode != 0 or ">" not in ident:
@@ -107,14 +118,36 @@ def coordinator(git: Git) -> Address:
     return person(ident[: ident.rindex(">") + 1])
 
 
-def write_mail(report: Report, directory: str, sender: Address, now: datetime) -> None:
-    from backport.report.mail import messages
+def _copies(session: Session) -> tuple[Address, ...]:
+    """mail.cc's addresses, for Cc:."""
+    try:
+        return tuple(person(a) for a in session.config["mail.cc"])
+    except ConfigError as err:
+        where = session.config.source("mail.cc")
+        raise ConfigError(f"{where}: {err.message}", "correct the mail.cc setting") from None
+
+
+def writable_directory(directory: str) -> None:
+    """Make --mail's directory (it is asked for) and prove it takes a file,
+    so a wrong one fails before the report is printed, not after."""
+    import tempfile
 
     if os.path.exists(directory) and not os.path.isdir(directory):
         raise UsageError(f"--mail {directory} is not a directory", "give a new or existing directory")
-    mails, unreachable = messages(report, sender=sender, now=now)
     try:
         os.makedirs(directory, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".backport-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        raise UsageError(f"cannot write to --mail {directory}: {err.strerror}", "choose another directory") from None
+
+
+def write_mail(report: Report, directory: str, sender: Address, now: datetime, cc: tuple[Address, ...] = ()) -> None:
+    from backport.report.mail import messages
+
+    mails, unreachable = messages(report, sender=sender, now=now, cc=cc)
+    try:
         for mail in mails:
             write_atomically(os.path.join(directory, f"{mail.slug}.eml"), mail.message.as_bytes())
     except OSError as err:

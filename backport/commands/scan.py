@@ -13,9 +13,9 @@ def run(session: Session, fmt: str, output: str | None) -> int:
     session.require_history()
     result = scan_session(session, Cache.open(session.repo))
     if fmt == "json":
-        emit(dumps(to_json(result)), output)
+        emit(dumps(to_json(result)), output, pager=session.pager)
     else:
-        emit(to_text(result, [line.version for line in session.heads]), output)
+        emit(to_text(result, [line.version for line in session.heads]), output, pager=session.pager)
     return 0
 
 

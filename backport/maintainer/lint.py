@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from backport.errors import GitError, UsageError
+from backport.escape import printable
 from backport.git import check_revision
 from backport.maintainer.message_check import Ancestry, Finding, Rules, check_message, copies_in
-from backport.models import printable
 from backport.nominations import parse
 from backport.record import record
 from backport.session import Session

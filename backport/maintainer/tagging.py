@@ -15,10 +15,11 @@ import re
 from collections.abc import Sequence
 
 from backport.errors import RepoError, UsageError
+from backport.escape import printable
 from backport.git import Git
 from backport.maintainer.message_check import Ancestry, Rules, copies_in, request_text, suggest
 from backport.models import Nomination, Request, Version, listing
-from backport.nominations import line_errors, message_body, parse, parse_value
+from backport.nominations import covers, line_errors, message_body, parse, parse_value, well_formed
 from backport.output import write_atomically
 from backport.record import record
 from backport.session import Session
@@ -61,7 +62,7 @@ def request_line(session: Session, value: Value) -> str:
         if not rules.decline:
             raise UsageError(
                 "this project has no way to say 'not for backport' in a message",
-                "leave the message as it is (or, once it has landed, backport skip COMMIT --line V -m REASON)",
+                "leave the message as it is (or, once it has landed, backport skip COMMIT --for V -m REASON)",
             )
         return _with_note(rules.decline, value.note)
     template = rules.request
@@ -125,15 +126,32 @@ def insert_trailer(git: Git, message: bytes, trailer: str, *, patch: bool) -> by
     return b"\n".join(old[:at] + inserted + old[at:])
 
 
-def covered(message: str, value: Value, session: Session) -> bool:
+@record
+class Existing:
+    """What a message already says about backporting."""
+
+    nominations: tuple[Nomination, ...]  # well-formed requests and `none`s
+    wrong: tuple[tuple[str, str], ...]  # lines that do not read or name no line: (as written, what is wrong)
+
+    @classmethod
+    def of(cls, message: str, session: Session) -> Existing:
+        good, wrong = well_formed(parse(message, session.grammar), session.known_versions)
+        return cls(tuple(n for n in good if n.kind in ("request", "none")), tuple(wrong))
+
+    @property
+    def said(self) -> str:
+        """"'Backport-to: 4.20'", or several, for messages."""
+        return ", ".join(repr(n.text) for n in self.nominations)
+
+
+def covered(existing: Existing, value: Value, session: Session) -> bool:
     """Whether the message already nominates what `value` asks for.
 
     Raises UsageError when it says the opposite (`none` against versions)."""
-    nominations = [n for n in parse(message, session.grammar).nominations if n.kind in ("request", "none")]
-    if not nominations:
+    if not existing.nominations:
         return False
-    declined = [n for n in nominations if n.kind == "none"]
-    requested = [n for n in nominations if n.kind == "request"]
+    declined = [n for n in existing.nominations if n.kind == "none"]
+    requested = [n for n in existing.nominations if n.kind == "request"]
     if value.kind == "none":
         if requested:
             raise UsageError(
@@ -145,10 +163,34 @@ def covered(message: str, value: Value, session: Session) -> bool:
         raise UsageError(
             f"it already says {declined[0].text!r}", "edit the message to take that out first"
         )
-    known = session.known_versions
-    have = {r for n in requested for r in n.requests}
-    have_versions = {v for n in requested for v in n.versions(known)}
-    return all(r in have or (r.expand(known) and set(r.expand(known)) <= have_versions) for r in value.requests)
+    return covers(requested, value.requests, session.known_versions)
+
+
+def _refuse_wrong(existing: Existing, what: str) -> None:
+    """A wrong nomination line already there is said, and replaced only when asked (--fix)."""
+    if existing.wrong:
+        text, error = existing.wrong[0]
+        raise UsageError(f"{what} already has {text!r} ({error})", "run again with --fix to replace it")
+
+
+def replace_lines(message: bytes, wrong: set[str], trailer: str, *, patch: bool) -> bytes:
+    """`message` with the first line of `wrong` (as parse writes lines)
+    replaced by `trailer`, the others of `wrong` taken out; every other
+    byte kept. In a patch, only the message before its `---` is looked at."""
+    out: list[bytes] = []
+    placed = False
+    lines = message.split(b"\n")
+    for index, raw in enumerate(lines):
+        if patch and raw.rstrip(b"\r") == b"---":
+            out.extend(lines[index:])
+            break
+        text = printable(raw.decode("utf-8", "replace").rstrip())
+        if text not in wrong:
+            out.append(raw)
+        elif not placed:
+            out.append(trailer.encode() + (b"\r" if raw.endswith(b"\r") else b""))
+            placed = True
+    return b"\n".join(out)
 
 
 def infer(session: Session, message: str, what: str) -> Value:
@@ -165,7 +207,7 @@ def infer(session: Session, message: str, what: str) -> Value:
     return Value.parse([suggest(affected, [line.version for line in rules.lines])], None, session.known_versions)
 
 
-def tag_head(session: Session, value: Value | None, comment: str | None) -> Tagged:
+def tag_head(session: Session, value: Value | None, comment: str | None, *, fix: bool = False) -> Tagged:
     git = session.git
     head = git.resolve("HEAD")
     if head is None:
@@ -184,14 +226,9 @@ def tag_head(session: Session, value: Value | None, comment: str | None) -> Tagg
         )
     raw = git.run(["cat-file", "commit", head]).stdout
     message = raw.split(b"\n\n", 1)[1] if b"\n\n" in raw else b""
-    text = message.decode("utf-8", "replace")
-    value = value or _with_comment(infer(session, text, "HEAD"), comment, session)
-    if covered(text, value, session):
-        return Tagged("HEAD", None, "already nominated, nothing to do")
-    trailer = request_line(session, value)
-    new = insert_trailer(git, message, trailer, patch=False)
+    new, trailer, note = _tagged(session, message, message.decode("utf-8", "replace"), value, comment, fix, "HEAD")
     if new is None:
-        return Tagged("HEAD", None, "already nominated, nothing to do")
+        return Tagged("HEAD", None, note)
     # --no-verify: only a validated trailer changes, and the commit's other
     # hooks (pre-commit's formatters, a chained commit-msg) already passed it.
     # --cleanup=verbatim: git must not re-clean a message we kept byte for byte.
@@ -199,10 +236,43 @@ def tag_head(session: Session, value: Value | None, comment: str | None) -> Tagg
         ["commit", "--amend", "--quiet", "--no-verify", "--allow-empty", "--cleanup=verbatim", "-F", "-"],
         input=new,
     )
-    return Tagged("HEAD", trailer, f"{head[:12]} -> {git.out(['rev-parse', 'HEAD'])[:12]}")
+    moved = f"{head[:12]} -> {git.out(['rev-parse', 'HEAD'])[:12]}"
+    return Tagged("HEAD", trailer, f"{note}; {moved}" if note else moved)
 
 
-def tag_patch(session: Session, path: str, value: Value | None, comment: str | None) -> Tagged:
+def _tagged(
+    session: Session,
+    data: bytes,
+    text: str,
+    value: Value | None,
+    comment: str | None,
+    fix: bool,
+    what: str,
+    *,
+    patch: bool = False,
+) -> tuple[bytes | None, str, str]:
+    """The new bytes of a message or patch, the trailer added and a note on
+    what happened; (None, "", why) when nothing is to change."""
+    existing = Existing.of(text, session)
+    if not fix:
+        _refuse_wrong(existing, what)
+    if value is None and existing.nominations and not existing.wrong:
+        return None, "", f"already nominated ({existing.said}), nothing to do"
+    value = value or _with_comment(infer(session, text, what), comment, session)
+    if covered(existing, value, session) and not existing.wrong:
+        return None, "", f"already nominated ({existing.said}), nothing to do"
+    trailer = request_line(session, value)
+    if existing.wrong:
+        wrong = {line for line, _ in existing.wrong}
+        replaced = "replaced " + ", ".join(map(repr, sorted(wrong)))
+        return replace_lines(data, wrong, trailer, patch=patch), trailer, replaced
+    new = insert_trailer(session.git, data, trailer, patch=patch)
+    if new is None:
+        return None, "", f"already nominated ({existing.said}), nothing to do"
+    return new, trailer, ""
+
+
+def tag_patch(session: Session, path: str, value: Value | None, comment: str | None, *, fix: bool = False) -> Tagged:
     try:
         with open(path, "rb") as handle:
             data = handle.read()
@@ -215,18 +285,14 @@ def tag_patch(session: Session, path: str, value: Value | None, comment: str | N
     if not re.search(rb"^---\r?$", data, re.MULTILINE):
         raise UsageError(f"{path} is not a git format-patch file (no '---' line)", "give format-patch output files")
     text = message_body(data.decode("utf-8", "replace").replace("\r\n", "\n"), patch=True)
-    value = value or _with_comment(infer(session, text, path), comment, session)
-    if covered(text, value, session):
-        return Tagged(path, None, "already nominated, nothing to do")
-    trailer = request_line(session, value)
-    new = insert_trailer(session.git, data, trailer, patch=True)
+    new, trailer, note = _tagged(session, data, text, value, comment, fix, path, patch=True)
     if new is None:
-        return Tagged(path, None, "already nominated, nothing to do")
+        return Tagged(path, None, note)
     try:
         write_atomically(path, new)  # an interrupted tag leaves the patch whole
     except OSError as err:
         raise RepoError(f"cannot write {path}: {err.strerror}", "check the directory is writable") from None
-    return Tagged(path, trailer)
+    return Tagged(path, trailer, note)
 
 
 def _with_comment(value: Value, comment: str | None, session: Session) -> Value:

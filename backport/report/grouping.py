@@ -66,7 +66,6 @@ class LineReport:
     went_in_since_release: int  # candidates applied after the last point release
     clean: tuple[Entry, ...]  # pending, picks clean: unstable order
     conflict: tuple[Entry, ...]
-    stale: tuple[Entry, ...]  # pending entries of either kind that waited too long
     skipped: tuple[Entry, ...]
     not_needed: tuple[Entry, ...]
     reverted: tuple[Entry, ...]
@@ -78,6 +77,12 @@ class LineReport:
         return self.clean + self.conflict
 
     @property
+    def stale(self) -> tuple[Entry, ...]:
+        """The pending entries (of either kind) that waited too long: a mark
+        on their rows and a count, not a list of its own."""
+        return tuple(e for e in self.pending if e.target.stale)
+
+    @property
     def pick_command(self) -> str:
         """The paste-ready command that picks every clean one, in unstable
         order (the order the simulation chained them in, so a candidate that
@@ -87,9 +92,11 @@ class LineReport:
 
 @record
 class Debt:
-    """What one person (or several who share it) owes: pending backports across every line."""
+    """What one owner team owes: the pending backports whose owners are
+    exactly these people (the co-maintainers of the MAINTAINERS sections
+    they touch, or the author), across every line."""
 
-    owners: tuple[str, ...]  # "Name <mail>", as first seen
+    owners: tuple[str, ...]  # "Name <mail>", as MAINTAINERS lists them
     entries: tuple[Entry, ...]  # line order, then unstable order
 
     @property
@@ -113,17 +120,9 @@ class Debt:
 class Report:
     result: CheckResult
     lines: tuple[LineReport, ...]
-    debts: tuple[Debt, ...]  # one per person, most owed first
-
-    @property
-    def shared_debts(self) -> tuple[Debt, ...]:
-        """People who owe exactly the same backports, together (co-maintainers
-        of one area), so a listing does not repeat itself."""
-        groups: dict[tuple[tuple[str, str], ...], list[Debt]] = {}
-        for debt in self.debts:
-            key = tuple((str(e.line.version), e.commit) for e in debt.entries)
-            groups.setdefault(key, []).append(debt)
-        return tuple(Debt(tuple(d.owner for d in same), same[0].entries) for same in groups.values())
+    debts: tuple[Debt, ...]  # one per owner team, most owed first; each entry in one
+    clock: str | None = None  # where `now` was set ("git config backport.now"); None: the real clock
+    web_url: str | None = None  # commit links: a URL with {commit}, or None for no links
 
     @property
     def untagged(self) -> tuple[UntaggedFix, ...]:
@@ -147,18 +146,22 @@ def build(
     *,
     went_in: Mapping[Version, frozenset[str]] | None = None,
     reproduce: Reproducer | None = None,
+    clock: str | None = None,
+    web_url: str | None = None,
 ) -> Report:
     """Group `result` for the coordinator.
 
     `went_in` maps a line to the commits it gained since its last point
-    release; `reproduce` builds the command that replays a conflict.
+    release; `reproduce` builds the command that replays a conflict;
+    `clock` says where the run's `now` was set, when it was; `web_url`
+    links commit ids to the project's web viewer.
     """
     went_in = went_in or {}
     lines = tuple(
         _line_report(line, result.verdicts, went_in.get(line.version, frozenset()), reproduce)
         for line in result.lines
     )
-    return Report(result, lines, _debts(lines))
+    return Report(result, lines, _debts(lines), clock, web_url)
 
 
 def pick_command(version: Version, commits: Iterable[str] = ()) -> str:
@@ -192,14 +195,11 @@ def _line_report(
     def of(kind: str) -> tuple[Entry, ...]:
         return tuple(by_state.get(kind, ()))
 
-    pending = of("clean") + of("conflict")
-    stale = tuple(sorted((e for e in pending if e.target.stale), key=lambda e: -(e.target.age_days or 0)))
     return LineReport(
         line=line,
         went_in_since_release=went_in,
         clean=of("clean"),
         conflict=of("conflict"),
-        stale=stale,
         skipped=of(SKIPPED),
         not_needed=of(NOT_NEEDED),
         reverted=of(REVERTED),
@@ -209,13 +209,17 @@ def _line_report(
 
 
 def _debts(lines: Iterable[LineReport]) -> tuple[Debt, ...]:
-    owed: dict[str, list[Entry]] = {}
-    names: dict[str, str] = {}
+    """One debt per owner team: entries whose owners are the same people
+    (by address, however spelled) go together, so each entry is in one."""
+    owed: dict[frozenset[str], list[Entry]] = {}
+    team: dict[frozenset[str], tuple[str, ...]] = {}
     for line in lines:
         for entry in sorted(line.pending, key=lambda e: e.verdict.candidate.order):
+            spelled: dict[str, str] = {}
             for owner in entry.owners:
-                key = address(owner)
-                names.setdefault(key, owner)
-                owed.setdefault(key, []).append(entry)
-    debts = [Debt((names[key],), tuple(entries)) for key, entries in owed.items()]
+                spelled.setdefault(address(owner), owner)  # the first spelling of an address
+            key = frozenset(spelled)
+            team.setdefault(key, tuple(spelled.values()))
+            owed.setdefault(key, []).append(entry)
+    debts = [Debt(team[key], tuple(entries)) for key, entries in owed.items()]
     return tuple(sorted(debts, key=lambda d: (-len(d.entries), -d.stale, d.owner.lower())))

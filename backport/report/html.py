@@ -16,13 +16,21 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
 from backport import __version__
-from backport.report import wording as render
+from backport.escape import one_line
+from backport.report import wording
 from backport.report.grouping import Report
-from backport.verdict.owners import address
+from backport.report.sections import line_tables, report_tables, team_tables
 
 
 def render_html(report: Report) -> str:
-    return render_page("report.html.j2", report=report, result=report.result)
+    return render_page(
+        "report.html.j2",
+        report=report,
+        result=report.result,
+        teams=team_tables(report),
+        tail=report_tables(report),
+        web_url=report.web_url,
+    )
 
 
 def render_page(template: str, **values: object) -> str:
@@ -45,18 +53,15 @@ def _environment() -> Environment:
         keep_trailing_newline=True,
     )
     env.globals.update(
-        short=render.short,
-        address=address,
-        moment=render.moment,
-        name=render.name,
-        names=render.names,
-        age=render.age,
-        plural=render.plural,
-        one_line=render.one_line,
-        since_text=render.since_text,
-        release_text=render.release_text,
-        why_not_needed=render.why_not_needed,
-        untagged_lines=render.untagged_lines,
+        short=wording.short,
+        moment=wording.moment,
+        as_of=wording.as_of,
+        name=wording.name,
+        plural=wording.plural,
+        one_line=one_line,
+        since_text=wording.since_text,
+        commit_url=wording.commit_url,
+        line_tables=line_tables,
     )
     return env
 

@@ -1,30 +1,22 @@
 """GitHub-flavoured Markdown: tables for an issue, a wiki page or a mail.
 
-Every text that comes from a repository (subjects, names, paths, reasons)
-goes through `escape`, so a subject cannot close a table cell, start
-emphasis, or slip raw HTML into the page.
+The sections and their cells are backport.report.sections'; this lays them
+out. Every text that comes from a repository (subjects, names, paths,
+reasons) goes through `escape`, so a subject cannot close a table cell,
+start emphasis, or slip raw HTML into the page.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from urllib.parse import quote
 
+from backport.escape import one_line
 from backport.models import listing
-from backport.report.grouping import Debt, Entry, LineReport, Report
-from backport.report.wording import (
-    age,
-    moment,
-    name,
-    notes,
-    one_line,
-    owed_text,
-    plural,
-    short,
-    since_text,
-    untagged_lines,
-    why_not_needed,
-)
+from backport.report.grouping import LineReport, Report
+from backport.report.sections import Cell, Table, line_tables, report_tables, team_tables
+from backport.report.wording import as_of, commit_url, plural, short, since_text
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
 # entities, strikethrough, table cells. Backslash-escaping any ASCII
@@ -36,17 +28,27 @@ def escape(text: str) -> str:
     return _INLINE.sub(r"\\\1", one_line(text))
 
 
-def code(commit: str) -> str:
-    """A commit id as inline code (hex only, so it needs no escaping)."""
-    return f"`{short(commit)}`" if commit else ""
+def code(commit: str, web_url: str | None = None) -> str:
+    """A commit id as inline code (hex only, so it needs no escaping), linked when there is a viewer."""
+    if not commit:
+        return ""
+    shown = f"`{short(commit)}`"
+    return f"[{shown}]({link(web_url, commit)})" if web_url else shown
+
+
+def link(web_url: str, commit: str) -> str:
+    """The commit's page: the template's {commit} filled in, percent-encoded
+    where a Markdown link destination could end (parentheses, blanks)."""
+    return quote(commit_url(web_url, commit), safe="/:?#&=;%+@!$,~.-_*'")
 
 
 def render(report: Report) -> str:
     result = report.result
+    web = report.web_url
     out = [
-        f"# Backport report: {escape(result.unstable_ref)} {code(result.unstable_commit)}",
+        f"# Backport report: {escape(result.unstable_ref)} {code(result.unstable_commit, web)}",
         "",
-        f"As of {moment(result.now)} · lines {listing(line.line.version for line in report.lines)} · "
+        f"{escape(_capital(as_of(report)))} · lines {listing(line.line.version for line in report.lines)} · "
         f"**{plural(report.pending, 'pending backport')}**, {report.stale} stale",
         "",
         *_table(
@@ -56,24 +58,17 @@ def render(report: Report) -> str:
         ),
     ]
     for line in report.lines:
-        out += ["", *_line(line)]
+        out += ["", *_line(line, web)]
     out += ["", "## By owner", ""]
-    out += _owners(report.shared_debts) if report.debts else ["Nobody owes a backport."]
-    if report.untagged:
-        out += ["", f"## Untagged fixes ({len(report.untagged)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Fixes", "Bug is on"],
-            [
-                [code(f.candidate.commit), escape(f.candidate.subject), code(f.fixes), untagged_lines(f)]
-                for f in report.untagged
-            ],
-        )
-    if report.problems:
-        out += ["", f"## Problems ({len(report.problems)})", ""]
-        out += _table(
-            ["Commit", "Nomination", "Error"],
-            [[code(p.commit), escape(p.text), escape(p.error)] for p in report.problems],
-        )
+    teams = team_tables(report)
+    if not teams:
+        out.append("Nobody owes a backport.")
+    for team in teams:
+        out += [f"### {escape(team.heading)}", "", escape(team.summary), "", *_rows(team, web), ""]
+    if teams:
+        out.pop()
+    for part in report_tables(report):
+        out += ["", *laid_out(part, web, level="##")]
     return "\n".join(out) + "\n"
 
 
@@ -90,90 +85,47 @@ def _summary(line: LineReport) -> list[str]:
     ]
 
 
-def _line(line: LineReport) -> list[str]:
+def _line(line: LineReport, web: str | None) -> list[str]:
     out = [
-        f"## {line.line.version}: {escape(line.line.ref)} {code(line.line.commit)}",
+        f"## {line.line.version}: {escape(line.line.ref)} {code(line.line.commit, web)}",
         "",
-        escape(since_text(line)) + ".",
+        escape(since_text(line)) + f"; {line.applied} nominated already applied.",
     ]
-    if not (line.pending or line.skipped or line.not_needed or line.reverted or line.unknown):
+    tables = line_tables(line)
+    if not tables:
         out += ["", "Nothing pending."]
-    if line.clean:
-        out += ["", f"### Ready to pick ({len(line.clean)})", ""]
-        out += _table(["Commit", "Subject", "Owners", "Age", "Notes"], [_row(e) for e in line.clean], right=(3,))
-        out += ["", f"Pick them onto {escape(line.line.ref)}, in the line's style:", "", *_fenced([line.pick_command])]
-    if line.conflict:
-        out += ["", f"### Conflicts ({len(line.conflict)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Owners", "Age", "Conflicting paths", "Notes"],
-            [_row(e)[:4] + [", ".join(escape(p) for p in e.target.conflicts), escape(notes(e))] for e in line.conflict],
-            right=(3,),
-        )
-        commands = [c for e in line.conflict if e.reproduce for c in (f"# {short(e.commit)}", e.reproduce)]
-        if commands:
-            out += ["", "To see a conflict without touching your checkout:", "", *_fenced(commands)]
-        resolve = [e.resolve for e in line.conflict]
-        out += ["", "To resolve one (in a private worktree, where the pick stops):", "", *_fenced(resolve)]
-    if line.stale:
-        out += ["", f"### Stale ({len(line.stale)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Owners", "Why"],
-            [[code(e.commit), escape(e.subject), _who(e), escape(e.target.stale_reason or "")] for e in line.stale],
-        )
-    if line.skipped:
-        out += ["", f"### Skipped ({len(line.skipped)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Reason"],
-            [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.skipped],
-        )
-    if line.not_needed:
-        out += ["", f"### Not needed ({len(line.not_needed)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Why"],
-            [[code(e.commit), escape(e.subject), escape(why_not_needed(e))] for e in line.not_needed],
-        )
-    if line.reverted:
-        out += ["", f"### Reverted on unstable ({len(line.reverted)})", ""]
-        out += _table(
-            ["Commit", "Subject", "Why"],
-            [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.reverted],
-        )
-    if line.unknown:
-        out += ["", f"### Unknown ({len(line.unknown)}): could not be judged", ""]
-        out += _table(
-            ["Commit", "Subject", "Why"],
-            [[code(e.commit), escape(e.subject), escape(e.target.reason or "")] for e in line.unknown],
-        )
+    for part in tables:
+        out += ["", *laid_out(part, web)]
     return out
 
 
-def _owners(debts: Sequence[Debt]) -> list[str]:
-    out: list[str] = []
-    for debt in debts:
-        each = " (each)" if len(debt.owners) > 1 else ""
-        out += [
-            f"### {escape(', '.join(debt.owners))}{each}",
-            "",
-            escape(owed_text(debt)),
-            "",
-            *_table(
-                ["Line", "Commit", "Applies", "Subject", "Notes"],
-                [
-                    [str(e.line.version), code(e.commit), e.target.applies or "", escape(e.subject), escape(notes(e))]
-                    for e in debt.entries
-                ],
-            ),
-            "",
-        ]
-    return out[:-1]
+def laid_out(part: Table, web: str | None, *, level: str = "###") -> list[str]:
+    """A section's table under its heading, with its commands and help."""
+    note = f", {part.section.note}" if part.section.note else ""
+    out = [f"{level} {part.heading} ({len(part.rows)}{note})", "", *_rows(part, web)]
+    if part.block and part.block.commands:
+        out += ["", escape(part.block.label), "", *_fenced(part.block.commands)]
+    if part.section.help:
+        out += ["", escape(part.section.help)]
+    return out
 
 
-def _row(entry: Entry) -> list[str]:
-    return [code(entry.commit), escape(entry.subject), _who(entry), age(entry), escape(notes(entry))]
+def _rows(part: Table, web: str | None) -> list[str]:
+    right = [i for i, column in enumerate(part.columns) if column.numeric]
+    rows = [[_cell(cell, web) for cell in row.cells] for row in part.rows]
+    return _table([c.title for c in part.columns], rows, right=right)
 
 
-def _who(entry: Entry) -> str:
-    return ", ".join(escape(name(o)) for o in entry.owners)
+def _cell(cell: Cell, web: str | None) -> str:
+    if cell.kind == "commit":
+        return code(cell.value, web)
+    if cell.kind == "number":
+        return cell.text
+    return escape(cell.text)
+
+
+def _capital(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, right: Sequence[int] = ()) -> list[str]:

@@ -1,31 +1,22 @@
-"""Renderers of a `backport.report.grouping.Report`: text, Markdown, HTML, mail.
-
-Each module turns the same grouped records into one format; the helpers here
-are the wording they share, so the formats never disagree.
+"""The words of the reports, in one place: every renderer (text, Markdown,
+HTML, mail, and `check`'s own) says a state, a mark or a count the same way,
+because it says it with these.
 """
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 
-from backport.models import Release, UntaggedFix, printable
-from backport.report.grouping import Debt, Entry, LineReport
+from backport.escape import one_line
+from backport.models import APPLIED, NOT_NEEDED, PENDING, Release, Target, UntaggedFix
+from backport.record import record
+from backport.report.grouping import Debt, Entry, LineReport, Report
 
 SHORT = 12
-# Line breaks and other controls in a subject or a name would break a table
-# row, forge a line of text output or a mail header, or drive the terminal.
-_BREAKS = re.compile(r"[\r\n\v\f\x1c-\x1e\x85\u2028\u2029]+")
 
 
 def short(commit: str | None) -> str:
     return commit[:SHORT] if commit else ""
-
-
-def one_line(text: str) -> str:
-    """`text` as a single printable line: breaks become spaces, other control
-    characters a visible escape."""
-    return printable(_BREAKS.sub(" ", text).replace("\t", " "))
 
 
 def plural(count: int, word: str, words: str | None = None) -> str:
@@ -48,6 +39,17 @@ def moment(iso: str | None) -> str:
     if not when.tzinfo:
         return when.strftime("%Y-%m-%d %H:%M")
     return when.strftime("%Y-%m-%d %H:%M %z").replace("+0000", "UTC")
+
+
+def as_of(report: Report) -> str:
+    """"as of 2025-06-01 12:00 UTC", and where that moment was set when it is not the clock."""
+    where = f" (now from {report.clock})" if report.clock else ""
+    return f"as of {moment(report.result.now)}{where}"
+
+
+def commit_url(web_url: str, commit: str) -> str:
+    """A commit's page in the project's web viewer: the `web-url` template's {commit} filled in."""
+    return web_url.replace("{commit}", commit)
 
 
 def name(person: str) -> str:
@@ -91,20 +93,59 @@ def age(entry: Entry) -> str:
     return "" if days is None else plural(days, "day")
 
 
+@record
+class Mark:
+    """A fact shown beside a pending row: a badge in HTML, a few words elsewhere."""
+
+    kind: str  # "stale" | "warning" | "info" | "comment"
+    text: str
+
+
+def marks(target: Target, *, merge: bool = False) -> tuple[Mark, ...]:
+    """What a reader should know about a pending verdict besides how it applies."""
+    found = []
+    if target.after:
+        found.append(Mark("info", "after " + ", ".join(short(c) for c in target.after)))
+    if merge:
+        found.append(Mark("info", "merge: picked against its first parent"))
+    if target.stale:
+        found.append(Mark("stale", f"STALE: {one_line(target.stale_reason or 'waiting')}"))
+    if target.warning:  # pending although something says otherwise (a Fixes: target not on the line)
+        found.append(Mark("warning", f"warning: {one_line(target.warning)}"))
+    if target.reason:  # the nomination's own comment: "Backport: 4.19+ # maybe older"
+        found.append(Mark("comment", f"# {one_line(target.reason)}"))
+    return tuple(found)
+
+
 def notes(entry: Entry) -> str:
-    """What a reader should know about a pending entry besides its state."""
-    parts = []
-    if entry.target.after:
-        parts.append("after " + ", ".join(short(c) for c in entry.target.after))
-    if entry.verdict.merge:
-        parts.append("merge: picked against its first parent")
-    if entry.target.stale:
-        parts.append(f"STALE: {entry.target.stale_reason or 'waiting'}")
-    if entry.target.warning:
-        parts.append(f"warning: {entry.target.warning}")
-    if entry.target.reason:  # the nomination's own comment: "Backport: 4.19+ # maybe older"
-        parts.append(f"# {entry.target.reason}")
-    return "; ".join(parts)
+    """The marks of a report row, as words."""
+    return "; ".join(m.text for m in marks(entry.target, merge=entry.verdict.merge))
+
+
+def applies_text(target: Target) -> str:
+    """"clean", or "conflict: a.c, b.c"."""
+    text = target.applies or "?"
+    if target.conflicts:
+        text += ": " + ", ".join(one_line(p) for p in target.conflicts)
+    return text
+
+
+def verdict_detail(target: Target, *, merge: bool = False, with_age: bool = False) -> str:
+    """What backs a verdict, in a few words: `check`'s one wording of it."""
+    parts: list[str] = []
+    if target.state == APPLIED:
+        evidence = target.evidence or "applied"
+        parts.append(f"{evidence}, as {short(target.applied_as)}" if target.applied_as else evidence)
+    elif target.state == PENDING:
+        parts.append(applies_text(target))
+        if with_age:
+            parts.append(plural(target.age_days, "day") if target.age_days is not None else "age unknown")
+        parts.extend(m.text for m in marks(target, merge=merge))
+    elif target.state == NOT_NEEDED and target.reason:
+        parts.append(f"not needed: {one_line(target.reason)}")
+    else:
+        parts.append(one_line(target.reason or target.evidence or ""))
+    return "; ".join(p for p in parts if p)
 
 
 def why_not_needed(entry: Entry) -> str:

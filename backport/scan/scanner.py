@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 from backport.config import NOTES_REF
 from backport.errors import GitError
+from backport.escape import printable
 from backport.git import Git, RecordSplitter, Stream, split_records
 from backport.lines import require_tips
-from backport.models import Candidate, Line, Nomination, Problem, ScanResult, Version, printable
+from backport.models import Candidate, Line, Nomination, Problem, ScanResult, Version
 from backport.nominations import Grammar, Parsed, line_errors, parse
 from backport.record import layout, rebuild, record, replace
 

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Iterator
 
 from backport.errors import git_failure
-from backport.models import printable
+from backport.escape import printable
 from backport.verdict.merge import Commit, Scratch
 
 

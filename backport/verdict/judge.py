@@ -16,13 +16,13 @@ already there needs nothing, whatever was decided about it later.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from backport.errors import MISSING_HINT
+from backport.escape import shown_path
 from backport.git import Git, Repository
 from backport.models import (
     APPLIED,
@@ -44,7 +44,6 @@ from backport.models import (
     Version,
     listing,
 )
-from backport.output import utf8_text
 from backport.record import record, replace
 from backport.verdict.detect import Detection, Detector, diff_tree_input, effective_reverts
 
@@ -62,16 +61,7 @@ EMPTY_PICK = "empty-pick"
 INFERRED = "inferred"  # Nomination.kind of a Fixes:-derived nomination: shown, never a request
 
 SimulatorFactory = Callable[[Git, Repository], "Simulator"]
-# In a path, every control character: a newline would forge a line of output,
-# an escape sequence drive the coordinator's terminal.
-_PATH_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
-
-def shown_path(path: str) -> str:
-    """A path as git gave it (bytes that are not UTF-8 kept as surrogates, so
-    it can be passed back to git) made fit to print: those bytes and control
-    characters as \\xNN, the rest as written."""
-    return _PATH_CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", utf8_text(path))
 
 
 def default_simulator(git: Git, repo: Repository) -> Simulator:
