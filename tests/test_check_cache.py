@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from builder import RepoBuilder, xen_like
 
-from backport.commands.check import check_session
 from backport.models import PENDING, CheckResult
 from backport.session import Session
+from backport.verdict.result import check_session
 
 
 @pytest.fixture

@@ -66,9 +66,9 @@ def test_every_command_and_option_is_in_commands_md() -> None:
 def document(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     repo = tmp_path_factory.mktemp("docs") / "xen"
     xen_demo.build(str(repo))
-    from backport.commands.check import check_session
     from backport.output import check_json
     from backport.session import Session
+    from backport.verdict.result import check_session
 
     session = Session.open(str(repo))
     return check_json(check_session(session, session.now))

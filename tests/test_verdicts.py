@@ -9,9 +9,9 @@ import pytest
 from builder import EPOCH, RepoBuilder, xen_like
 
 from backport.commands import parse_now
-from backport.commands.check import check_session
 from backport.models import APPLIED, NOT_NEEDED, PENDING, REVERTED, SKIPPED, CheckResult, Target, Verdict, Version
 from backport.session import Session
+from backport.verdict.result import check_session
 
 V19, V20 = Version((4, 19)), Version((4, 20))
 NOW = "2023-12-14T00:00:00+00:00"  # 30 days after the builder's first commit

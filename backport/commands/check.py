@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from backport import completion
 from backport.commands import Globals, format_options, now_option, pass_globals
-from backport.errors import GitError, UsageError
-from backport.git import check_revision
-from backport.lines import require_tips
 from backport.models import PENDING, CheckResult, Verdict
 from backport.output import check_json, dumps, emit, problems_text
 from backport.report.wording import verdict_detail
-from backport.scan.scanner import scan_session, session_inputs
 from backport.session import Session
-from backport.verdict.judge import SimulatorFactory, default_simulator, evaluate
+from backport.verdict.result import check_session
 
 if TYPE_CHECKING:
     from backport.verdict.simulate import Simulator
@@ -40,15 +36,8 @@ def cli_command(g: Globals, commits: tuple[str, ...], fmt: str, output: str | No
     return run(session, commits, fmt, output, session.now)
 
 
-def run(
-    session: Session,
-    commits: Sequence[str],
-    fmt: str,
-    output: str | None,
-    now: datetime,
-    simulator_factory: SimulatorFactory = default_simulator,
-) -> int:
-    result = check_session(session, now, commits, simulator_factory=simulator_factory)
+def run(session: Session, commits: Sequence[str], fmt: str, output: str | None, now: datetime) -> int:
+    result = check_session(session, now, commits)
     if fmt == "json":
         emit(dumps(check_json(result)), output, pager=session.pager)
         return 0
@@ -60,91 +49,11 @@ def run(
         page = render.render_markdown(result, links) if fmt == "markdown" else render.render_html(result, links)
         emit(page, output, pager=session.pager)
         return 0
-    with simulator_factory(session.git, session.repo) as simulator:
+    from backport.verdict.simulate import Simulator
+
+    with Simulator(session.git, session.repo) as simulator:
         emit(to_text(result, simulator, clock=session.clock), output, pager=session.pager)
     return 0
-
-
-def check_session(
-    session: Session,
-    now: datetime,
-    commits: Sequence[str] = (),
-    *,
-    simulator_factory: SimulatorFactory = default_simulator,
-    progress: Callable[[str], None] | None = None,
-) -> CheckResult:
-    """Scan and judge the session's repository: what `check` and `report` both start from.
-
-    `commits` (any revisions) limits the verdicts to those candidates; one
-    that names nothing, or nothing nominated, is a usage error.
-    """
-    session.require_history()
-    wanted = _resolve(session, commits)
-    only = set(wanted.values()) if wanted else None
-    cache = session.cache
-    inputs, entry, result = None, None, None
-    if cache.enabled and simulator_factory is default_simulator:  # another simulator's answers are its own
-        from backport.verdict import check_cache
-        from backport.verdict.simulate import fingerprint
-
-        inputs = session_inputs(session)
-        entry = check_cache.key(session, inputs, fingerprint(session.git), only)
-        result = check_cache.load(cache, entry, now, int(session.config["stale-after"]))
-    if result is None:
-        result = _check(session, now, wanted, only, inputs, simulator_factory, progress)
-        if entry is not None:
-            check_cache.store(cache, entry, result)
-    if wanted:
-        listed = {v.candidate.commit for v in result.verdicts} | {f.candidate.commit for f in result.untagged_fixes}
-        for name, sha in wanted.items():
-            if sha not in listed:
-                raise _not_nominated(session, name, sha)
-    return result
-
-
-def _check(
-    session: Session,
-    now: datetime,
-    wanted: dict[str, str],
-    only: set[str] | None,
-    inputs: dict[str, Any] | None,
-    simulator_factory: SimulatorFactory,
-    progress: Callable[[str], None] | None,
-) -> CheckResult:
-    """Scan and judge, from the cached pieces where there are some."""
-    scanned = scan_session(session, session.cache, inputs=inputs)
-    interesting = {c.commit for c in scanned.commits}
-    for name, sha in wanted.items():
-        if sha not in interesting:  # before any simulation: say so at once
-            raise _not_nominated(session, name, sha)
-    try:
-        return evaluate(
-            session,
-            scanned,
-            now=now,
-            simulator_factory=simulator_factory,
-            only=only,
-            cache=session.cache,
-            progress=progress,
-        )
-    except GitError:
-        require_tips(session.git, session.heads)  # a line deleted under us says so; anything else as git said it
-        raise
-
-
-def _not_nominated(session: Session, name: str, sha: str) -> UsageError:
-    return UsageError(
-        f"commit {sha[:12]} ({name}) has no backport nomination on {session.unstable.ref}",
-        f"nominate it with: backport nominate {sha[:12]} --to VERSION",
-    )
-
-
-def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
-    resolved = session.git.resolve_many(check_revision(name) for name in commits)  # one process
-    for name in commits:
-        if name not in resolved:
-            raise UsageError(f"unknown commit {name!r}", "give a commit id or revision on the unstable branch")
-    return {name: resolved[name] for name in commits}
 
 
 # -- text ------------------------------------------------------------------------

@@ -133,7 +133,7 @@ def prepare(g: Globals, specs: Sequence[str], commits: Sequence[str], *, onto_cu
     judged = session
     if place.start != line.commit:  # an earlier run's branch, continued: judge what it holds
         judged = Session(session.repo, session.git, config, session.unstable, [LineSpec(spec.version, place.start)])
-    from backport.commands.check import check_session
+    from backport.verdict.result import check_session
 
     resolved = _resolve(session, commits)
     result = check_session(judged, datetime.now(timezone.utc))

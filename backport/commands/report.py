@@ -10,7 +10,6 @@ from email.headerregistry import Address
 import click
 
 from backport.commands import Globals, format_options, now_option, pass_globals
-from backport.commands.check import check_session
 from backport.errors import ConfigError, UsageError
 from backport.git import Git
 from backport.models import Line, Version
@@ -19,7 +18,7 @@ from backport.report.grouping import Report, build
 from backport.report.links import web_url
 from backport.report.mail import person
 from backport.session import Session
-from backport.verdict.judge import SimulatorFactory, default_simulator
+from backport.verdict.result import check_session
 
 
 @click.command("report")
@@ -48,8 +47,6 @@ def run(
     output: str | None,
     now: datetime,
     mail_dir: str | None = None,
-    *,
-    simulator_factory: SimulatorFactory = default_simulator,
 ) -> int:
     # --mail's sender, list and directory: wrong ones fail before the long part, and before any output
     sender = coordinator(session.git) if mail_dir else None
@@ -59,7 +56,7 @@ def run(
     progress = Progress(sys.stderr.isatty())
     progress(f"reading {session.unstable.ref}")
     try:
-        result = check_session(session, now, simulator_factory=simulator_factory, progress=progress)
+        result = check_session(session, now, progress=progress)
     finally:
         progress.done()
     if fmt == "json" and not mail_dir:

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 from backport.errors import MISSING_HINT
 from backport.escape import shown_path
-from backport.git import Git, Repository
+from backport.git import Git
 from backport.models import (
     APPLIED,
     NOT_NEEDED,
@@ -45,12 +45,12 @@ from backport.models import (
     listing,
 )
 from backport.record import record, replace
-from backport.verdict.detect import Detection, Detector, diff_tree_input, effective_reverts
+from backport.verdict.detect import Detection, Detector, effective_reverts
 
 if TYPE_CHECKING:
     from backport.cache import Cache
     from backport.session import Session
-    from backport.verdict.simulate import LinePlan, Simulator
+    from backport.verdict.simulate import LinePlan
 
 # An empty pick (clean, and the result is the line's tree) means the change is
 # already there in substance, typically folded into another backport or fixed
@@ -59,15 +59,6 @@ if TYPE_CHECKING:
 # applied_as stays null because no single line commit is known to carry it.
 EMPTY_PICK = "empty-pick"
 INFERRED = "inferred"  # Nomination.kind of a Fixes:-derived nomination: shown, never a request
-
-SimulatorFactory = Callable[[Git, Repository], "Simulator"]
-
-
-
-def default_simulator(git: Git, repo: Repository) -> Simulator:
-    from backport.verdict.simulate import Simulator
-
-    return Simulator(git, repo)
 
 
 @record
@@ -84,7 +75,6 @@ def evaluate(
     scan_result: ScanResult,
     *,
     now: datetime,
-    simulator_factory: SimulatorFactory = default_simulator,
     only: Collection[str] | None = None,
     cache: Cache | None = None,
     progress: Callable[[str], None] | None = None,
@@ -116,7 +106,7 @@ def evaluate(
         untagged = [u for u in untagged if u.candidate.commit in wanted]
     needs = {c.commit: tuple(resolved[w] for w in _needs(c) if w in resolved) for c in commits if _needs(c)}
     plans, untagged = _simulate(
-        session, lines, plans, untagged, pending, by_id, now, simulator_factory, progress, cache
+        session, lines, plans, untagged, pending, by_id, now, progress, cache
     )
     plans = _prerequisites_first(plans, needs, pending, by_id)
     verdicts = tuple(
@@ -425,7 +415,6 @@ def _simulate(
     pending: Collection[tuple[str, Version]],
     by_id: Mapping[str, Candidate],
     now: datetime,
-    simulator_factory: SimulatorFactory,
     progress: Callable[[str], None] | None,
     cache: Cache | None,
 ) -> tuple[list[_Plan], list[UntaggedFix]]:
@@ -438,7 +427,9 @@ def _simulate(
         return plans, untagged
     if progress:
         progress(f"simulating {sum(len(c) for _, c in work)} picks on {len(work)} lines")
-    with simulator_factory(session.git, session.repo) as simulator:
+    from backport.verdict.simulate import Simulator
+
+    with Simulator(session.git, session.repo) as simulator:
         results = simulator.plan_lines([(line.commit, chain) for line, chain in work])
     outcome = {line.version: result for (line, _), result in zip(work, results, strict=True)}
     asked = [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())]
@@ -578,19 +569,7 @@ def _owners(
 
 def changed_paths(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """commit -> paths it changes (a merge against its first parent), one diff-tree."""
-    if not commits:
-        return {}
-    data = diff_tree_input(commits, parents)
-    out = git.run(["diff-tree", "--stdin", "-r", "--root", "--always", "--name-only", "-z", "--no-renames"], input=data)
-    expected = iter(commits)
-    following = next(expected, None)
-    current: str | None = None
-    found: dict[str, list[str]] = {c: [] for c in commits}
-    for field_ in out.stdout.decode("utf-8", "surrogateescape").split("\0"):
-        if not field_:
-            continue
-        if field_ == following:
-            current, following = field_, next(expected, None)
-        elif current is not None:
-            found[current].append(field_)
-    return found
+    from backport.verdict.merge import Commit, own_changes
+
+    changes = own_changes(git, [Commit(c, "", tuple(parents.get(c, ())), "") for c in commits])
+    return {c: [change.path for change in changes.get(c, ())] for c in commits}
