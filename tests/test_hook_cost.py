@@ -1,8 +1,10 @@
-"""What the commit-msg hook costs on every commit: the git processes it
-starts and the interpreter start-up of the installed script.
+"""What the commit-msg hook costs on every commit: how many git processes
+it starts, and what the installed script imports.
 
 The latency itself is a benchmark (benchmarks/bench_hook.py), not a timed
-test; these pin down the things that make it up.
+test. These are budgets: a change may spend git processes differently, not
+more of them; and the long walk (which lines hold a fixed commit) is done
+once.
 """
 
 from __future__ import annotations
@@ -50,8 +52,7 @@ def test_git_processes_of_an_untagged_fix(
     # before it), where the repository is, git config, the unstable branch
     # and its .backport.toml
     commands = git_commands(builder, f"Fix a crash\n\nFixes: {ids['old'][:12]}\n", tmp_path, monkeypatch)
-    assert commands[0] == "for-each-ref"
-    assert sorted(commands[1:]) == ["cat-file", "config", "for-each-ref --contains", "rev-parse"]
+    assert len(commands) <= 5 and commands.count("for-each-ref --contains") == 1
     assert "which is in 4.18, 4.19 and 4.20" in capsys.readouterr().err
 
 
@@ -112,8 +113,8 @@ def test_an_unknown_fixed_commit_costs_one_more_process(
 ) -> None:
     builder, _ = repo
     commands = git_commands(builder, "Fix a crash\n\nFixes: 1234567abc\n", tmp_path, monkeypatch)
-    # git refused the walk: is the id no commit, or several?
-    assert sorted(commands) == ["cat-file", "cat-file", "config", "for-each-ref", "for-each-ref --contains", "rev-parse"]
+    # git refused the walk: one process more asks whether the id is no commit, or several
+    assert len(commands) <= 6 and commands.count("for-each-ref --contains") == 1
     assert "fixes 1234567abc, which names no commit here" in capsys.readouterr().err
 
 
@@ -124,7 +125,7 @@ def test_git_processes_of_plain_work(
     # the quick look: git config, and whether any unstable branch has a
     # .backport.toml, side by side (so git may trace them in either order)
     commands = git_commands(builder, "Add a knob\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch)
-    assert sorted(commands) == ["cat-file", "config"]
+    assert len(commands) <= 2
 
 
 def test_a_check_after_the_quick_look_asks_nothing_twice(
@@ -135,7 +136,7 @@ def test_a_check_after_the_quick_look_asks_nothing_twice(
     builder, _ = repo
     builder.git("config", "backport.hook.fixPatterns", "wobble")
     commands = git_commands(builder, "Stop the wobble\n\nSigned-off-by: A <a@b>\n", tmp_path, monkeypatch)
-    assert sorted(commands) == ["cat-file", "config", "for-each-ref", "rev-parse"]
+    assert len(commands) <= 4 and len(set(commands)) == len(commands)  # no question asked twice
     assert "looks like a fix ('wobble')" in capsys.readouterr().err
 
 
