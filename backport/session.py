@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from backport.cache import Cache
+    from backport.forks import ForkPoints
 
 
 @record
@@ -143,6 +144,14 @@ class Session:
     def lines(self) -> list[Line]:
         """The stable lines this run works on, oldest first, with their releases."""
         return with_releases(self.git, self.heads, self.config["release-patterns"], self.cache)
+
+    @cached_property
+    def forks(self) -> ForkPoints:
+        """Where the lines left unstable: found once for the run, for every
+        line at a time, by whoever asks first (the scanner, the detector)."""
+        from backport.forks import ForkPoints  # not on the hook's path
+
+        return ForkPoints.shared(self.git, self.unstable.commit, self.cache)
 
     @cached_property
     def cache(self) -> Cache:
