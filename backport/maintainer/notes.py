@@ -213,7 +213,8 @@ def summary(exchange: Exchange, verb: str) -> str:
         return f"fetched decisions from {exchange.remote}: {_news(exchange.came_in, 'here')}; {held}"
     if not exchange.held:
         return f"nothing to push: no decisions here or on {exchange.remote}"
-    merged = f" ({_count(len(exchange.came_in), 'decision')} came in first and were merged)" if exchange.came_in else ""
+    came = len(exchange.came_in)
+    merged = f" ({_count(came, 'decision')} came in first and {'was' if came == 1 else 'were'} merged)" if came else ""
     return f"pushed decisions to {exchange.remote}: {_news(exchange.went_out, 'there')}{merged}; {held}"
 
 
