@@ -226,6 +226,20 @@ def _url_template(value: Any) -> str:
     return text
 
 
+_MONTHS = re.compile(r"(\d+)[ \t]*(months?|m|years?|y)?", re.IGNORECASE)
+
+
+def _months(value: Any) -> int:
+    """A span in months: 12, "12", "12 months", "18m", "1 year", "2y"."""
+    if isinstance(value, bool):
+        raise ValueError("expected a number of months, e.g. 12 or 18 months or 1 year")
+    match = _MONTHS.fullmatch(str(value).strip())
+    if match is None:
+        raise ValueError("expected a number of months, e.g. 12 or 18 months or 1 year")
+    number = int(match.group(1))
+    return number * 12 if (match.group(2) or "m").lower().startswith("y") else number
+
+
 def _flag(value: Any) -> bool:
     if isinstance(value, bool):
         return value
@@ -266,8 +280,15 @@ class Setting:
 SETTINGS: tuple[Setting, ...] = (
     Setting("preset", _preset, None, "a project's conventions: xen, linux, qemu or mesa (backport init proposes one)"),
     Setting("unstable", _text, None, "unstable branch (default: first of staging, master, main)"),
-    Setting("maintained", _words, (), "maintained line versions (default: every discovered line)", True),
+    Setting("maintained", _words, (), "maintained line versions (default: see maintained-within)", True),
     Setting("oldest", _text, None, "oldest maintained line; older discovered lines are ignored"),
+    Setting(
+        "maintained-within",
+        _months,
+        12,
+        "months: without maintained or oldest, a line is maintained when its tip or a release tag "
+        "is at most this much older than the unstable tip's commit; 0: every discovered line",
+    ),
     Setting("lines", _words, (), "explicit lines as VERSION=REF, added to the discovered ones", True),
     Setting("keys", _words, DEFAULT_KEYS, "message/note keys that nominate", True),
     Setting("skip-keys", _words, DEFAULT_SKIP_KEYS, "note keys that decline", True),

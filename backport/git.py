@@ -144,6 +144,13 @@ class Git:
             proc.stdin = None  # written: nothing left for communicate() to send
         self._started[key] = proc
 
+    def once(self, args: Sequence[str]) -> subprocess.CompletedProcess[bytes]:
+        """`run(args)`, whose answer every later `run` of the same arguments
+        in this Git gets again: for a listing that two stages of one short
+        run ask alike (the hook's guess at the lines, then its session)."""
+        self.ahead(args)
+        return self.run(args)
+
     def _taken(self, key: tuple[tuple[str, ...], bytes | None]) -> subprocess.CompletedProcess[bytes] | None:
         """The result of a command started with `ahead`, waited for; None if there is none."""
         proc = self._started.pop(key, None)
@@ -328,7 +335,8 @@ class Git:
 
     def branches(self) -> list[list[str]]:
         """Every local and remote-tracking branch: full ref name, object id,
-        object type and, for a branch pointing at a tag, the peeled id."""
+        object type, for a branch pointing at a tag the peeled id, and the
+        committer date (seconds) of the commit, or of the peeled commit."""
         return self.refs(*_BRANCHES)
 
 
@@ -356,7 +364,10 @@ def refs_query(patterns: Sequence[str], fmt: str) -> list[str]:
     return ["for-each-ref", f"--format={fmt}", *patterns]
 
 
-_BRANCHES = (("refs/heads", "refs/remotes"), "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)")
+_BRANCHES = (
+    ("refs/heads", "refs/remotes"),
+    "%(refname)%00%(objectname)%00%(objecttype)%00%(*objectname)%00%(committerdate:unix)%00%(*committerdate:unix)",
+)
 BRANCHES_QUERY = refs_query(*_BRANCHES)  # what Git.branches runs
 
 

@@ -7,10 +7,11 @@ Local branches win over remote-tracking ones (the user's own view), and
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
+from backport.config import UNSTABLE_NAMES
 from backport.errors import ConfigError, GitError, RepoError, UsageError
-from backport.git import Git, check_revision
+from backport.git import Git, check_revision, refs_query
 from backport.models import Line, Release, Version, listing
 from backport.record import record, replace
 
@@ -37,6 +38,37 @@ class LineSpec:
         return cls(version, check_revision(ref.strip()) if eq else None)
 
 
+@record
+class Branch:
+    """A discovered line's branch (or a configured line's ref)."""
+
+    ref: str  # as shown: stable-4.20, origin/stable-4.20, or the configured revision
+    commit: str  # its tip; "" when not known from the listing
+    refname: str  # full ref name; "" for a configured line
+    date: int | None  # the tip's committer date, seconds; None when not known
+
+
+@record
+class Dormant:
+    """A discovered line that is not maintained by default: nothing on it
+    (tip or release tag) within `maintained-within` of the unstable tip."""
+
+    version: Version
+    ref: str
+    last: int | None  # its last activity, seconds: the newer of its tip's and its last release's dates
+
+
+@record
+class Selection:
+    """What `select` found: the lines of the run and what else there is."""
+
+    lines: list[Line]  # the run's lines, oldest first, tips only
+    known: list[Version]  # every line version that exists, maintained or not
+    branches: dict[str, Version]  # full ref name -> version, for the run's lines that are a branch's tip
+    dormant: tuple[Dormant, ...] = ()  # lines left out for their age, oldest first
+    cutoff: int | None = None  # the oldest activity that counted (seconds), when age decided
+
+
 def _rank(refname: str) -> tuple[int, str]:
     if refname.startswith("refs/heads/"):
         return (0, refname)
@@ -53,12 +85,12 @@ def _short(refname: str) -> str:
     return parts[3] if len(parts) == 4 else refname
 
 
-def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str, str]]:
-    """Every branch that looks like a stable line: version -> (short ref,
-    commit, full ref name)."""
+def discover(rows: Iterable[Sequence[str]], patterns: Sequence[str]) -> dict[Version, Branch]:
+    """Every branch of the listing (Git.branches) that looks like a stable
+    line, by version."""
     compiled = [re.compile(p) for p in patterns]
-    found: dict[Version, tuple[tuple[int, int, str], str, str, str]] = {}
-    for refname, obj, kind, peeled in git.branches():
+    found: dict[Version, tuple[tuple[int, int, str], Branch]] = {}
+    for refname, obj, kind, peeled, date, peeled_date in rows:
         # a branch may point at an annotated tag (peel it) or at no commit at
         # all (an empty id: resolved later, and reported as unknown)
         commit = obj if kind == "commit" else peeled if kind == "tag" else ""
@@ -75,9 +107,10 @@ def discover(git: Git, patterns: Sequence[str]) -> dict[Version, tuple[str, str,
                 # the earlier pattern wins (Mesa: staging/24.1 over 24.1), then the user's own branch
                 rank = (order, *_rank(refname))
                 if version not in found or rank < found[version][0]:
-                    found[version] = (rank, display, commit, refname)
+                    when = _seconds(date if kind == "commit" else peeled_date)
+                    found[version] = (rank, Branch(display, commit, refname, when))
                 break
-    return {v: (ref, commit, refname) for v, (_, ref, commit, refname) in found.items()}
+    return {v: branch for v, (_, branch) in found.items()}
 
 
 def with_releases(git: Git, heads: Sequence[Line], patterns: Sequence[str], cache: Cache | None = None) -> list[Line]:
@@ -152,61 +185,54 @@ def select(
     maintained: Sequence[str],
     oldest: str | None,
     line_patterns: Sequence[str],
-) -> tuple[list[Line], list[Version], dict[str, Version]]:
+    within: int = 0,
+    release_patterns: Sequence[str] = (),
+    unstable: str | None = None,
+) -> Selection:
     """The lines this run works on (tips only, no releases yet), every
     known line version, and the full ref names of the lines that are a
     discovered branch (their commit is that branch's tip).
 
     `--line` flags limit the run to the lines they name. Otherwise the
-    maintained lines (configured list, or `oldest` and newer, or all).
+    maintained lines: the configured list, or `oldest` and newer, or else
+    every line active within `within` months of the unstable tip's commit
+    date (`unstable`, a commit id; None: the first of the usual unstable
+    branch names the listing has), or all of them when `within` is 0.
     """
-    discovered = discover(git, line_patterns)
-    branches = {v: refname for v, (_, _, refname) in discovered.items()}
+    rows = git.branches()
+    discovered = discover(rows, line_patterns)
+    branches = {v: b.refname for v, b in discovered.items()}
     for item in configured:
         spec = LineSpec.parse(item)
         if spec.ref is None:
             raise ConfigError(f"configured line {item!r} has no ref", "write it as VERSION=REF")
-        discovered[spec.version] = (spec.ref, "", "")
+        discovered[spec.version] = Branch(spec.ref, "", "", None)
         branches.pop(spec.version, None)
     known = sorted(discovered)
+    dormant: tuple[Dormant, ...] = ()
+    cutoff = None
     wanted: dict[Version, str]
     if specs:
-        wanted = {}
-        for spec in specs:
-            if spec.ref is not None:
-                wanted[spec.version] = spec.ref
-                branches.pop(spec.version, None)
-            elif spec.version in discovered:
-                wanted[spec.version] = discovered[spec.version][0]
-            else:
-                raise UsageError(
-                    f"no stable line {spec.version} found",
-                    f"known lines: {listing(known)}; or give its ref as --line {spec.version}=REF",
-                )
+        wanted = _flagged(specs, discovered, branches, known)
         known = sorted({*known, *wanted})
+    elif maintained or oldest:
+        wanted = {v: discovered[v].ref for v in _configured(maintained, oldest, discovered, known)}
     else:
-        chosen = list(known)
-        if maintained:
-            versions = []
-            for text in maintained:
-                version = Version.parse(text)
-                if version is None:
-                    raise ConfigError(f"maintained: {text!r} is not a version", "write e.g. 4.20")
-                if version not in discovered:
-                    raise ConfigError(
-                        f"maintained line {version} has no branch",
-                        f"known lines: {listing(known)}; add it with git config backport.lines {version}=REF",
-                    )
-                versions.append(version)
-            chosen = sorted(set(versions))
-        if oldest:
-            floor = Version.parse(oldest)
-            if floor is None:
-                raise ConfigError(f"oldest: {oldest!r} is not a version", "write e.g. 4.19")
-            chosen = [v for v in chosen if v >= floor]
-        wanted = {v: discovered[v][0] for v in chosen}
+        cutoff = _cutoff(git, rows, unstable, within) if within else None
+        if cutoff is not None:
+            # lines named by configuration (VERSION=REF) count whatever their age
+            idle = {v: b for v, b in discovered.items() if v in branches and (b.date or 0) < cutoff}
+            dormant = _dormant(git, idle, cutoff, release_patterns)
+        left_out = {d.version for d in dormant}
+        wanted = {v: discovered[v].ref for v in known if v not in left_out}
     # a discovered branch's tip came with the listing; only other refs need resolving
-    tips = {v: discovered[v][1] for v in wanted if v in branches and discovered[v][1]}
+    tips = {v: discovered[v].commit for v in wanted if v in branches and discovered[v].commit}
+    return Selection(_resolved(git, wanted, tips), known, {branches[v]: v for v in tips}, dormant, cutoff)
+
+
+def _resolved(git: Git, wanted: Mapping[Version, str], tips: Mapping[Version, str]) -> list[Line]:
+    """The lines `wanted` names (version -> ref), oldest first; `tips`: the
+    commits already known, from the branch listing."""
     resolved = git.resolve_many(ref for v, ref in wanted.items() if v not in tips)
     lines = []
     for version in sorted(wanted):
@@ -218,4 +244,131 @@ def select(
                 "check the branch name, or fetch it (git fetch origin)",
             )
         lines.append(Line(version, ref, commit))
-    return lines, known, {branches[v]: v for v in tips}
+    return lines
+
+
+def _flagged(
+    specs: Sequence[LineSpec], discovered: Mapping[Version, Branch], branches: dict[Version, str], known: list[Version]
+) -> dict[Version, str]:
+    """The lines `--line` flags name, with their refs; a flag that sets a
+    ref takes the line out of `branches`."""
+    wanted = {}
+    for spec in specs:
+        if spec.ref is not None:
+            wanted[spec.version] = spec.ref
+            branches.pop(spec.version, None)
+        elif spec.version in discovered:
+            wanted[spec.version] = discovered[spec.version].ref
+        else:
+            raise UsageError(
+                f"no stable line {spec.version} found",
+                f"known lines: {listing(known)}; or give its ref as --line {spec.version}=REF",
+            )
+    return wanted
+
+
+def _configured(
+    maintained: Sequence[str], oldest: str | None, discovered: Mapping[Version, Branch], known: list[Version]
+) -> list[Version]:
+    """The lines the `maintained` list names, or every known line; then
+    those from `oldest` up."""
+    chosen = list(known)
+    if maintained:
+        versions = []
+        for text in maintained:
+            version = Version.parse(text)
+            if version is None:
+                raise ConfigError(f"maintained: {text!r} is not a version", "write e.g. 4.20")
+            if version not in discovered:
+                raise ConfigError(
+                    f"maintained line {version} has no branch",
+                    f"known lines: {listing(known)}; add it with git config backport.lines {version}=REF",
+                )
+            versions.append(version)
+        chosen = sorted(set(versions))
+    if oldest:
+        floor = Version.parse(oldest)
+        if floor is None:
+            raise ConfigError(f"oldest: {oldest!r} is not a version", "write e.g. 4.19")
+        chosen = [v for v in chosen if v >= floor]
+    return chosen
+
+
+# The mean Gregorian month: `maintained-within` counts months, and a year of
+# them is 365.2425 days wherever the unstable tip falls.
+MONTH = 2_629_746  # seconds
+
+
+def _cutoff(git: Git, rows: Sequence[Sequence[str]], unstable: str | None, within: int) -> int | None:
+    """The oldest activity that still makes a line maintained: `within`
+    months before the unstable tip was committed. Measured from the tip, not
+    from today, so that an old clone gives the answer it gave then. None
+    when there is no unstable tip to measure from."""
+    when = None
+    if unstable is None:
+        unstable = _usual_unstable(rows)
+    if unstable:
+        # the tip is a branch's, usually: the branch listing has its date
+        when = next((_seconds(row[4]) for row in rows if row[1] == unstable and row[2] == "commit"), None)
+        if when is None:
+            when = _commit_time(git, unstable)
+    return None if when is None else when - within * MONTH
+
+
+def _usual_unstable(rows: Sequence[Sequence[str]]) -> str | None:
+    """The commit of the first usual unstable branch name (staging, master,
+    main, then origin's) the branch listing has: for a guess made before
+    the configuration is read (the commit-msg hook's walk started ahead)."""
+    commits = {row[0]: row[1] for row in rows if row[2] == "commit"}
+    for name in UNSTABLE_NAMES:
+        for refname in (f"refs/heads/{name}", f"refs/remotes/{name}"):
+            if refname in commits:
+                return commits[refname]
+    return None
+
+
+def _commit_time(git: Git, commit: str) -> int | None:
+    """A commit's committer date (seconds), read from the commit object."""
+    proc = git.run(["cat-file", "commit", commit], check=False)
+    headers = proc.stdout.partition(b"\n\n")[0] if proc.returncode == 0 else b""
+    for row in headers.split(b"\n"):
+        if row.startswith(b"committer "):
+            seconds = row[row.rfind(b">") + 1 :].split()[:1]
+            return _seconds(seconds[0].decode()) if seconds else None
+    return None
+
+
+def _dormant(
+    git: Git, idle: Mapping[Version, Branch], cutoff: int, release_patterns: Sequence[str]
+) -> tuple[Dormant, ...]:
+    """Of the lines whose tip is older than `cutoff`, those without a
+    release tag of their version newer than it either, with their last
+    activity. Only these lines' tags are listed (by a glob on the version)."""
+    if not idle:
+        return ()
+    last = {v: b.date for v, b in idle.items()}
+    if release_patterns:
+        compiled = [re.compile(p) for p in release_patterns]
+        globs = [f"refs/tags/**/*{v}.*" for v in idle]
+        # asked once: the hook's guess and its session ask the same (Git.once)
+        listed = git.once(refs_query(globs, "%(refname)%00%(creatordate:unix)")).stdout.decode("utf-8", "replace")
+        for refname, date in (row.split("\0") for row in listed.splitlines() if row):
+            tag = refname[len("refs/tags/") :]
+            when = _seconds(date)
+            for pattern in compiled:
+                match = pattern.fullmatch(tag)
+                if match:
+                    release = tuple(int(p) for p in match.group("version").split("."))
+                    for version in idle:
+                        if version.contains(release) and when is not None and when > (last[version] or 0):
+                            last[version] = when
+                    break
+    return tuple(Dormant(v, idle[v].ref, when) for v, when in sorted(last.items()) if (when or 0) < cutoff)
+
+
+def _seconds(text: str) -> int | None:
+    """A git `:unix` date field as seconds; None when git printed none."""
+    try:
+        return int(text)
+    except ValueError:
+        return None

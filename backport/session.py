@@ -9,7 +9,7 @@ from functools import cached_property
 from backport import config as cfg
 from backport.errors import BackportError, ConfigError, RepoError, UsageError
 from backport.git import Git, Repository, check_revision, config_query, open_repository
-from backport.lines import LineSpec, select, with_releases
+from backport.lines import LineSpec, Selection, select, with_releases
 from backport.models import Line, Version
 from backport.nominations import Grammar
 from backport.record import record
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from backport.cache import Cache
+    from backport.forks import ForkPoints
 
 
 @record
@@ -119,7 +120,8 @@ class Session:
         return self.config.source("now") if self.config["now"] else None
 
     @cached_property
-    def _lines(self) -> tuple[list[Line], list[Version], dict[str, Version]]:
+    def selection(self) -> Selection:
+        """The stable lines of this run, and the discovered ones it leaves out."""
         return select(
             self.git,
             specs=self.line_specs,
@@ -127,18 +129,29 @@ class Session:
             maintained=self.config["maintained"],
             oldest=self.config["oldest"],
             line_patterns=self.config["line-patterns"],
+            within=self.config["maintained-within"],
+            release_patterns=self.config["release-patterns"],
+            unstable=self.unstable.commit,
         )
 
     @property
     def heads(self) -> list[Line]:
         """The stable lines of this run with their tips only: what the scanner
         and the hook need, without a tag walk per line for the releases."""
-        return self._lines[0]
+        return self.selection.lines
 
     @cached_property
     def lines(self) -> list[Line]:
         """The stable lines this run works on, oldest first, with their releases."""
         return with_releases(self.git, self.heads, self.config["release-patterns"], self.cache)
+
+    @cached_property
+    def forks(self) -> ForkPoints:
+        """Where the lines left unstable: found once for the run, for every
+        line at a time, by whoever asks first (the scanner, the detector)."""
+        from backport.forks import ForkPoints  # not on the hook's path
+
+        return ForkPoints.shared(self.git, self.unstable.commit, self.cache)
 
     @cached_property
     def cache(self) -> Cache:
@@ -150,13 +163,13 @@ class Session:
     @property
     def known_versions(self) -> list[Version]:
         """Every line version that exists, maintained or not."""
-        return self._lines[1]
+        return self.selection.known
 
     @property
     def line_branches(self) -> dict[str, Version]:
         """Full ref names (refs/remotes/origin/stable-4.20) of the lines of
         this run that are a branch, whose tip is the line's commit."""
-        return self._lines[2]
+        return self.selection.branches
 
     @property
     def grammar(self) -> Grammar:

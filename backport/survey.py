@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from backport.config import DEFAULT_LINE_PATTERNS, DEFAULT_RELEASE_PATTERNS
@@ -81,8 +81,9 @@ class Survey:
 
 def survey(git: Git, unstable: str) -> Survey:
     forms, fixes, sampled = _forms(git, unstable)
-    lines = _lines(git)
-    branches = {name: len(discover(git, PRESETS[name].get("line-patterns", DEFAULT_LINE_PATTERNS))) for name in NAMES}
+    rows = git.branches()
+    lines = _lines(git, rows)
+    branches = {name: len(discover(rows, PRESETS[name].get("line-patterns", DEFAULT_LINE_PATTERNS))) for name in NAMES}
     tags = _tags(git)
     styles: Counter[str] = Counter()
     for line in lines:
@@ -124,14 +125,15 @@ def _forms(git: Git, unstable: str) -> tuple[dict[str, int], int, int]:
     return counts, fixes, sampled
 
 
-def _lines(git: Git) -> list[LineSeen]:
+def _lines(git: Git, rows: Sequence[Sequence[str]]) -> list[LineSeen]:
     """Every line any preset's patterns find, with its back-reference styles."""
     patterns = dict.fromkeys(
         p for name in NAMES for p in PRESETS[name].get("line-patterns", DEFAULT_LINE_PATTERNS)
     )
-    found = discover(git, [*DEFAULT_LINE_PATTERNS, *patterns])
+    found = discover(rows, [*DEFAULT_LINE_PATTERNS, *patterns])
     lines = []
-    for version, (ref, commit, _) in sorted(found.items(), reverse=True):
+    for version, branch in sorted(found.items(), reverse=True):
+        ref, commit = branch.ref, branch.commit
         if not commit:
             continue
         styles: Counter[str] = Counter()

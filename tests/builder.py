@@ -54,6 +54,13 @@ class RepoBuilder:
         self.clock += 3600
         return f"@{self.clock} +0000"
 
+    def dated(self, **extra: str) -> dict[str, str]:
+        """The environment of a commit made by a raw git command (merge,
+        revert, commit -F), dated by the builder's clock like every other:
+        with the machine's date it would make the lines look years idle."""
+        date = self.tick()
+        return {"GIT_AUTHOR_DATE": date, "GIT_COMMITTER_DATE": date, **extra}
+
     def write(self, files: Mapping[str, str | bytes | None]) -> None:
         for name, content in files.items():
             target = self.path / name

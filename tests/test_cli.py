@@ -101,7 +101,7 @@ def test_skip_without_a_line_says_which_option(run: Run, repo: RepoBuilder) -> N
     "args, said",
     [
         (["reprot"], "No such command 'reprot'. Did you mean 'report'? (see 'backport --help')"),
-        (["nomiate", "x"], "No such command 'nomiate'. Did you mean 'nominate'? (see 'backport --help')"),
+        (["nomiate", "x"], "No such command 'nomiate'. (Did you mean one of: 'nominate', 'notes'?) (see 'backport --help')"),
         (["report", "--fromat", "json"], "No such option '--fromat'. Did you mean '--format'? (see 'backport report --help')"),
         (["check", "--format"], "Option '--format' requires an argument. (see 'backport check --help')"),
         (["scan", "--format"], "Option '--format' requires an argument. (see 'backport scan --help')"),

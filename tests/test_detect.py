@@ -308,3 +308,23 @@ def test_pipeline_failure_is_a_git_error(tmp_path: Path) -> None:
     with pytest.raises(GitError) as failed:
         git.pipe(["diff-tree", "--stdin", "-p"], ["patch-id", "--no-such-option"], b"HEAD\n")
     assert "patch-id" in str(failed.value)
+
+
+def test_one_walk_answers_each_lines_ancestry_as_git_does(tmp_path: Path) -> None:
+    """reach_masks: every line's commits above the scan base, and whether it
+    holds the base, from one rev-list; the same as a rev-list and a
+    merge-base --is-ancestor per line, on lines of every shape."""
+    from test_forks import BRANCHES, shapes
+
+    from backport.verdict.detect import reach_masks
+
+    repo = shapes(tmp_path)
+    git = Git(str(repo.path))
+    tips = [repo.head(b) for b in BRANCHES]
+    for base in (repo.head("stable-4.17~1"), repo.head("staging~2"), repo.head("stable-4.19")):
+        masks, base_mask = reach_masks(git, tips, base)
+        for i, tip in enumerate(tips):
+            listed = set(repo.git("rev-list", tip, f"^{base}", "--").split())
+            assert {c for c, m in masks.items() if m & 1 << i} == listed, (BRANCHES[i], base)
+            holds = git.is_ancestor(base, tip)
+            assert bool(base_mask & 1 << i) == (holds and tip != base), (BRANCHES[i], base)

@@ -270,3 +270,25 @@ def test_written_files_get_the_usual_mode(run: Callable, hostile: RepoBuilder, t
         assert stat.S_IMODE(out.stat().st_mode) == 0o600
     finally:
         os.umask(old)
+
+
+def test_a_warm_report_walks_no_history(run: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[type-arg]
+    """Run again over unchanged history, the report reads its cache: no
+    rev-list (what went in since each release included), no log."""
+    repo = RepoBuilder(tmp_path / "repo", branch="staging")
+    repo.commit("base", {"a.c": "a\n"})
+    repo.branch("stable-4.20")
+    repo.tag("RELEASE-4.20.0", "stable-4.20")
+    repo.checkout("stable-4.20")
+    repo.commit("on the line", {"b.c": "b\n"})
+    repo.checkout("staging")
+    repo.commit("x86: fix\n\nBackport-to: 4.20\n", {"a.c": "fixed\n"})
+    first = run("report", "--now", NOW, repo=repo.path)
+    assert first.code == 0 and "Last release RELEASE-4.20.0" in first.out, first
+    trace = tmp_path / "trace"
+    monkeypatch.setenv("GIT_TRACE", str(trace))
+    again = run("report", "--now", NOW, repo=repo.path)
+    monkeypatch.delenv("GIT_TRACE")
+    assert again.out == first.out
+    commands = [row.split("built-in: git ", 1)[1].split()[0] for row in trace.read_text().splitlines() if "built-in: git " in row]
+    assert not {"rev-list", "log", "merge-base"} & set(commands), commands

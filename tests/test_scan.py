@@ -279,10 +279,10 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     repo.commit("side plain", {"side.c": "2\n"})
     repo.checkout("staging")
     repo.commit("more\n\nBACKPORT-TO : 4.18 # upper case\n")
-    repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side")
+    repo.git("merge", "-q", "--no-ff", "-m", "Merge side", "side", env=repo.dated())
     repo.branch("stable-4.20")
     late = repo.commit("after every fork\n\nBackport-to: 4.20\n", {"late.c": "late\n"})
-    repo.git("revert", "--no-edit", late)
+    repo.git("revert", "--no-edit", late, env=repo.dated())
     repo.note(repo.head(), "Backport-skip: 4.19 # a note on a revert")
 
     filtered = scanned(tmp_path)

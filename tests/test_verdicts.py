@@ -358,7 +358,7 @@ def test_merge_candidate_is_picked_against_its_first_parent(tmp_path: Path) -> N
     repo.commit("topic work", {"t.c": "t\n"})
     repo.checkout("staging")
     repo.commit("unrelated", {"u.c": "u\n"})
-    repo.git("merge", "--no-ff", "-q", "-m", "Merge topic\n\nBackport-to: 4.20", "topic")
+    repo.git("merge", "--no-ff", "-q", "-m", "Merge topic\n\nBackport-to: 4.20", "topic", env=repo.dated())
     merge = repo.head()
     result = check(tmp_path)
     assert verdict(result, merge).merge

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Any
 
 from backport.config import SETTINGS, describe_form, form_table, git_key
@@ -11,43 +12,59 @@ from backport.session import Session
 
 
 def run(session: Session, fmt: str) -> int:
+    emit(dumps(_json(session)) if fmt == "json" else _text(session), None, pager=session.pager)
+    return 0
+
+
+def _json(session: Session) -> dict[str, Any]:
     config = session.config
-    lines = session.lines
-    if fmt == "json":
-        document = {
-            "schema": SCHEMA,
-            "repository": session.repo.path,
-            "settings": {
-                s.name: {"value": _plain(config[s.name]), "source": config.source(s.name)} for s in SETTINGS
-            },
-            "unstable": {"ref": session.unstable.ref, "commit": session.unstable.commit},
-            "lines": [
-                {
-                    "version": str(line.version),
-                    "ref": line.ref,
-                    "commit": line.commit,
-                    "last_release": line.last_release.tag if line.last_release else None,
-                }
-                for line in lines
-            ],
-            "known_lines": [str(v) for v in session.known_versions],
-        }
-        emit(dumps(document), None, pager=session.pager)
-        return 0
+    return {
+        "schema": SCHEMA,
+        "repository": session.repo.path,
+        "settings": {s.name: {"value": _plain(config[s.name]), "source": config.source(s.name)} for s in SETTINGS},
+        "unstable": {"ref": session.unstable.ref, "commit": session.unstable.commit},
+        "lines": [
+            {
+                "version": str(line.version),
+                "ref": line.ref,
+                "commit": line.commit,
+                "last_release": line.last_release.tag if line.last_release else None,
+            }
+            for line in session.lines
+        ],
+        "known_lines": [str(v) for v in session.known_versions],
+        "unmaintained_lines": [
+            {"version": str(d.version), "ref": d.ref, "last_activity": _date(d.last)} for d in session.selection.dormant
+        ],
+    }
+
+
+def _text(session: Session) -> str:
+    config = session.config
     out = [
         f"repository  {session.repo.path}",
         f"unstable    {session.unstable.ref} ({session.unstable.commit[:12]})",
         "",
+        "lines:",
     ]
-    out.append("lines:")
+    lines = session.lines
     for line in lines:
         release = line.last_release.tag if line.last_release else "no release yet"
         out.append(f"  {str(line.version):<8} {line.ref:<24} {line.commit[:12]}  last release {release}")
     if not lines:
         out.append("  none found; name them with --line VERSION=REF or git config backport.lines")
-    unmaintained = sorted(set(session.known_versions) - {line.version for line in lines})
-    if unmaintained:
-        out.append("  not in this run: " + ", ".join(map(str, unmaintained)))
+    dormant = session.selection.dormant
+    if dormant:
+        out.append(
+            f"  not maintained: no commit or release since {_date(session.selection.cutoff)}, "
+            f"{config['maintained-within']} months before {session.unstable.ref}'s tip"
+            " (maintained, oldest or maintained-within change that):"
+        )
+        for idle in reversed(dormant):
+            out.append(f"  {str(idle.version):<8} {idle.ref:<24} last activity {_date(idle.last)}")
+    others = sorted(set(session.known_versions) - {line.version for line in lines} - {d.version for d in dormant})
+    if others:
+        out.append("  not in this run: " + ", ".join(map(str, others)))
     out.append("")
     out.append("settings:")
     width = max(len(s.name) for s in SETTINGS)
@@ -56,8 +73,14 @@ def run(session: Session, fmt: str) -> int:
         out.append(f"  {setting.name:<{width}}  {value}")
         where = "[[request-forms]] in .backport.toml" if setting.name == "request-forms" else git_key(setting.name)
         out.append(f"  {'':<{width}}    from {config.source(setting.name)}; {where}")
-    emit("\n".join(out), None, pager=session.pager)
-    return 0
+    return "\n".join(out)
+
+
+def _date(seconds: int | None) -> str | None:
+    """A date (UTC) for people, from seconds."""
+    if seconds is None:
+        return None
+    return datetime.fromtimestamp(seconds, timezone.utc).date().isoformat()
 
 
 def _plain(value: Any) -> Any:

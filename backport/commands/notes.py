@@ -1,4 +1,5 @@
-"""`backport nominate` and `backport skip`: decisions recorded after a commit landed.
+"""`backport nominate` and `backport skip`: decisions recorded after a commit
+landed; `backport notes fetch|push`: decisions shared with a remote.
 
 Both are explicit and idempotent: the same decision twice is a no-op that
 says so (whether it is in the commit's message or its note); a note line
@@ -13,13 +14,48 @@ from collections.abc import Sequence
 
 import click
 
+from backport.commands import Globals, pass_globals
 from backport.config import NOTES_REF
 from backport.errors import UsageError
+from backport.maintainer import notes
 from backport.maintainer.notes import append_lines, read_note, replace_lines
 from backport.models import Nomination, Request, Version, listing
 from backport.nominations import covers, line_errors, parse, parse_value, well_formed
 from backport.record import record
 from backport.session import Session
+
+
+@click.group("notes")
+def cli_command() -> None:
+    """Share nominations and decisions (refs/notes/backport) with a remote.
+
+    git fetches no notes by default: fetch before the weekly report, push
+    after nominating or skipping. REMOTE defaults to the unstable branch's
+    upstream, else origin.
+    """
+
+
+@cli_command.command("fetch")
+@click.argument("remote", required=False)
+@pass_globals
+def fetch_command(g: Globals, remote: str | None) -> int:
+    """Fetch the remote's decisions and merge them into ours (nothing is lost)."""
+    return share(g.session(), remote, "fetch")
+
+
+@cli_command.command("push")
+@click.argument("remote", required=False)
+@pass_globals
+def push_command(g: Globals, remote: str | None) -> int:
+    """Merge the remote's decisions into ours, then push ours there."""
+    return share(g.session(), remote, "push")
+
+
+def share(session: Session, remote: str | None, verb: str) -> int:
+    chosen = remote or notes.default_remote(session.git, session.unstable.ref)
+    exchange = (notes.fetch if verb == "fetch" else notes.push)(session.git, chosen, session.grammar)
+    click.echo(notes.summary(exchange, verb))
+    return 0
 
 
 @record
@@ -153,5 +189,5 @@ def _write(session: Session, sha: str, line: str, said: Said, fix: bool) -> int:
     else:
         click.echo(f"{sha[:12]}: already noted, nothing to do")
         return 0
-    click.echo(f"share it with: git push origin {NOTES_REF}")
+    click.echo("share it with: backport notes push")
     return 0

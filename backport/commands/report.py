@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from email.headerregistry import Address
+from typing import TYPE_CHECKING
 
 import click
 
@@ -19,6 +19,11 @@ from backport.report.links import web_url
 from backport.report.mail import person
 from backport.session import Session
 from backport.verdict.result import check_session
+
+if TYPE_CHECKING:
+    from email.headerregistry import Address
+
+    from backport.cache import Cache
 
 
 @click.command("report")
@@ -66,7 +71,7 @@ def run(
 
     report = build(
         result,
-        went_in=went_in_since_release(session.git, result.lines),
+        went_in=went_in_since_release(session.git, result.lines, session.cache),
         reproduce=reproduce_command,
         clock=session.clock,
         web_url=web_url(session),
@@ -93,15 +98,24 @@ def render(report: Report, fmt: str, *, colour: bool = False) -> str:
     return text(report, colour=colour)
 
 
-def went_in_since_release(git: Git, lines: tuple[Line, ...]) -> dict[Version, frozenset[str]]:
-    """For each line, the commits it gained after its last point release."""
+def went_in_since_release(
+    git: Git, lines: tuple[Line, ...], cache: Cache | None = None
+) -> dict[Version, frozenset[str]]:
+    """For each line, the commits it gained after its last point release:
+    one rev-list per line, cached by the tip and the release (a warm report
+    asks git nothing here)."""
     found: dict[Version, frozenset[str]] = {}
     for line in lines:
         release = line.last_release
         if release is None:
             continue
-        out = git.out(["rev-list", line.commit, f"^{release.commit}", "--"])
-        found[line.version] = frozenset(out.split())
+        key = [line.commit, release.commit]
+        stored = cache.get("went-in", key) if cache is not None else None
+        if not (isinstance(stored, list) and all(isinstance(c, str) for c in stored)):
+            stored = git.out(["rev-list", line.commit, f"^{release.commit}", "--"]).split()
+            if cache is not None:
+                cache.put("went-in", key, stored)
+        found[line.version] = frozenset(stored)
     return found
 
 

@@ -418,23 +418,32 @@ def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outc
 
 def _walk_ahead(git: Git, message: str) -> Ancestry | None:
     """Start the ancestry walk of each fixed commit before the session is
-    open, on every line the default line patterns find: the walk is most of
-    the hook's time, and the session's own git processes and our imports
-    then run beside it. The Ancestry returned answers for any of those
-    lines (the configuration may maintain fewer). When the configuration in
-    force finds other lines or reads other keys, the check walks again and
-    `git.close()` stops these."""
+    open, on the lines maintained by default (line patterns, and activity
+    within `maintained-within` of the usual unstable branch's tip): the walk
+    is most of the hook's time, and the session's own git processes and our
+    imports then run beside it. The Ancestry returned answers for any of
+    those lines (the configuration may maintain fewer). When the
+    configuration in force finds other lines or reads other keys, the check
+    walks again and `git.close()` stops these."""
     parsed = parse(message)
     if not parsed.fixes or parsed.errors or any(_decides(n) for n in parsed.nominations):
         return None  # the check will not walk
     defaults = cfg.defaults()
     try:
-        lines, _, branches = select(
-            git, specs=(), configured=(), maintained=(), oldest=None, line_patterns=defaults["line-patterns"]
+        # the default maintained lines, measured from the usual unstable branch
+        guess = select(
+            git,
+            specs=(),
+            configured=(),
+            maintained=(),
+            oldest=None,
+            line_patterns=defaults["line-patterns"],
+            within=defaults["maintained-within"],
+            release_patterns=defaults["release-patterns"],
         )
     except BackportError:
         return None  # the check proper says what is wrong
-    ancestry = Ancestry(git, lines, branches)
+    ancestry = Ancestry(git, guess.lines, guess.branches)
     for target in parsed.fixes:
         ancestry.ahead(target)
     return ancestry

@@ -137,6 +137,12 @@ class Report:
         return sum(len(line.pending) for line in self.lines)
 
     @property
+    def decisions(self) -> int:
+        """Nominations and refusals read from notes (refs/notes/backport),
+        which a fresh clone lacks until `backport notes fetch`."""
+        return sum(n.source == "note" for v in self.result.verdicts for n in v.nominations)
+
+    @property
     def stale(self) -> int:
         return sum(len(line.stale) for line in self.lines)
 

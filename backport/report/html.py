@@ -58,6 +58,7 @@ def _environment() -> Environment:
         as_of=wording.as_of,
         name=wording.name,
         plural=wording.plural,
+        decisions_text=wording.decisions_text,
         one_line=one_line,
         since_text=wording.since_text,
         commit_url=wording.commit_url,

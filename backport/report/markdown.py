@@ -16,7 +16,7 @@ from backport.escape import one_line
 from backport.models import listing
 from backport.report.grouping import LineReport, Report
 from backport.report.sections import Cell, Table, line_tables, report_tables, team_tables
-from backport.report.wording import as_of, commit_url, plural, short, since_text
+from backport.report.wording import as_of, commit_url, decisions_text, plural, short, since_text
 
 # Characters with inline meaning in GFM: emphasis, code, links, raw HTML,
 # entities, strikethrough, table cells. Backslash-escaping any ASCII
@@ -49,7 +49,7 @@ def render(report: Report) -> str:
         f"# Backport report: {escape(result.unstable_ref)} {code(result.unstable_commit, web)}",
         "",
         f"{escape(_capital(as_of(report)))} · lines {listing(line.line.version for line in report.lines)} · "
-        f"**{plural(report.pending, 'pending backport')}**, {report.stale} stale",
+        f"**{plural(report.pending, 'pending backport')}**, {report.stale} stale · {decisions_text(report.decisions)}",
         "",
         *_table(
             ["Line", "Branch", "Last release", "Went in since", "Ready", "Conflicts", "Stale"],

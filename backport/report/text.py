@@ -13,7 +13,7 @@ from backport.escape import one_line
 from backport.models import listing
 from backport.report.grouping import LineReport, Report
 from backport.report.sections import Cell, Table, line_tables, report_tables, team_tables
-from backport.report.wording import as_of, names, plural, short, since_text
+from backport.report.wording import as_of, decisions_text, names, plural, short, since_text
 
 Style = Callable[..., str]
 OWNERS_SHOWN = 3  # in a row; the by-owner view has everyone
@@ -26,7 +26,7 @@ def render(report: Report, *, colour: bool = False) -> str:
     out = [
         style(f"Backport report for {one_line(result.unstable_ref)} {short(result.unstable_commit)}", bold=True),
         f"{as_of(report)}; lines {listing(line.line.version for line in report.lines)}; "
-        f"{plural(report.pending, 'pending backport')}, {report.stale} stale",
+        f"{plural(report.pending, 'pending backport')}, {report.stale} stale; {decisions_text(report.decisions)}",
     ]
     for line in report.lines:
         out += ["", *_line(line, style)]

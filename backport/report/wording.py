@@ -23,6 +23,11 @@ def plural(count: int, word: str, words: str | None = None) -> str:
     return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
+def decisions_text(count: int) -> str:
+    """How many decisions came from notes: none may mean none were fetched."""
+    return plural(count, "decision") + " in notes" if count else "no decisions in notes (backport notes fetch)"
+
+
 def day(iso: str | None) -> str:
     """The date part of an ISO 8601 time."""
     return (iso or "")[:10]

@@ -19,13 +19,14 @@ from bisect import bisect_right
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
-from functools import cache, partial
+from functools import cache
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
 from backport.config import NOTES_REF
 from backport.errors import GitError
 from backport.escape import printable
+from backport.forks import ForkPoints
 from backport.git import Git, RecordSplitter, Stream, split_records
 from backport.lines import require_tips
 from backport.models import Candidate, Line, Nomination, Problem, ScanResult, Version
@@ -103,6 +104,7 @@ def scan_session(
         session.grammar,
         cache=cache,
         inputs=inputs,
+        forks=session.forks,
     )
 
 
@@ -143,7 +145,10 @@ def scan(
     *,
     cache: Cache | None = None,
     inputs: dict[str, Any] | None = None,
+    forks: ForkPoints | None = None,
 ) -> ScanResult:
+    """The scan of `unstable ^oldest-tip`, from the cache when it has it.
+    `forks`: the run's fork points (one is made when not given)."""
     key: dict[str, Any] = {}
     if cache is not None and cache.enabled:
         key = inputs or scan_inputs(git, unstable_commit, lines, known, grammar)
@@ -154,7 +159,8 @@ def scan(
             except (TypeError, ValueError, IndexError):
                 pass  # an unreadable entry is a miss; the put below replaces it
     try:
-        result = _scan(git, unstable_ref, unstable_commit, lines, known, grammar)
+        forks = forks or ForkPoints.shared(git, unstable_commit, cache)
+        result = _scan(git, unstable_ref, unstable_commit, lines, known, grammar, forks)
     except GitError:
         require_tips(git, lines)  # a line deleted under us says so; anything else as git said it
         raise
@@ -174,6 +180,7 @@ def _scan(
     lines: Sequence[Line],
     known: Sequence[Version],
     grammar: Grammar,
+    forks: ForkPoints,
 ) -> ScanResult:
     """Every commit of `unstable ^oldest-tip` that nominates, fixes, reverts
     or has a note, oldest first.
@@ -188,12 +195,8 @@ def _scan(
     """
     stop = _stop(lines)
     finder = _Filter.of(grammar)
-    # every best common ancestor of unstable and each newer line (`merge-base --all`): where the pieces are cut
-    forks = {
-        line.commit: _Background(partial(_forks, git, unstable_commit, line.commit))
-        for line in lines
-        if line.commit != stop
-    }
+    # the newer lines' fork points, where the pieces are cut: one walk for all, beside the log
+    forks.start(line.commit for line in lines if line.commit != stop)
     noted = _Background(lambda: read_notes(git))  # two git processes, beside the rest
 
     def judge(commit: str, body: bytes, note: bytes | None) -> tuple[str, Parsed, list[Problem]]:
@@ -215,7 +218,8 @@ def _scan(
         newer = sorted((line for line in lines if line.commit != stop), key=lambda line: line.version, reverse=True)
 
         def cuts() -> list[str]:  # newest line first: the pieces come out of similar size
-            return [c for c in dict.fromkeys(c for line in newer for c in forks[line.commit].result()) if c != stop]
+            found = forks.many([line.commit for line in newer])
+            return [c for c in dict.fromkeys(c for line in newer for c in found[line.commit]) if c != stop]
 
         tips = [line.commit for line in newer]
         try:
@@ -227,11 +231,13 @@ def _scan(
         else:
             # The fork point. Every best common ancestor of unstable and the
             # oldest line is a commit just outside the range: when only one
-            # commit is, it is the fork point; when none is, there is none.
-            base = _base(git, unstable_commit, stop) if len(boundary) > 1 else next(iter(boundary), None)
+            # commit is, it is the fork point (otherwise the fork points walk).
+            if stop and len(boundary) == 1:
+                forks.learn(stop, tuple(boundary))
+            base = forks.of(stop) if stop else None
     if seen is None:
         seen, details = _read_whole(git, unstable_commit, stop, finder, noted, judge)
-        base = _base(git, unstable_commit, stop)
+        base = forks.of(stop) if stop else None
     _add_prerequisites(git, unstable_commit, stop, seen, details)
     ordered = sorted(seen.items(), key=lambda item: item[1][0])  # newest first
     kept = [(commit, entry) for commit, entry in ordered if commit in details]
@@ -293,18 +299,6 @@ def _add_prerequisites(
             position, subject, parsed, problems = seen[commit]
             parsed = replace(parsed, nominations=parsed.nominations + tuple(requests))
             seen[commit] = (position, subject, parsed, problems)
-
-
-def _forks(git: Git, unstable: str, tip: str) -> list[str]:
-    """The best common ancestors of unstable and a line (usually one: where it forked)."""
-    proc = git.run(["merge-base", "--all", unstable, tip], check=False)
-    return proc.stdout.decode().split() if proc.returncode == 0 else []
-
-
-def _base(git: Git, unstable: str, stop: str | None) -> str | None:
-    """The scan base: the oldest line's fork point (the first best common ancestor), if any."""
-    found = _forks(git, unstable, stop) if stop else []
-    return found[0] if found else None
 
 
 _Judge = Callable[[str, bytes, "bytes | None"], tuple[str, Parsed, list[Problem]]]

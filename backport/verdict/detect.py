@@ -12,8 +12,10 @@ do not: on real Xen history 388 of 412 stable-4.20 backports carry a
 reference line, while only 289 kept their original patch-id (context lines
 drift, conflicts get resolved by hand).
 
-Cost: per line one streamed `git log` of the line's own commits (fork point
-..tip) and one `git rev-list` for ancestry; one batch resolves every
+Cost: one walk finds every line's fork point (backport.forks, shared with
+the scanner), one `git rev-list` every line's ancestry above the scan base
+(reach_masks); per line one streamed `git log` of the line's own commits
+(fork point..tip); one batch resolves every
 abbreviated id; patch-ids only for what is still undecided, one two-process
 pipeline for the line commits (those no reference line explains) and one,
 beside it, for the commits asked about. The per-line index is cached by
@@ -29,6 +31,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from backport.errors import MissingObject
+from backport.forks import ForkPoints
 from backport.git import Git
 from backport.models import Line, Version
 from backport.record import record, replace
@@ -227,12 +230,36 @@ def diff_tree_input(commits: Iterable[str], parents: Mapping[str, Sequence[str]]
     return "".join(lines).encode()
 
 
-def reachable(git: Git, tip: str, base: str | None) -> set[str]:
-    """Every commit reachable from `tip` but not from `base`: one rev-list."""
-    args = ["rev-list", tip]
-    if base:
-        args.append(f"^{base}")
-    return set(git.out([*args, "--"]).split())
+def reach_masks(git: Git, tips: Sequence[str], base: str | None) -> tuple[dict[str, int], int]:
+    """Which tips reach each commit that is not below `base`, in one walk for
+    every tip: {commit: bit mask of `tips` (bit i for tips[i])}, and the
+    mask of the tips that reach `base` itself.
+
+    One `rev-list --topo-order --parents --boundary TIP... ^base`: in topo
+    order every commit comes after all its children, so one pass hands
+    each commit's mask down to its parents. `base` is among the commits
+    just outside (`-`) exactly when some tip reaches it, with their mask.
+    Without a commit-graph a walk per tip would read the history between
+    base and the lines' forks once for each line."""
+    bits: dict[str, int] = {}
+    for i, tip in enumerate(tips):
+        bits[tip] = bits.get(tip, 0) | 1 << i
+    below = [f"^{base}"] if base else []
+    out = git.out(["rev-list", "--topo-order", "--parents", "--boundary", *bits, *below, "--"])
+    masks: dict[str, int] = {}
+    base_mask = 0
+    for row in out.split("\n") if out else ():
+        if row[:1] == "-":  # below base (the boundary comes last): its mask is whole by now
+            boundary = row[1:].split(" ", 1)[0]
+            mask = masks.pop(boundary, 0)
+            if boundary == base:
+                base_mask = mask
+            continue
+        commit, *parents = row.split(" ")
+        mask = masks[commit] = masks.get(commit, 0) | bits.get(commit, 0)
+        for parent in parents:
+            masks[parent] = masks.get(parent, 0) | mask
+    return masks, base_mask
 
 
 def ancestors_of(git: Git, commits: Iterable[str], base: str) -> set[str]:
@@ -259,14 +286,17 @@ class Detector:
         *,
         base: str | None,
         cache: Cache | None = None,
+        forks: ForkPoints | None = None,
     ) -> None:
         self.git = git
         self.unstable = unstable
         self.lines = list(lines)
         self.base = base
         self.cache = cache
+        # the run's fork points, shared with the scanner when it found them already
+        self.forks = forks or ForkPoints.shared(git, unstable, cache)
         self._indexes: dict[Version, LineIndex] | None = None
-        self._reachable: dict[Version, set[str]] = {}
+        self._reachable: tuple[dict[str, int], int] | None = None
         self._resolved: dict[str, str] | None = None
         # commits whose diff needs an object that is missing -> that object
         self.missing: dict[str, str] = {}
@@ -276,11 +306,11 @@ class Detector:
 
     def indexes(self) -> dict[Version, LineIndex]:
         if self._indexes is None:
-            self._indexes = {line.version: self._index(line) for line in self.lines}
+            forks = self.forks.many([line.commit for line in self.lines])  # one walk for every line
+            self._indexes = {line.version: self._index(line, _first(forks[line.commit])) for line in self.lines}
         return self._indexes
 
-    def _index(self, line: Line) -> LineIndex:
-        fork = self.git.merge_base(self.unstable, line.commit)
+    def _index(self, line: Line, fork: str | None) -> LineIndex:
         key = f"{line.commit}:{fork}"
         if self.cache is not None:
             cached = LineIndex.from_json(line.commit, fork, self.cache.get("line-index", key))
@@ -354,10 +384,11 @@ class Detector:
         return Detection(found, {c: self.missing[c] for c in wanted if c in self.missing})
 
     def _by_ancestry(self, wanted: list[str], found: dict[tuple[str, Version], Applied]) -> None:
-        # rev-list tip ^base per line answers everything above the scan base;
-        # one more rev-list sorts the rest into "below base" (on every line
-        # that contains base) and "elsewhere". Ancestry never changes for
-        # given ids, so the answers are cached and a warm run asks git nothing.
+        # one rev-list of every line's tip ^base answers everything above the
+        # scan base, and which lines contain base; one more rev-list sorts
+        # the rest into "below base" (on every line that contains base) and
+        # "elsewhere". Ancestry never changes for given ids, so the answers
+        # are cached and a warm run asks git nothing.
         above = {
             line.version: self._known(
                 ["reach", line.commit, self.base], wanted, partial(self._reached, line)
@@ -372,23 +403,31 @@ class Detector:
             below_base = self._known(
                 ["below", base], [c for c in wanted if c not in seen], lambda todo: ancestors_of(self.git, todo, base)
             )
-            base_on = self._known(
-                ["contains", base],
-                [line.commit for line in self.lines],
-                lambda todo: {tip for tip in todo if tip == base or self.git.is_ancestor(base, tip)},
-            )
+            base_on = self._known(["contains", base], [line.commit for line in self.lines], self._contain_base)
         for line in self.lines:
             for commit in wanted:
                 if commit in above[line.version] or (line.commit in base_on and commit in below_base):
                     found[(commit, line.version)] = Applied(commit, ANCESTOR)
 
     def _reached(self, line: Line, todo: Sequence[str]) -> set[str]:
-        return self._reach(line) & set(todo)
+        """Which of `todo` the line's tip reaches above the scan base."""
+        masks, _ = self._reach()
+        bit = self._bit(line.commit)
+        return {c for c in todo if masks.get(c, 0) & bit}
 
-    def _reach(self, line: Line) -> set[str]:
-        if line.version not in self._reachable:
-            self._reachable[line.version] = reachable(self.git, line.commit, self.base)
-        return self._reachable[line.version]
+    def _contain_base(self, tips: Sequence[str]) -> set[str]:
+        """Which of the lines' tips reach the scan base."""
+        _, base_mask = self._reach()
+        return {tip for tip in tips if tip == self.base or base_mask & self._bit(tip)}
+
+    def _bit(self, tip: str) -> int:
+        return 1 << [line.commit for line in self.lines].index(tip)
+
+    def _reach(self) -> tuple[dict[str, int], int]:
+        """reach_masks of every line's tip, walked once and only when asked."""
+        if self._reachable is None:
+            self._reachable = reach_masks(self.git, [line.commit for line in self.lines], self.base)
+        return self._reachable
 
     def _known(self, key: list[Any], wanted: Sequence[str], compute: Callable[[list[str]], set[str]]) -> set[str]:
         """Which of `wanted` have a property that never changes for `key`
@@ -588,6 +627,11 @@ def set_aside_missing(
         first, gone = set_aside_missing(call, commits[:half])
         second, more = set_aside_missing(call, commits[half:])
         return {**first, **second}, {**gone, **more}
+
+
+def _first(forks: Sequence[str]) -> str | None:
+    """The fork point `git merge-base` would print: the first best common ancestor."""
+    return forks[0] if forks else None
 
 
 def _live(index: LineIndex, resolved: Mapping[str, str]) -> set[str]:
