@@ -19,15 +19,14 @@ itself, and is its own fork point. The walk stops where git's own `A..B`
 stops, so it trusts commit dates as much as `git log unstable..line` does.
 
 Fork points never change for given commits: they are cached by (unstable,
-tip), so a re-run over unchanged lines asks git nothing. One ForkPoints per
-Git and unstable commit (`shared`) serves the scanner and the detector
-alike, so a run walks once.
+tip), so a re-run over unchanged lines asks git nothing. The session's one
+ForkPoints (Session.forks) serves the scanner and the detector alike, so
+a run walks once.
 """
 
 from __future__ import annotations
 
 import threading
-import weakref
 from collections.abc import Iterable, Mapping, Sequence
 
 from backport.git import Git
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
 
 Forks = tuple[str, ...]  # best common ancestors, as `merge-base --all` lists them; () when none
 
-_SHARED: weakref.WeakKeyDictionary[Git, dict[str, ForkPoints]] = weakref.WeakKeyDictionary()
 _NAMESPACE = "fork"
 
 
@@ -53,15 +51,6 @@ class ForkPoints:
         self._known: dict[str, Forks] = {}
         self._walks: dict[str, _Walk] = {}  # tip -> the walk that will answer for it
         self._lock = threading.Lock()
-
-    @classmethod
-    def shared(cls, git: Git, unstable: str, cache: Cache | None = None) -> ForkPoints:
-        """The run's ForkPoints for this git and unstable commit: whoever
-        asks first makes it, everyone after gets it (and what it knows)."""
-        owners = _SHARED.setdefault(git, {})
-        if unstable not in owners:
-            owners[unstable] = cls(git, unstable, cache)
-        return owners[unstable]
 
     def start(self, tips: Iterable[str]) -> None:
         """Begin finding the fork points of `tips` beside other work: those

@@ -151,7 +151,7 @@ class Session:
         line at a time, by whoever asks first (the scanner, the detector)."""
         from backport.forks import ForkPoints  # not on the hook's path
 
-        return ForkPoints.shared(self.git, self.unstable.commit, self.cache)
+        return ForkPoints(self.git, self.unstable.commit, self.cache)
 
     @cached_property
     def cache(self) -> Cache:

@@ -93,12 +93,10 @@ def test_every_shape_as_merge_base_says_in_one_walk(tmp_path: Path, monkeypatch:
     assert forks[0].of(repo.head("stable-4.17")) == merge_bases(repo, "stable-4.17")[0]
 
 
-def test_shared_by_the_run_and_cached_by_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cached_by_commit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     repo = shapes(tmp_path / "repo")
     info = open_repository(str(repo.path))
-    git, staging, tip = Git(info.path), repo.head("staging"), repo.head("stable-4.17")
-    assert ForkPoints.shared(git, staging) is ForkPoints.shared(git, staging)
-    assert ForkPoints.shared(git, staging) is not ForkPoints.shared(Git(info.path), staging)
+    staging, tip = repo.head("staging"), repo.head("stable-4.17")
     cache = Cache.open(info)
     _, first = traced(tmp_path, monkeypatch, lambda: ForkPoints(Git(info.path), staging, cache).all_of(tip))
     again, second = traced(tmp_path, monkeypatch, lambda: ForkPoints(Git(info.path), staging, cache).all_of(tip))

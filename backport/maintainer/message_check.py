@@ -113,7 +113,9 @@ def copies_in(session: Session) -> Copies:
     def copies(full: str, lines: Sequence[Line]) -> set[Version]:
         from backport.verdict.detect import Detector
 
-        detector = Detector(session.git, session.unstable.commit, lines, base=None, cache=session.cache)
+        detector = Detector(
+            session.git, session.unstable.commit, lines, base=None, cache=session.cache, forks=session.forks
+        )
         detection = detector.detect([full], ancestry=False)
         return {line.version for line in lines if detection.on_line(full, line.version)}
 

@@ -159,7 +159,7 @@ def scan(
             except (TypeError, ValueError, IndexError):
                 pass  # an unreadable entry is a miss; the put below replaces it
     try:
-        forks = forks or ForkPoints.shared(git, unstable_commit, cache)
+        forks = forks or ForkPoints(git, unstable_commit, cache)
         result = _scan(git, unstable_ref, unstable_commit, lines, known, grammar, forks)
     except GitError:
         require_tips(git, lines)  # a line deleted under us says so; anything else as git said it

@@ -287,14 +287,18 @@ class Detector:
         base: str | None,
         cache: Cache | None = None,
         forks: ForkPoints | None = None,
+        above_base: Collection[str] = (),
     ) -> None:
         self.git = git
+        # commits known to be on unstable above the scan base (the scanned
+        # ones): none of them is below it, which spares asking git
+        self.above_base = frozenset(above_base)
         self.unstable = unstable
         self.lines = list(lines)
         self.base = base
         self.cache = cache
-        # the run's fork points, shared with the scanner when it found them already
-        self.forks = forks or ForkPoints.shared(git, unstable, cache)
+        # the run's fork points (Session.forks), shared with the scanner, which found them already
+        self.forks = forks or ForkPoints(git, unstable, cache)
         self._indexes: dict[Version, LineIndex] | None = None
         self._reachable: tuple[dict[str, int], int] | None = None
         self._resolved: dict[str, str] | None = None
@@ -399,7 +403,7 @@ class Detector:
         base_on: set[str] = set()
         if self.base:
             base = self.base
-            seen = set().union(*above.values())
+            seen = set().union(*above.values()) | self.above_base
             below_base = self._known(
                 ["below", base], [c for c in wanted if c not in seen], lambda todo: ancestors_of(self.git, todo, base)
             )

@@ -93,7 +93,15 @@ def evaluate(
     reverted_by = effective_reverts(
         {c.commit: [resolved[w] for w in c.reverts if w in resolved] for c in commits if c.reverts}
     )
-    detector = Detector(git, scan_result.unstable_commit, lines, base=scan_result.base, cache=cache)
+    detector = Detector(
+        git,
+        scan_result.unstable_commit,
+        lines,
+        base=scan_result.base,
+        cache=cache,
+        forks=session.forks,
+        above_base=by_id,  # what the scan read lies above its base
+    )
     fix_targets = {c.commit: [resolved[w] for w in c.fixes if w in resolved] for c in commits if c.fixes}
     detection, bug_on, interesting = _detect(detector, commits, fix_targets, versions)
     as_request = bool(session.config["fixes-as-request"])
