@@ -10,7 +10,7 @@ picks as a coordinator would.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
 from backport.record import record, replace
 from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
@@ -40,9 +40,11 @@ def plan_chain(
     alone: Mapping[str, Outcome],
     tip_tree: str,
     names: Sequence[str],
+    trials: Collection[str] = (),
 ) -> dict[str, LinePlan]:
     """Pick a line's candidates (`names`, in unstable order) onto a virtual
     branch that takes each clean one; `alone` is each one's pick onto the tip.
+    `trials` (the last of `names`) are tried on the branch but not taken.
 
     The chained merge is skipped, and the alone pick stands for it, when the
     candidate touches no path the virtual branch changed: three-way merges
@@ -76,7 +78,7 @@ def plan_chain(
             # no shared path (git followed a rename we do not see): all of them, we cannot tell which
             after = related or tuple(a for a, _ in branch.taken)
         before[name] = tuple(a for a, _ in branch.taken)
-        if chained.clean and chained.changes:
+        if chained.clean and chained.changes and name not in trials:
             branch.take(c.id, chained, footprint, on_tip=chained is single)
         plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
     return completed(Replay(scratch, commits, tip_tree), [commits[n].id for n in names], names, plans, before)

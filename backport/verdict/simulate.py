@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from backport.cache import Cache
@@ -107,34 +107,42 @@ class Simulator:
     def plan_line(self, tip: str, commits: Sequence[str]) -> dict[str, LinePlan]:
         return self.plan_lines([(tip, commits)])[0]
 
-    def plan_lines(self, work: Sequence[tuple[str, Sequence[str]]]) -> list[dict[str, LinePlan]]:
+    def plan_lines(
+        self, work: Sequence[tuple[str, Sequence[str]]], trials: Sequence[Sequence[str]] | None = None
+    ) -> list[dict[str, LinePlan]]:
         """Plan several lines: each candidate alone and on its line's virtual branch.
 
         Commits are given in unstable order, oldest first; the result maps each
-        commit as given to its plan.
+        commit as given to its plan. `trials[i]`, when given, are more commits
+        for line i, each tried after all of that line's commits but not taken
+        onto the branch: nothing waits for them, and they wait for none of
+        each other (the report's untagged fixes).
         """
         self._prepare()
-        names = [name for tip, commits in work for name in (tip, *commits)]
+        tried = [list(t) for t in trials] if trials is not None else [[] for _ in work]
+        every = [(tip, [*commits, *extra]) for (tip, commits), extra in zip(work, tried, strict=True)]
+        names = [name for tip, commits in every for name in (tip, *commits)]
         if not all(FULL_ID.fullmatch(n) for n in names):
             self._load(names)  # full ids need no lookup: a warm run goes straight to its cache hits
+        keys = [self._line_key(tip, commits, extra) for (tip, commits), extra in zip(work, tried, strict=True)]
         results: list[dict[str, LinePlan] | None] = []
         unplanned: list[int] = []
-        for index, (tip, commits) in enumerate(work):
-            plan = _decode_plan(self.cache.get("line", self._line_key(tip, commits)), commits)
+        for index, (key, (_, commits)) in enumerate(zip(keys, every, strict=True)):
+            plan = _decode_plan(self.cache.get("line", key), commits)
             results.append(plan)
             if plan is None:
                 unplanned.append(index)
         if unplanned:
             self._load(names)
-            self._load_own([c for i in unplanned for c in work[i][1]])
-            tips = {i: self._commits[work[i][0]] for i in unplanned}
-            pairs = [(self._commits[c], tips[i].tree) for i in unplanned for c in work[i][1]]
+            self._load_own([c for i in unplanned for c in every[i][1]])
+            tips = {i: self._commits[every[i][0]] for i in unplanned}
+            pairs = [(self._commits[c], tips[i].tree) for i in unplanned for c in every[i][1]]
             self._alone(pairs)
-            plans = self._map(lambda i: self._chain(tips[i].tree, work[i][1]), unplanned)
+            plans = self._map(lambda i: self._chain(tips[i].tree, every[i][1], set(tried[i])), unplanned)
             for index, plan in zip(unplanned, plans, strict=True):
                 results[index] = plan
                 if not any(p.alone.missing or p.chained.missing for p in plan.values()):
-                    self.cache.put("line", self._line_key(*work[index]), _encode_plan(plan))
+                    self.cache.put("line", keys[index], _encode_plan(plan))
         return [r if r is not None else {} for r in results]
 
     def conflict_hunks(self, commit: str, onto: str) -> str:
@@ -164,8 +172,9 @@ class Simulator:
         commits = [self._commits[n] for n in dict.fromkeys(names)]
         self._own.update(own_changes(self.git, [c for c in commits if c.id not in self._own]))
 
-    def _line_key(self, tip: str, commits: Sequence[str]) -> list[str]:
-        return [self._fingerprint, *(self._id(n) for n in (tip, *commits))]
+    def _line_key(self, tip: str, commits: Sequence[str], trials: Sequence[str] = ()) -> list[str]:
+        key = [self._fingerprint, *(self._id(n) for n in (tip, *commits))]
+        return [*key, "trials", *(self._id(n) for n in trials)] if trials else key
 
     def _id(self, name: str) -> str:
         return name if FULL_ID.fullmatch(name) else self._commits[name].id
@@ -196,9 +205,9 @@ class Simulator:
                     self.cache.put("pick", [self._fingerprint, commit.id, tree], outcome.to_json())
         return [self._outcomes[(commit.id, tree)] for commit, tree in pairs]
 
-    def _chain(self, tip_tree: str, names: Sequence[str]) -> dict[str, LinePlan]:
+    def _chain(self, tip_tree: str, names: Sequence[str], trials: Collection[str] = ()) -> dict[str, LinePlan]:
         alone = {name: self._outcomes[(self._commits[name].id, tip_tree)] for name in names}
-        return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names)
+        return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names, trials)
 
 
 _version: tuple[int, ...] | None = None
