@@ -61,6 +61,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--protocol", choices=["cutoff", "replay", "both"], default="both")
     parser.add_argument("--compare", action="store_true", help="also scikit-learn's LogisticRegression")
     parser.add_argument("--ablate", default="", help="comma-separated feature prefixes to drop")
+    parser.add_argument("--half-life", type=float, default=0, help="days: older training rows count less")
     parser.add_argument("--per-line", action="store_true", help="print every line's figures")
     return parser.parse_args(argv)
 
@@ -135,11 +136,13 @@ def strip(tokens: Iterable[str], drop: Sequence[str]) -> list[str]:
 Scorer = Callable[[Sequence[str]], float]
 
 
-def fit(rows: Sequence[tuple[Sequence[str], bool]], kind: str) -> tuple[Scorer, float]:
+def fit(
+    rows: Sequence[tuple[Sequence[str], bool]], kind: str, weights: Sequence[float] | None = None
+) -> tuple[Scorer, float]:
     """A scorer trained on rows, and the seconds training took."""
     start = time.perf_counter()
     if kind == "plain":
-        model = lr.train(rows)
+        model = lr.train(rows, weights=weights)
         return model.margin, time.perf_counter() - start
     from scipy.sparse import csr_matrix
     from sklearn.linear_model import LogisticRegression
@@ -159,7 +162,7 @@ def fit(rows: Sequence[tuple[Sequence[str], bool]], kind: str) -> tuple[Scorer, 
         return csr_matrix(([1.0] * len(indices), indices, indptr), shape=(len(batch), len(index)))
 
     fitted = LogisticRegression(C=0.3, solver="liblinear", max_iter=300)
-    fitted.fit(matrix([t for t, _ in rows]), [y for _, y in rows])
+    fitted.fit(matrix([t for t, _ in rows]), [y for _, y in rows], sample_weight=weights)
     seconds = time.perf_counter() - start
     return (lambda tokens: float(fitted.decision_function(matrix([tokens]))[0])), seconds
 
@@ -204,8 +207,9 @@ def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         if snapshots % args.retrain == 0:
             learn = training_rows(known, when, lag=LAG)
             data = [(strip(r.tokens, drop), known.taken(r.commit.id, r.version)) for r in learn]
+            weights = decay([r.at for r in learn], when, args.half_life)
             for kind in kinds:
-                scorers[kind], seconds = fit(data, kind)
+                scorers[kind], seconds = fit(data, kind, weights)
                 timing[kind] += seconds
         for version in known.k.labels.lines:
             if not known.alive(version, when):
@@ -233,6 +237,12 @@ def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         label = f"model ({kind}, {timing[kind]:.0f} s training in all)"
         report(label, rows, scored, labels, per_line=args.per_line, top=sum(tops) / len(tops) if tops else 0.0)
     report_rule(rows, labels, scored)
+
+
+def decay(times: Sequence[int], when: int, half_life: float) -> list[float] | None:
+    if not half_life:
+        return None
+    return [0.5 ** ((when - t) / (half_life * DAY)) for t in times]
 
 
 def report(

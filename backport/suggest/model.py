@@ -61,13 +61,15 @@ def train(
     c: float = 0.1,
     min_count: int = 3,
     seed: int = 0,
+    weights: Sequence[float] | None = None,
 ) -> Model:
     """Fit the weights to `rows` (features, label).
 
     `c` is the inverse strength of the L2 penalty, as scikit-learn's C: the
     loss summed over rows plus |w|^2 / 2c. Each feature's share of the
     penalty is paid on the steps that touch it (1 / (c * its count) each),
-    so a rare name is held back as much as a common one."""
+    so a rare name is held back as much as a common one. `weights`, one
+    per row, scale what each row teaches (recent history counts more)."""
     counts: dict[str, int] = {}
     for tokens, _ in rows:
         for t in tokens:
@@ -75,13 +77,14 @@ def train(
     keep = {t for t, n in counts.items() if n >= min_count}
     keep.add("bias")
     data = [([t for t in tokens if t in keep], 1.0 if label else 0.0) for tokens, label in rows]
+    scale = list(weights) if weights is not None else [1.0] * len(data)
     positives = sum(y for _, y in data)
     if not data or positives in (0, len(data)):
         # nothing to tell apart: every row gets the base rate
         rate_known = (positives + 0.5) / (len(data) + 1.0)
         return Model({"bias": math.log(rate_known / (1 - rate_known))})
-    weights: dict[str, float] = dict.fromkeys(keep, 0.0)
-    weights["bias"] = math.log(positives / (len(data) - positives))
+    learned: dict[str, float] = dict.fromkeys(keep, 0.0)
+    learned["bias"] = math.log(positives / (len(data) - positives))
     squares: dict[str, float] = dict.fromkeys(keep, 1e-8)
     penalty = {t: 1.0 / (c * counts[t]) for t in keep if t in counts}
     penalty["bias"] = 0.0
@@ -91,13 +94,13 @@ def train(
         shuffle(order)
         for i in order:
             tokens, y = data[i]
-            z = sum(weights[t] for t in tokens)
-            g = _sigmoid(z) - y
+            z = sum(learned[t] for t in tokens)
+            g = (_sigmoid(z) - y) * scale[i]
             for t in tokens:
-                grad = g + penalty[t] * weights[t]
+                grad = g + penalty[t] * learned[t]
                 squares[t] += grad * grad
-                weights[t] -= rate * grad / math.sqrt(squares[t])
-    return Model({t: w for t, w in weights.items() if w})
+                learned[t] -= rate * grad / math.sqrt(squares[t])
+    return Model({t: w for t, w in learned.items() if w})
 
 
 def _sigmoid(z: float) -> float:
