@@ -228,3 +228,25 @@ def test_the_model_learns_a_rule_and_is_deterministic() -> None:
     assert model.score(["bias", "w:fix"]) > 0.8 > 0.2 > model.score(["bias", "w:add"])
     assert train(rows) == model
     assert model.reasons(["bias", "w:fix", "w:add"])[0][0] == "w:fix"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_report_suggest_section_in_every_format(
+    run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]], fmt: str  # type: ignore[type-arg]
+) -> None:
+    repo, ids = history
+    result = run("--line", "3.0", "report", "--suggest", "--format", fmt, repo=repo.path)
+    assert result.code == 0, result.err
+    first = min(ids["fresh-fix"])  # any of them: all rank first
+    if fmt == "json":
+        doc = json.loads(result.out)
+        rows = doc["suggestions"]
+        assert {r["commit"] for r in rows[:6]} == set(ids["fresh-fix"])
+        assert set(rows[0]) >= {"commit", "subject", "version", "score", "reasons", "applies"}
+        assert doc["schema"] == 1 and "candidates" in doc
+        return
+    assert "Suggested (" in result.out or "Suggested <span" in result.out
+    assert "the line is active" in result.out
+    assert first[:12] in result.out
+    plain = run("--line", "3.0", "report", "--format", fmt, repo=repo.path)
+    assert "Suggested" not in plain.out
