@@ -36,6 +36,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from backport.cache import Cache  # noqa: E402
 from backport.lines import discover  # noqa: E402
@@ -58,7 +59,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--oldest", default="4.12", help="the oldest line read")
     parser.add_argument("--every", type=int, default=14, help="days between replay snapshots")
     parser.add_argument("--retrain", type=int, default=1, help="retrain the replay's model every N snapshots")
-    parser.add_argument("--protocol", choices=["cutoff", "replay", "both"], default="both")
+    parser.add_argument("--protocol", choices=["cutoff", "replay", "both", "timing"], default="both")
+    parser.add_argument("--rounds", type=int, default=3, help="timing: runs of each command")
     parser.add_argument("--compare", action="store_true", help="also scikit-learn's LogisticRegression")
     parser.add_argument("--ablate", default="", help="comma-separated feature prefixes to drop")
     parser.add_argument("--half-life", type=float, default=0, help="days: older training rows count less")
@@ -275,8 +277,57 @@ def report_rule(rows: Sequence[Row], labels: Sequence[bool], scored: Sequence[tu
           f"the model at that recall: precision {model_there:.3f} ({model_there - precision:+.3f})")
 
 
+def timing(args: argparse.Namespace) -> None:
+    """Cold and warm `backport suggest` against the raw `git log --raw` of
+    the range it reads, alternated in the same run."""
+    from common import (
+        Command,
+        alternate,
+        backport_argv,
+        backport_cache_dir,
+        backport_env,
+        drop_dir,
+        environment,
+        median,
+        print_ratio,
+        print_samples,
+        print_threshold,
+        probe,
+    )
+
+    session = Session.open(args.repo)
+    git = session.git
+    forks = [git.merge_base(session.unstable.commit, line.commit) for line in session.heads]
+    dated = sorted((int(git.out(["log", "-1", "--format=%ct", f])), f) for f in forks if f)
+    versions = sorted(found for found in discover(git, session.config["line-patterns"]))
+    oldest = dated[-min(len(dated), 8)][1] if dated else None  # the newest eight lines' oldest fork
+    raw = Command(
+        "raw git log --raw",
+        ["git", "-C", args.repo, "log", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-merges",
+         "--format=%H%x00%P%x00%ae%x00%ce%x00%ct%x00%B", session.unstable.commit, *([f"^{oldest}"] if oldest else [])],
+    )
+    argv = backport_argv(args.repo, "suggest", "--format", "json", unstable=session.unstable.ref)
+    cold = Command("backport suggest (cold)", argv, env=backport_env(), prepare=drop_dir(backport_cache_dir(args.repo)))
+    warm = Command("backport suggest (warm)", argv, env=backport_env())
+    for command in (raw, cold):
+        failure = probe(command)
+        if failure:
+            raise SystemExit(failure)
+    print(f"\ntiming on {environment()}; {len(versions)} lines known")
+    samples = alternate([raw, cold, warm], rounds=args.rounds)
+    print_samples(samples)
+    base = median(samples[raw.name])
+    print_threshold("cold suggest", median(samples[cold.name]), 20.0)
+    print_threshold("warm suggest", median(samples[warm.name]), 2.0)
+    print_ratio("cold suggest / raw git log", median(samples[cold.name]), base, 0, informational=True)
+    print_ratio("warm suggest / raw git log", median(samples[warm.name]), base, 0, informational=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.protocol == "timing":
+        timing(args)
+        return 0
     started = time.perf_counter()
     session = Session.open(args.repo)
     oldest = Version.parse(args.oldest)

@@ -9,6 +9,7 @@ seen at a moment `at`: its features use only what was known then.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterator, Mapping, Sequence
 
 from backport.git import Git
@@ -16,7 +17,7 @@ from backport.models import Line, Version
 from backport.record import record, replace
 from backport.suggest.features import Commit, bucket, fork_trees, presence, read_history, series
 from backport.suggest.labels import Backport, Labels, LineHistory, read_labels
-from backport.suggest.phase import DAY, LinePace, Phase, phase_at, phase_tokens
+from backport.suggest.phase import DAY, RECENT, LinePace, Phase, phase_at, phase_tokens
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -83,6 +84,13 @@ class Rows:
         self.lines_of: dict[str, list[tuple[int, Version]]] = {}
         for (commit, version), b in self.backports.items():
             self.lines_of.setdefault(commit, []).append((b.when, version))
+        # per line, what its backports were about, in the order they were made
+        self.intake: dict[Version, list[tuple[int, frozenset[str]]]] = {}
+        for b in knowledge.labels.backports:
+            original = self.by_id.get(b.commit)
+            if original is not None:
+                self.intake.setdefault(b.version, []).append((b.when, _areas(original)))
+        self.intake_times = {v: [w for w, _ in taken] for v, taken in self.intake.items()}
         self.fixed_by: dict[str, list[int]] = {}
         for c in knowledge.commits:
             for written in c.fixes:
@@ -139,9 +147,23 @@ class Rows:
         if any(when <= at for when in self.fixed_by.get(commit.id, ())):
             tokens.append("fixed-later")
         tokens.append(f"waited:{bucket((at - commit.committed) / DAY, (2, 5, 9))}")
+        tokens.extend(self._lately(commit, version, at))
         phase = phase_at(self.paces[version], at)
         tokens.extend(phase_tokens(phase, self.rank(version, at), commit.security, on_line))
         return Row(commit, version, at, tuple(tokens), phase, on_line)
+
+    def _lately(self, commit: Commit, version: Version, at: int) -> list[str]:
+        """How much of what the line took lately is like this commit: the same
+        area (subject prefix, directory) or the same author. A line that took
+        CI changes last month takes the next one; one that took none, not."""
+        intake = self.intake.get(version, [])
+        times = self.intake_times.get(version, [])
+        recent = intake[bisect_right(times, at - RECENT) : bisect_right(times, at)]
+        mine = _areas(commit)
+        author = f"a:{commit.author}"
+        area = sum(1 for _, areas in recent if (areas & mine) - {author})
+        same_author = sum(1 for _, areas in recent if author in areas)
+        return [f"lately:{bucket(area, (1, 3, 10))}", f"lately-author:{bucket(same_author, (1, 3, 10))}"]
 
     def _fixes(self, commit: Commit, version: Version, history: LineHistory, at: int, tokens: list[str]) -> bool:
         """Whether what `commit` fixes is on the line (there at the fork, or backported by `at`)."""
@@ -158,6 +180,15 @@ class Rows:
                 on_line = True
         tokens.append("fixes:on-line" if on_line else "fixes:absent" if known else "fixes:unknown")
         return on_line
+
+
+def _areas(commit: Commit) -> frozenset[str]:
+    """What a commit is about, coarsely: its subject prefixes, its author
+    and the directories it changes, two levels deep."""
+    found = {t for t in commit.tokens if t.startswith("s:")}
+    found.update("p:" + "/".join(p.split("/")[:2]) for p in commit.paths)
+    found.add(f"a:{commit.author}")
+    return frozenset(found)
 
 
 def fixes_rule(row: Row) -> bool:
