@@ -193,7 +193,7 @@ def cutoff(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         score, seconds = fit(data, kind)
         scored = [(score(strip(r.tokens, drop)), y) for r, y in zip(test, labels, strict=True)]
         report(f"model ({kind}, trained in {seconds:.1f} s)", test, scored, labels, per_line=True)
-    report_rule(test, labels, [s for s in scored])
+        report_rule(test, labels, scored)
 
 
 def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: Sequence[str]) -> None:
@@ -238,7 +238,7 @@ def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         tops = [top_precision(g) for g in groups.values() if any(y for _, y in g)]
         label = f"model ({kind}, {timing[kind]:.0f} s training in all)"
         report(label, rows, scored, labels, per_line=args.per_line, top=sum(tops) / len(tops) if tops else 0.0)
-    report_rule(rows, labels, scored)
+        report_rule(rows, labels, scored)
 
 
 def decay(times: Sequence[int], when: int, half_life: float) -> list[float] | None:

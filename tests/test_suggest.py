@@ -251,3 +251,22 @@ def test_report_suggest_section_in_every_format(
     assert first[:12] in result.out
     plain = run("--line", "3.0", "report", "--format", fmt, repo=repo.path)
     assert "Suggested" not in plain.out
+
+
+def test_prerequisite_of_a_pending_commit(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    repo, _ = planted(tmp_path / "r", fresh=3)
+    when = START + 400 * DAY
+    text = "".join(f"line {i}\n" for i in range(20))
+    repo.commit("ui: add list", {"ui/list.c": text}, when=when)
+    _pick(repo, "stable-3.0", repo.head(), when + 1)
+    first = repo.commit("ui: reword an entry\n", {"ui/list.c": text.replace("line 7\n", "item 7\n")}, when=when + DAY)
+    nominated = repo.commit(
+        "ui: correct the entry\n\nBackport-to: 3.0\n",
+        {"ui/list.c": text.replace("line 7\n", "item 7 corrected\n")},
+        when=when + 2 * DAY,
+    )
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "3")
+    found = {s["commit"]: s for s in doc["suggestions"]}
+    assert nominated not in found  # a request is the report's business
+    assert found[first]["reasons"] == [f"needed first by {nominated[:12]} (pending)"]
+    assert found[first]["needed_by"] == nominated

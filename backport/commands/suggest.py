@@ -9,7 +9,9 @@ from typing import Any
 import click
 
 from backport.commands import Globals, format_options, pass_globals
+from backport.commands.check import check_session
 from backport.errors import UsageError
+from backport.models import PENDING, CheckResult, Version
 from backport.output import dumps, emit
 from backport.session import Session
 
@@ -58,7 +60,8 @@ def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: 
         sys.stderr.write("learning from the lines' history…")
         sys.stderr.flush()
     try:
-        result = suggest(session, as_of=as_of, limit=limit)
+        pending = conflicting(check_session(session, datetime.now(timezone.utc))) if as_of is None else None
+        result = suggest(session, as_of=as_of, limit=limit, pending=pending)
     finally:
         if sys.stderr.isatty():
             sys.stderr.write("\r\x1b[K")
@@ -67,6 +70,16 @@ def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: 
     else:
         emit(to_text(result), output)
     return 0
+
+
+def conflicting(result: CheckResult) -> dict[Version, list[tuple[str, tuple[str, ...]]]]:
+    """Per line, the pending commits that conflict there and their paths."""
+    found: dict[Version, list[tuple[str, tuple[str, ...]]]] = {}
+    for verdict in result.verdicts:
+        for target in verdict.targets:
+            if target.state == PENDING and target.applies == "conflict":
+                found.setdefault(target.version, []).append((verdict.candidate.commit, target.conflicts))
+    return found
 
 
 def suggestion_json(s: Any) -> dict[str, Any]:

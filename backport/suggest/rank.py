@@ -65,8 +65,14 @@ def suggest(
     as_of: datetime | None = None,
     limit: int = 15,
     simulate: bool = True,
+    pending: Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]] | None = None,
 ) -> SuggestResult:
-    """Ranked suggestions for each line of the session."""
+    """Ranked suggestions for each line of the session.
+
+    `pending`: per line, the nominated commits that conflict there, with
+    their conflicting paths (from `check`): the one earlier commit each needs
+    first is suggested too."""
+    pending = pending or {}
     session.require_history()
     git = session.git
     run_lines = list(session.heads)
@@ -74,6 +80,7 @@ def suggest(
     cache = session.cache
     when = int(as_of.timestamp()) if as_of else None
     key = _key(session, every, run_lines, when, limit, simulate)
+    key.append(sorted([str(v), c, list(paths)] for v, items in pending.items() for c, paths in items))
     stored = cache.get("suggest", key)
     if stored is not None:
         try:
@@ -94,7 +101,7 @@ def suggest(
             continue
         result_lines.append(_rank_line(rows, model, line, moment, excluded.get(line.version, set()), limit))
     if simulate:
-        result_lines = _check_picks(session, rows, result_lines, moment)
+        result_lines = _check_picks(session, rows, model, result_lines, moment, pending, excluded)
     result = SuggestResult(
         as_of=datetime.fromtimestamp(moment, timezone.utc).isoformat(),
         trained_rows=trained,
@@ -197,25 +204,81 @@ def _rank_line(
 
 
 def _check_picks(
-    session: Session, rows: Rows, found: list[LineSuggestions], moment: int
+    session: Session,
+    rows: Rows,
+    model: Model,
+    found: list[LineSuggestions],
+    moment: int,
+    pending: Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]],
+    excluded: Mapping[Version, set[str]],
 ) -> list[LineSuggestions]:
-    """Whether each suggestion applies on its line (the simulator, every
-    line at once), and for one that conflicts, the earlier commit that would
-    make it apply: suggested after it with the reason "needed first by"."""
+    """Whether each suggestion applies on its line, and for one that
+    conflicts, the earlier commit that would make it apply: suggested before
+    it with the reason "needed first by". The same for the line's pending
+    commits that conflict."""
     from backport.verdict.simulate import Simulator
 
     histories = rows.k.labels.lines
     tips = {line.version: histories[line.version].tip_at(moment) for line in found}
-    work = [(line, tips[line.version]) for line in found if line.suggestions and tips[line.version]]
-    if not work:
-        return found
     updated = {line.version: line for line in found}
     with Simulator(session.git, session.repo) as simulator:
-        for line, tip in work:
-            assert tip is not None
-            plan = _plan(simulator, tip, [s.commit for s in line.suggestions])
-            updated[line.version] = _with_picks(simulator, rows, line, tip, plan, moment)
+        for line in found:
+            tip = tips[line.version]
+            if tip is None:
+                continue
+            if line.suggestions:
+                plan = _plan(simulator, tip, [s.commit for s in line.suggestions])
+                line = _with_picks(simulator, rows, line, tip, plan, moment)
+            waiting = pending.get(line.version, ())
+            if waiting:
+                skip = excluded.get(line.version, set())
+                line = _for_pending(simulator, rows, model, line, tip, moment, waiting, skip)
+            updated[line.version] = line
     return [updated[line.version] for line in found]
+
+
+def _for_pending(
+    simulator: Any,
+    rows: Rows,
+    model: Model,
+    line: LineSuggestions,
+    tip: str,
+    moment: int,
+    waiting: Sequence[tuple[str, tuple[str, ...]]],
+    skip: set[str],
+) -> LineSuggestions:
+    """Prerequisites of the line's conflicting pending commits, first in the list."""
+    pool = [
+        c
+        for c in rows.candidates(line.version, 0, moment)
+        if not rows.taken(c.id, line.version) and c.id not in skip and not c.opt_out
+    ]
+    listed = {s.commit for s in line.suggestions}
+    added: list[Suggestion] = []
+    for commit, conflicts in waiting:
+        original = rows.by_id.get(commit)
+        if original is None:
+            continue
+        try:
+            needed = prerequisites.find(simulator, tip, original, conflicts, pool)
+        except GitError:
+            continue
+        if needed is None or needed in listed:
+            continue
+        listed.add(needed)
+        row = rows.row(rows.by_id[needed], line.version, moment)
+        added.append(
+            Suggestion(
+                commit=needed,
+                subject=row.commit.subject,
+                version=line.version,
+                score=round(model.score(row.tokens), 3),
+                reasons=(f"needed first by {commit[:12]} (pending)",),
+                applies="clean",
+                needed_by=commit,
+            )
+        )
+    return replace(line, suggestions=(*added, *line.suggestions)) if added else line
 
 
 def _plan(simulator: Any, tip: str, commits: list[str]) -> dict[str, Any]:
