@@ -59,10 +59,17 @@ def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: 
     if sys.stderr.isatty():
         sys.stderr.write("learning from the lines' history…")
         sys.stderr.flush()
+    from concurrent.futures import ThreadPoolExecutor
+
+    # check (mostly git: simulations) runs beside the learning (mostly Python)
+    pool = ThreadPoolExecutor(max_workers=1)
+    checked = None
     try:
-        pending = conflicting(check_session(session, datetime.now(timezone.utc))) if as_of is None else None
-        result = suggest(session, as_of=as_of, limit=limit, pending=pending)
+        if as_of is None:
+            checked = pool.submit(lambda: conflicting(check_session(session, datetime.now(timezone.utc))))
+        result = suggest(session, as_of=as_of, limit=limit, pending=checked.result if checked else None)
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         if sys.stderr.isatty():
             sys.stderr.write("\r\x1b[K")
     if fmt == "json":
