@@ -80,6 +80,7 @@ class Rows:
         self.paces = {
             v: LinePace.of(h.forked, by_line.get(v, ())) for v, h in knowledge.labels.lines.items()
         }
+        self.dates = {v: sorted(h.dates) for v, h in knowledge.labels.lines.items()}
         self.reverted = {self.k.resolved.get(w) for c in knowledge.commits for w in c.reverts} - {None}
         self.lines_of: dict[str, list[tuple[int, Version]]] = {}
         for (commit, version), b in self.backports.items():
@@ -105,7 +106,9 @@ class Rows:
         history = self.k.labels.lines[version]
         if history.forked > when:
             return False
-        last = max((d for d in history.dates if d <= when), default=history.forked)
+        dates = self.dates[version]
+        i = bisect_right(dates, when)
+        last = max(dates[i - 1], history.forked) if i else history.forked
         return when - last <= ALIVE
 
     def rank(self, version: Version, when: int) -> int:
