@@ -36,13 +36,15 @@ class Knowledge:
     trees: Mapping[str, Mapping[str, str]]  # fork commit -> {path: blob}
     resolved: Mapping[str, str]  # Fixes:/revert ids as written -> full id
     end: int  # the latest date in what was read
+    below: Mapping[Version, frozenset[str]] = {}  # per line, the commits read that its fork already has
 
     def as_of(self, when: int) -> Knowledge:
         """What existed at `when`: later commits, backports and lines are gone."""
         commits = tuple(c for c in self.commits if c.committed <= when)
         backports = tuple(b for b in self.labels.backports if b.when <= when)
         lines = {v: _cut_line(h, when) for v, h in self.labels.lines.items() if h.forked <= when}
-        return Knowledge(commits, Labels(backports, lines), self.trees, self.resolved, min(self.end, when))
+        cut = Labels(backports, lines)
+        return Knowledge(commits, cut, self.trees, self.resolved, min(self.end, when), self.below)
 
 
 def _cut_line(history: LineHistory, when: int) -> LineHistory:
@@ -121,10 +123,11 @@ class Rows:
         return b is not None and (by is None or b.when <= by)
 
     def candidates(self, version: Version, start: int, end: int) -> Iterator[Commit]:
-        """Unstable commits that landed on (start, end] after the line forked."""
-        low = max(start, self.k.labels.lines[version].forked)
+        """Unstable commits that landed on (start, end] and that the line's
+        fork does not have (by ancestry: dates can tie or skew)."""
+        below = self.k.below.get(version, frozenset())
         for c in self.k.commits:
-            if low < c.committed <= end:
+            if start < c.committed <= end and c.id not in below:
                 yield c
 
     # -- features --------------------------------------------------------------
@@ -240,4 +243,12 @@ def read_knowledge(git: Git, unstable: str, lines: Sequence[Line], cache: Cache 
     written = {w for c in commits for w in (*c.fixes, *c.reverts)}
     resolved = git.resolve_many(sorted(written))
     end = max([c.committed for c in commits] + [d for h in labels.lines.values() for d in h.dates] or [0])
-    return Knowledge(tuple(commits), labels, trees, resolved, end)
+    below = {v: _below(git, f, oldest) for v, f in forks.items() if f and oldest}
+    return Knowledge(tuple(commits), labels, trees, resolved, end, below)
+
+
+def _below(git: Git, fork: str, oldest: str) -> frozenset[str]:
+    """The commits of `fork ^oldest`: what was read that the line has from unstable."""
+    if fork == oldest:
+        return frozenset()
+    return frozenset(git.out(["rev-list", "--no-merges", fork, f"^{oldest}", "--"]).split())
