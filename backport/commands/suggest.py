@@ -132,7 +132,7 @@ def to_text(result: Any) -> str:
             if s.conflicts:
                 applies += ": " + ", ".join(s.conflicts)
             out.append(f"  {s.score:5.2f}  {s.commit[:12]}  {s.subject}")
-            out.append(f"         {applies}; " + "; ".join(s.reasons))
+            out.append("         " + "; ".join([applies, *s.reasons]))
     if result.skipped_lines:
         out.append("")
         out.append(f"Not ranked (no commit in the last 12 months): {', '.join(result.skipped_lines)}")

@@ -20,12 +20,12 @@ from backport.session import Session
 from backport.suggest import features, prerequisites
 from backport.suggest.engine import TRAIN_LINES, Row, Rows, read_knowledge, training_rows
 from backport.suggest.model import Model, train
-from backport.suggest.phase import DAY
+from backport.suggest.phase import DAY, phase_at
 from backport.suggest.wording import reason_text
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # bump when a result for the same inputs changes
 FORGOTTEN = 3 * 365 * DAY  # a line without a commit for this long is not read
-Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]  # bump when a result for the same inputs changes
+Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]
 REASONS = 3
 
 
@@ -203,7 +203,7 @@ def _rank_line(
         scored.append((model.score(row.tokens), row))
     scored.sort(key=lambda s: (-s[0], s[1].commit.committed))
     shown = scored if limit == 0 else scored[:limit]
-    phase = rows.row(shown[0][1].commit, version, moment).phase if shown else None
+    phase = phase_at(rows.paces[version], moment)
     suggestions = tuple(
         Suggestion(
             commit=row.commit.id,
@@ -214,7 +214,7 @@ def _rank_line(
         )
         for score, row in shown
     )
-    return LineSuggestions(version, line.ref, phase.describe() if phase else "", len(scored), suggestions)
+    return LineSuggestions(version, line.ref, phase.describe(), len(scored), suggestions)
 
 
 def _check_picks(
