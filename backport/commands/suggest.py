@@ -28,9 +28,6 @@ def parse_as_of(value: str | None) -> datetime | None:
 
 @click.command("suggest")
 @click.option(
-    "--line", "lines", multiple=True, metavar="VERSION[=REF]", help="Rank for this line only. Repeatable."
-)
-@click.option(
     "--as-of",
     "as_of",
     metavar="DATE",
@@ -40,17 +37,15 @@ def parse_as_of(value: str | None) -> datetime | None:
 @click.option("--limit", type=click.IntRange(min=0), default=15, show_default=True, help="Per line; 0 for all.")
 @format_options(("text", "json"))
 @pass_globals
-def cli_command(
-    g: Globals, lines: tuple[str, ...], as_of: datetime | None, limit: int, fmt: str, output: str | None
-) -> int:
+def cli_command(g: Globals, as_of: datetime | None, limit: int, fmt: str, output: str | None) -> int:
     """Commits without a request that the project would likely backport.
 
     Learns from the project's own backports (stable commits that name their
     original) and ranks, per maintained line, the unstable commits since its
-    fork with no request, `none` or skip, and not on the line yet.
+    fork with no request, `none` or skip, and not on the line yet. The
+    global --line (before or after `suggest`) ranks for that line only.
     """
-    session = Session.open(g.repo, unstable=g.unstable, line_specs=(*g.lines, *lines))
-    return run(session, as_of, limit, fmt, output)
+    return run(g.session(), as_of, limit, fmt, output)
 
 
 def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: str | None) -> int:
@@ -75,7 +70,7 @@ def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: 
     if fmt == "json":
         emit(dumps(to_json(result)), output)
     else:
-        emit(to_text(result), output)
+        emit(to_text(result), output, pager=session.pager)
     return 0
 
 
