@@ -9,11 +9,11 @@ from typing import Any
 import click
 
 from backport.commands import Globals, format_options, pass_globals
-from backport.commands.check import check_session
 from backport.errors import UsageError
 from backport.models import PENDING, CheckResult, Version
 from backport.output import dumps, emit
 from backport.session import Session
+from backport.verdict.result import check_session
 
 
 def parse_as_of(value: str | None) -> datetime | None:
