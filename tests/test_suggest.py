@@ -265,8 +265,15 @@ def test_prerequisite_of_a_pending_commit(run: Callable, tmp_path: Path) -> None
         {"ui/list.c": text.replace("line 7\n", "item 7 corrected\n")},
         when=when + 2 * DAY,
     )
+    # without a check result at hand, suggest does not run one (minutes on a large history) ...
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "3")
+    assert first not in {s["commit"] for s in doc["suggestions"]}
+    # ... with one, the pending commit's prerequisite comes first
+    assert run("--line", "3.0", "check", repo=repo.path).code == 0
     doc = _json(run, repo.path, "--line", "3.0", "--limit", "3")
     found = {s["commit"]: s for s in doc["suggestions"]}
     assert nominated not in found  # a request is the report's business
     assert found[first]["reasons"] == [f"needed first by {nominated[:12]} (pending)"]
     assert found[first]["needed_by"] == nominated
+    report = json.loads(run("--line", "3.0", "report", "--suggest", "--format", "json", repo=repo.path).out)
+    assert first in {s["commit"] for s in report["suggestions"]}

@@ -13,7 +13,6 @@ from backport.errors import UsageError
 from backport.models import PENDING, CheckResult, Version
 from backport.output import dumps, emit
 from backport.session import Session
-from backport.verdict.result import check_session
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -49,22 +48,20 @@ def cli_command(g: Globals, as_of: datetime | None, limit: int, fmt: str, output
 
 
 def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: str | None) -> int:
-    from backport.suggest.rank import suggest
+    from backport.suggest.rank import Pending, suggest
 
     if sys.stderr.isatty():
         sys.stderr.write("learning from the lines' history…")
         sys.stderr.flush()
-    from concurrent.futures import ThreadPoolExecutor
+    checked = cached_check(session) if as_of is None else None
+    found = conflicting(checked) if checked is not None else {}
 
-    # check (mostly git: simulations) runs beside the learning (mostly Python)
-    pool = ThreadPoolExecutor(max_workers=1)
-    checked = None
+    def waiting() -> Pending:
+        return found
+
     try:
-        if as_of is None:
-            checked = pool.submit(lambda: conflicting(check_session(session, datetime.now(timezone.utc))))
-        result = suggest(session, as_of=as_of, limit=limit, pending=checked.result if checked else None)
+        result = suggest(session, as_of=as_of, limit=limit, pending=waiting if checked is not None else None)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
         if sys.stderr.isatty():
             sys.stderr.write("\r\x1b[K")
     if fmt == "json":
@@ -72,6 +69,22 @@ def run(session: Session, as_of: datetime | None, limit: int, fmt: str, output: 
     else:
         emit(to_text(result), output, pager=session.pager)
     return 0
+
+
+def cached_check(session: Session) -> CheckResult | None:
+    """The check result of these refs if a `check` or `report` left it in the
+    cache, else None: prerequisites of pending commits come from it. A cold
+    check can take minutes on a large history (Xen: 110 s on a shared
+    2-core machine); `report --suggest` always has one."""
+    cache = session.cache
+    if not cache.enabled:
+        return None
+    from backport.scan.scanner import session_inputs
+    from backport.verdict import check_cache
+    from backport.verdict.simulate import fingerprint
+
+    entry = check_cache.key(session, session_inputs(session), fingerprint(session.git), None)
+    return check_cache.load(cache, entry, datetime.now(timezone.utc), int(session.config["stale-after"]))
 
 
 def conflicting(result: CheckResult) -> dict[Version, list[tuple[str, tuple[str, ...]]]]:

@@ -84,6 +84,7 @@ def suggest(
     every = _all_lines(session, run_lines, when)
     cache = session.cache
     key = _key(session, every, run_lines, when, limit, simulate)
+    key.append(pending is not None)  # whether pending commits' prerequisites were looked for
     stored = cache.get("suggest", key)
     if stored is not None:
         try:
