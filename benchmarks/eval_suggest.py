@@ -295,12 +295,15 @@ def timing(args: argparse.Namespace) -> None:
         probe,
     )
 
+    from backport.suggest.rank import _all_lines  # the lines suggest reads: the same range
+
     session = Session.open(args.repo)
     git = session.git
-    forks = [git.merge_base(session.unstable.commit, line.commit) for line in session.heads]
+    read = _all_lines(session, session.heads, None)
+    forks = [git.merge_base(session.unstable.commit, line.commit) for line in read]
     dated = sorted((int(git.out(["log", "-1", "--format=%ct", f])), f) for f in forks if f)
-    versions = sorted(found for found in discover(git, session.config["line-patterns"]))
-    oldest = dated[-min(len(dated), 8)][1] if dated else None  # the newest eight lines' oldest fork
+    versions = [line.version for line in read]
+    oldest = dated[0][1] if dated else None
     raw = Command(
         "raw git log --raw",
         ["git", "-C", args.repo, "log", "-z", "--raw", "--no-renames", "--no-abbrev", "--no-merges",
@@ -313,7 +316,7 @@ def timing(args: argparse.Namespace) -> None:
         failure = probe(command)
         if failure:
             raise SystemExit(failure)
-    print(f"\ntiming on {environment()}; {len(versions)} lines known")
+    print(f"\ntiming on {environment()}; {len(versions)} lines read")
     samples = alternate([raw, cold, warm], rounds=args.rounds)
     print_samples(samples)
     base = median(samples[raw.name])
@@ -332,8 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     session = Session.open(args.repo)
     oldest = Version.parse(args.oldest)
     assert oldest is not None
-    found = discover(session.git, session.config["line-patterns"])
-    lines = [Line(v, ref, commit) for v, (ref, commit, _) in sorted(found.items()) if v >= oldest and commit]
+    found = discover(session.git.branches(), session.config["line-patterns"])
+    lines = [Line(v, b.ref, b.commit) for v, b in sorted(found.items()) if v >= oldest and b.commit]
     k = read_knowledge(session.git, session.unstable.commit, lines, Cache.disabled())
     print(f"read {len(k.commits)} unstable commits, {len(k.labels.backports)} backports on "
           f"{len(lines)} lines in {time.perf_counter() - started:.1f} s")

@@ -125,14 +125,14 @@ def _all_lines(session: Session, run_lines: Sequence[Line], when: int | None) ->
     nor among the newest lines learned from, and reading their history
     back to their fork would cost more than the rest (on Xen, 29,000
     commits instead of 8,500)."""
-    found = discover(session.git, session.config["line-patterns"])
-    lines = {v: Line(v, ref, commit) for v, (ref, commit, _) in found.items() if commit}
+    found = discover(session.git.branches(), session.config["line-patterns"])
+    lines = {v: Line(v, b.ref, b.commit) for v, b in found.items() if b.commit}
     lines.update({line.version: line for line in run_lines})
-    tips = sorted({line.commit for line in lines.values()})
-    dates: dict[str, int] = {}
+    dates = {b.commit: b.date for b in found.values() if b.commit and b.date is not None}
+    tips = sorted({line.commit for line in lines.values()} - set(dates))
     if tips:
         args = ["log", "--no-walk=unsorted", "-z", "--format=%H%x00%ct", *tips, "--"]
-        dates = {sha.decode(): int(ct) for sha, ct in session.git.records(args, 2)}
+        dates.update({sha.decode(): int(ct) for sha, ct in session.git.records(args, 2)})
     moment = when if when is not None else max([*dates.values(), 0])
     return [lines[v] for v in sorted(lines) if dates.get(lines[v].commit, moment) >= moment - FORGOTTEN]
 
