@@ -23,7 +23,7 @@ from backport.record import replace
 
 # Commands in their own module (backport.commands.<name>.cli_command), loaded
 # only when run or listed.
-MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init", "pick", "notes")
+MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init", "pick", "notes", "suggest")
 # Commands that run another command line of their own and take no global options.
 _NO_GLOBALS = ("demo",)
 _REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 import sys
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from backport.commands import Globals, format_options, now_option, pass_globals
 from backport.errors import ConfigError, UsageError
 from backport.git import Git
-from backport.models import Line, Version
+from backport.models import CheckResult, Line, Version
 from backport.output import check_json, dumps, emit, is_terminal, write_atomically
 from backport.report.grouping import Report, build
 from backport.report.links import web_url
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from email.headerregistry import Address
 
     from backport.cache import Cache
+    from backport.suggest.rank import SuggestResult
 
 
 @click.command("report")
@@ -36,14 +37,22 @@ if TYPE_CHECKING:
     type=click.Path(file_okay=False),
     help="Also prepare one message per owner team in DIR/<owner>.eml (To: the team, Cc: mail.cc), for you to send.",
 )
+@click.option(
+    "--suggest",
+    "suggest",
+    is_flag=True,
+    help="Add a Suggested section per line: the untagged commits `backport suggest` ranks first.",
+)
 @pass_globals
-def cli_command(g: Globals, fmt: str, output: str | None, now: str | None, mail_dir: str | None) -> int:
+def cli_command(
+    g: Globals, fmt: str, output: str | None, now: str | None, mail_dir: str | None, suggest: bool
+) -> int:
     """Pending, conflicting and stale backports per line, and who owes them.
 
     Runs over every maintained line, or the ones given with --line.
     """
     session = g.session(now=now)
-    return run(session, fmt, output, session.now, mail_dir)
+    return run(session, fmt, output, session.now, mail_dir, suggest=suggest)
 
 
 def run(
@@ -52,6 +61,8 @@ def run(
     output: str | None,
     now: datetime,
     mail_dir: str | None = None,
+    *,
+    suggest: bool = False,
 ) -> int:
     # --mail's sender, list and directory: wrong ones fail before the long part, and before any output
     sender = coordinator(session.git) if mail_dir else None
@@ -62,10 +73,17 @@ def run(
     progress(f"reading {session.unstable.ref}")
     try:
         result = check_session(session, now, progress=progress)
+        suggestions = None
+        if suggest:
+            from backport.commands.suggest import conflicting
+            from backport.suggest.rank import suggest as ranked
+
+            progress("learning from the lines' history")
+            suggestions = ranked(session, pending=lambda: conflicting(result))
     finally:
         progress.done()
     if fmt == "json" and not mail_dir:
-        emit(dumps(check_json(result)), output, pager=session.pager)
+        emit(dumps(report_json(result, suggestions)), output, pager=session.pager)
         return 0
     from backport.verdict.simulate import reproduce_command
 
@@ -75,6 +93,7 @@ def run(
         reproduce=reproduce_command,
         clock=session.clock,
         web_url=web_url(session),
+        suggestions=suggestions,
     )
     emit(render(report, fmt, colour=_colour(output)), output, pager=session.pager)
     if mail_dir and sender is not None:
@@ -82,9 +101,19 @@ def run(
     return 0
 
 
+def report_json(result: CheckResult, suggestions: SuggestResult | None) -> dict[str, Any]:
+    """SPEC's schema 1, with `suggestions` when the report suggests."""
+    doc = check_json(result)
+    if suggestions is not None:
+        from backport.commands.suggest import suggestion_json
+
+        doc["suggestions"] = [suggestion_json(s) for line in suggestions.lines for s in line.suggestions]
+    return doc
+
+
 def render(report: Report, fmt: str, *, colour: bool = False) -> str:
     if fmt == "json":
-        return dumps(check_json(report.result))
+        return dumps(report_json(report.result, report.suggestions))
     if fmt == "markdown":
         from backport.report.markdown import render as markdown
 

@@ -24,10 +24,14 @@ from backport.models import (
     Verdict,
     Version,
 )
-from backport.record import record
+from backport.record import record, replace
 from backport.verdict.owners import address
 
 # How a conflict is reproduced by hand: (commit, line ref) -> a shell command.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from backport.suggest.rank import Suggestion, SuggestResult
+
 Reproducer = Callable[[str, str], str]
 
 
@@ -71,6 +75,8 @@ class LineReport:
     reverted: tuple[Entry, ...]
     applied: int
     unknown: tuple[Entry, ...] = ()  # could not be judged: an object is missing
+    suggested: tuple[Suggestion, ...] = ()  # what `backport suggest` ranks first, when the report suggests
+    phase: str = ""  # the line's phase in words, when the report suggests
 
     @property
     def pending(self) -> tuple[Entry, ...]:
@@ -123,6 +129,7 @@ class Report:
     debts: tuple[Debt, ...]  # one per owner team, most owed first; each entry in one
     clock: str | None = None  # where `now` was set ("git config backport.now"); None: the real clock
     web_url: str | None = None  # commit links: a URL with {commit}, or None for no links
+    suggestions: SuggestResult | None = None  # when the report suggests
 
     @property
     def untagged(self) -> tuple[UntaggedFix, ...]:
@@ -154,20 +161,32 @@ def build(
     reproduce: Reproducer | None = None,
     clock: str | None = None,
     web_url: str | None = None,
+    suggestions: SuggestResult | None = None,
 ) -> Report:
     """Group `result` for the coordinator.
 
     `went_in` maps a line to the commits it gained since its last point
     release; `reproduce` builds the command that replays a conflict;
     `clock` says where the run's `now` was set, when it was; `web_url`
-    links commit ids to the project's web viewer.
+    links commit ids to the project's web viewer; `suggestions` fill each
+    line's Suggested section.
     """
     went_in = went_in or {}
     lines = tuple(
         _line_report(line, result.verdicts, went_in.get(line.version, frozenset()), reproduce)
         for line in result.lines
     )
-    return Report(result, lines, _debts(lines), clock, web_url)
+    if suggestions is not None:
+        lines = tuple(_suggested(line, suggestions) for line in lines)
+    return Report(result, lines, _debts(lines), clock, web_url, suggestions)
+
+
+def _suggested(line: LineReport, suggestions: SuggestResult) -> LineReport:
+    """The line with its Suggested section's rows and phase."""
+    found = suggestions.for_line(line.line.version)
+    if found is None:
+        return replace(line, phase="not maintained (no commit of its own in 12 months)")
+    return replace(line, suggested=found.suggestions, phase=found.phase)
 
 
 def pick_command(version: Version, commits: Iterable[str] = ()) -> str:

@@ -306,8 +306,23 @@ def _fix_lines(fix: UntaggedFix) -> tuple[Mark, ...]:
     return tuple(found)
 
 
+# What `backport suggest` ranks first on the line, when the report suggests.
+SUGGESTED_COLUMNS = (
+    Column("Score", lambda s: Cell("number", f"{s.score:.2f}", s.score), numeric=True),
+    COMMIT,
+    SUBJECT,
+    Column("Applies", lambda s: badge(s.applies)),
+    Column("Why", lambda s: text("; ".join(s.reasons))),
+)
+
+
 def line_tables(line: LineReport) -> list[Table]:
-    return [table(section, rows) for section, pick in LINE_SECTIONS if (rows := pick(line))]
+    found = [table(section, rows) for section, pick in LINE_SECTIONS if (rows := pick(line))]
+    if line.suggested:
+        # the note carries the line's phase, so the section is made per line
+        note = f"untagged; the line is {line.phase}"
+        found.append(table(Section("suggested", "Suggested", SUGGESTED_COLUMNS, note=note), line.suggested))
+    return found
 
 
 def team_tables(report: Report) -> list[Table]:

@@ -378,10 +378,10 @@ class Detector:
             self._by_ancestry(wanted, found)
         resolved = self._resolve_written(indexes.values())
         for line in self.lines:
-            carriers = _carriers(indexes[line.version], resolved)
+            carried = carriers(indexes[line.version], resolved)
             for commit in wanted:
-                if (commit, line.version) not in found and commit in carriers:
-                    carrier, evidence = carriers[commit]
+                if (commit, line.version) not in found and commit in carried:
+                    carrier, evidence = carried[commit]
                     found[(commit, line.version)] = Applied(carrier, evidence)
         self._by_patch_id(wanted, parents or {}, resolved, found)
         self._by_similarity(wanted, parents or {}, subjects or {}, resolved, found)
@@ -449,6 +449,10 @@ class Detector:
             if self.cache is not None:
                 self.cache.put("ancestry", key, {"yes": sorted(yes), "no": sorted(no)})
         return {c for c in wanted if c in yes}
+
+    def resolved(self) -> dict[str, str]:
+        """Every id written in the lines' reference and revert lines -> full id."""
+        return self._resolve_written(self.indexes().values())
 
     def _resolve_written(self, indexes: Iterable[LineIndex]) -> dict[str, str]:
         """Every id written in the lines' messages -> full id, in one batch per run."""
@@ -652,7 +656,7 @@ def _live(index: LineIndex, resolved: Mapping[str, str]) -> set[str]:
     }
 
 
-def _carriers(index: LineIndex, resolved: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+def carriers(index: LineIndex, resolved: Mapping[str, str]) -> dict[str, tuple[str, str]]:
     """Referenced full id -> (oldest live line commit naming it, evidence).
 
     When one commit is named several ways the strongest evidence wins, then

@@ -1,0 +1,359 @@
+"""`suggest` end to end: read, learn, rank, check the top of each line.
+
+The model is trained on the newest lines' history as known at the run's date
+and cached by what it read (the unstable and line commits, the date); the
+whole result is cached by that and the run's lines and nominations, so a
+re-run over unchanged refs reads two cache files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from backport.errors import GitError
+from backport.lines import discover
+from backport.models import Line, Version
+from backport.record import layout, rebuild, record, replace
+from backport.session import Session
+from backport.suggest import features, prerequisites
+from backport.suggest.engine import TRAIN_LINES, Row, Rows, read_knowledge, training_rows
+from backport.suggest.model import Model, train
+from backport.suggest.phase import DAY, phase_at
+from backport.suggest.wording import reason_text
+
+CACHE_VERSION = 2  # bump when a result for the same inputs changes
+FORGOTTEN = 3 * 365 * DAY  # a line without a commit for this long is not read
+Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]
+REASONS = 3
+
+
+@record
+class Suggestion:
+    commit: str
+    subject: str
+    version: Version
+    score: float
+    reasons: tuple[str, ...]
+    applies: str | None = None  # "clean" | "conflict" | None when not simulated
+    conflicts: tuple[str, ...] = ()
+    needed_by: str | None = None  # set on a prerequisite: the commit it makes apply
+
+
+@record
+class LineSuggestions:
+    version: Version
+    ref: str
+    phase: str  # the line's phase in words
+    scored: int  # rows scored on this line
+    suggestions: tuple[Suggestion, ...]
+
+
+@record
+class SuggestResult:
+    as_of: str  # ISO 8601: what the model knew
+    trained_rows: int
+    trained_taken: int
+    lines: tuple[LineSuggestions, ...]
+    skipped_lines: tuple[str, ...] = ()  # versions not ranked: not maintained at the date
+
+    def for_line(self, version: Version) -> LineSuggestions | None:
+        return next((line for line in self.lines if line.version == version), None)
+
+
+def suggest(
+    session: Session,
+    *,
+    as_of: datetime | None = None,
+    limit: int = 15,
+    simulate: bool = True,
+    pending: Callable[[], Pending] | None = None,
+) -> SuggestResult:
+    """Ranked suggestions for each line of the session.
+
+    `pending` gives, per line, the nominated commits that conflict there,
+    with their conflicting paths (from `check`): the one earlier commit each
+    needs first is suggested too. It is asked late, so that `check` can run
+    beside the learning; and not at all when the result is cached (it is a
+    function of the refs the key names)."""
+    session.require_history()
+    git = session.git
+    run_lines = list(session.heads)
+    when = int(as_of.timestamp()) if as_of else None
+    every = _all_lines(session, run_lines, when)
+    cache = session.cache
+    key = _key(session, every, run_lines, when, limit, simulate)
+    key.append(pending is not None)  # whether pending commits' prerequisites were looked for
+    stored = cache.get("suggest", key)
+    if stored is not None:
+        try:
+            return rebuild(SuggestResult, stored)
+        except (TypeError, ValueError, IndexError):
+            pass
+    knowledge = read_knowledge(git, session.unstable.commit, every, cache)
+    moment = when if when is not None else knowledge.end
+    known = knowledge.as_of(moment)
+    rows = Rows(known)
+    model, trained, taken = _model(cache, key[:3], rows, moment)
+    excluded = _declined(session, [line.version for line in run_lines])
+    result_lines: list[LineSuggestions] = []
+    skipped: list[str] = []
+    for line in run_lines:
+        if line.version not in known.labels.lines or not rows.alive(line.version, moment):
+            skipped.append(str(line.version))
+            continue
+        result_lines.append(_rank_line(rows, model, line, moment, excluded.get(line.version, set()), limit))
+    if simulate:
+        waiting = pending() if pending is not None else {}
+        result_lines = _check_picks(session, rows, model, result_lines, moment, waiting, excluded)
+    result = SuggestResult(
+        as_of=datetime.fromtimestamp(moment, timezone.utc).isoformat(),
+        trained_rows=trained,
+        trained_taken=taken,
+        lines=tuple(result_lines),
+        skipped_lines=tuple(skipped),
+    )
+    cache.put("suggest", key, result)
+    return result
+
+
+def _all_lines(session: Session, run_lines: Sequence[Line], when: int | None) -> list[Line]:
+    """The lines to read: the discovered ones, with the run's own refs where
+    the run names them, less those whose last commit is older than
+    FORGOTTEN at the run's date. Those are neither ranked (not maintained)
+    nor among the newest lines learned from, and reading their history
+    back to their fork would cost more than the rest (on Xen, 29,000
+    commits instead of 8,500)."""
+    found = discover(session.git.branches(), session.config["line-patterns"])
+    lines = {v: Line(v, b.ref, b.commit) for v, b in found.items() if b.commit}
+    lines.update({line.version: line for line in run_lines})
+    dates = {b.commit: b.date for b in found.values() if b.commit and b.date is not None}
+    tips = sorted({line.commit for line in lines.values()} - set(dates))
+    if tips:
+        args = ["log", "--no-walk=unsorted", "-z", "--format=%H%x00%ct", *tips, "--"]
+        dates.update({sha.decode(): int(ct) for sha, ct in session.git.records(args, 2)})
+    moment = when if when is not None else max([*dates.values(), 0])
+    return [lines[v] for v in sorted(lines) if dates.get(lines[v].commit, moment) >= moment - FORGOTTEN]
+
+
+def _key(
+    session: Session, every: Sequence[Line], run_lines: Sequence[Line], when: int | None, limit: int, simulate: bool
+) -> list[Any]:
+    from backport.scan.scanner import session_inputs
+
+    read = [[str(line.version), line.commit] for line in every]
+    model_part = [CACHE_VERSION, features.VERSION, session.unstable.commit, read]
+    return [
+        model_part,
+        when,
+        TRAIN_LINES,
+        [[str(line.version), line.commit] for line in run_lines],
+        limit,
+        simulate,
+        session_inputs(session),
+        layout(SuggestResult),
+    ]
+
+
+def _model(cache: Any, key: list[Any], rows: Rows, moment: int) -> tuple[Model, int, int]:
+    """The model as of `moment`, from the cache or trained now."""
+    stored = cache.get("suggest-model", key)
+    if isinstance(stored, dict):
+        model = Model.from_json(stored.get("weights"))
+        if model is not None:
+            return model, int(stored.get("rows", 0)), int(stored.get("taken", 0))
+    learn = training_rows(rows, moment)
+    data = [(row.tokens, rows.taken(row.commit.id, row.version)) for row in learn]
+    model = train(data)
+    taken = sum(1 for _, y in data if y)
+    cache.put("suggest-model", key, {"weights": model.to_json(), "rows": len(data), "taken": taken})
+    return model, len(data), taken
+
+
+def _declined(session: Session, versions: Sequence[Version]) -> dict[Version, set[str]]:
+    """Per line, the commits never to suggest: nominated already (a request
+    is the report's business), declined with `none`, or skipped there."""
+    from backport.scan.scanner import scan_session
+
+    scanned = scan_session(session, session.cache)
+    known = session.known_versions
+    found: dict[Version, set[str]] = {v: set() for v in versions}
+    for candidate in scanned.commits:
+        if not candidate.nominations:
+            continue
+        for version in versions:
+            if candidate.declined or candidate.nominated:
+                found[version].add(candidate.commit)
+            elif any(n.kind == "skip" and version in n.versions(known) for n in candidate.nominations):
+                found[version].add(candidate.commit)
+    return found
+
+
+def _rank_line(
+    rows: Rows, model: Model, line: Line, moment: int, excluded: set[str], limit: int
+) -> LineSuggestions:
+    version = line.version
+    scored: list[tuple[float, Row]] = []
+    for commit in rows.candidates(version, 0, moment):
+        if commit.id in excluded or commit.opt_out or commit.id in rows.reverted:
+            continue
+        if rows.taken(commit.id, version):
+            continue
+        row = rows.row(commit, version, moment)
+        scored.append((model.score(row.tokens), row))
+    scored.sort(key=lambda s: (-s[0], s[1].commit.committed))
+    shown = scored if limit == 0 else scored[:limit]
+    phase = phase_at(rows.paces[version], moment)
+    suggestions = tuple(
+        Suggestion(
+            commit=row.commit.id,
+            subject=row.commit.subject,
+            version=version,
+            score=round(score, 3),
+            reasons=tuple(reason_text(t) for t, _ in model.reasons(row.tokens, REASONS)),
+        )
+        for score, row in shown
+    )
+    return LineSuggestions(version, line.ref, phase.describe(), len(scored), suggestions)
+
+
+def _check_picks(
+    session: Session,
+    rows: Rows,
+    model: Model,
+    found: list[LineSuggestions],
+    moment: int,
+    pending: Pending,
+    excluded: Mapping[Version, set[str]],
+) -> list[LineSuggestions]:
+    """Whether each suggestion applies on its line, and for one that
+    conflicts, the earlier commit that would make it apply: suggested before
+    it with the reason "needed first by". The same for the line's pending
+    commits that conflict."""
+    from backport.verdict.simulate import Simulator
+
+    histories = rows.k.labels.lines
+    tips = {line.version: histories[line.version].tip_at(moment) for line in found}
+    updated = {line.version: line for line in found}
+    with Simulator(session.git, session.repo) as simulator:
+        for line in found:
+            tip = tips[line.version]
+            if tip is None:
+                continue
+            if line.suggestions:
+                plan = _plan(simulator, tip, [s.commit for s in line.suggestions])
+                line = _with_picks(simulator, rows, line, tip, plan, moment)
+            waiting = pending.get(line.version, ())
+            if waiting:
+                skip = excluded.get(line.version, set())
+                line = _for_pending(simulator, rows, model, line, tip, moment, waiting, skip)
+            updated[line.version] = line
+    return [updated[line.version] for line in found]
+
+
+def _for_pending(
+    simulator: Any,
+    rows: Rows,
+    model: Model,
+    line: LineSuggestions,
+    tip: str,
+    moment: int,
+    waiting: Sequence[tuple[str, tuple[str, ...]]],
+    skip: set[str],
+) -> LineSuggestions:
+    """Prerequisites of the line's conflicting pending commits, first in the list."""
+    pool = [
+        c
+        for c in rows.candidates(line.version, 0, moment)
+        if not rows.taken(c.id, line.version) and c.id not in skip and not c.opt_out
+    ]
+    listed = {s.commit for s in line.suggestions}
+    added: list[Suggestion] = []
+    for commit, conflicts in waiting:
+        original = rows.by_id.get(commit)
+        if original is None:
+            continue
+        try:
+            needed = prerequisites.find(simulator, tip, original, conflicts, pool)
+        except GitError:
+            continue
+        if needed is None or needed in listed:
+            continue
+        listed.add(needed)
+        row = rows.row(rows.by_id[needed], line.version, moment)
+        added.append(
+            Suggestion(
+                commit=needed,
+                subject=row.commit.subject,
+                version=line.version,
+                score=round(model.score(row.tokens), 3),
+                reasons=(f"needed first by {commit[:12]} (pending)",),
+                applies="clean",
+                needed_by=commit,
+            )
+        )
+    return replace(line, suggestions=(*added, *line.suggestions)) if added else line
+
+
+def _plan(simulator: Any, tip: str, commits: list[str]) -> dict[str, Any]:
+    """Each commit picked alone onto `tip`; one git cannot merge (a merge-ort
+    assertion on some renames in git 2.39) leaves only that one unchecked."""
+    try:
+        return {c: p.alone for c, p in simulator.plan_line(tip, commits).items()}
+    except GitError:
+        found = {}
+        for commit in commits:
+            try:
+                found[commit] = simulator.pick(commit, tip)
+            except GitError:
+                continue
+        return found
+
+
+def _with_picks(
+    simulator: Any, rows: Rows, line: LineSuggestions, tip: str, plan: Mapping[str, Any], moment: int
+) -> LineSuggestions:
+    """The line's suggestions with `applies`, and each prerequisite found
+    for a conflicting one: marked where it is listed already, else added."""
+    pool = [c for c in rows.candidates(line.version, 0, moment) if not rows.taken(c.id, line.version)]
+    checked: list[Suggestion] = []
+    needs: dict[str, Suggestion] = {}  # prerequisite -> the suggestion that needs it
+    for s in line.suggestions:
+        alone = plan.get(s.commit)
+        if alone is None:
+            checked.append(s)
+            continue
+        s = replace(s, applies="clean" if alone.clean else "conflict", conflicts=tuple(alone.conflicts))
+        checked.append(s)
+        if not alone.clean:
+            try:
+                needed = prerequisites.find(simulator, tip, rows.by_id[s.commit], alone.conflicts, pool)
+            except GitError:
+                needed = None
+            if needed:
+                needs.setdefault(needed, s)
+    out: list[Suggestion] = []
+    for s in checked:
+        if s.commit in needs:
+            continue  # listed just before what needs it
+        for prior, dependent in needs.items():
+            if dependent.commit == s.commit:
+                out.append(_prerequisite(rows, prior, dependent, next((c for c in checked if c.commit == prior), None)))
+        out.append(s)
+    return replace(line, suggestions=tuple(out))
+
+
+def _prerequisite(rows: Rows, commit: str, dependent: Suggestion, listed: Suggestion | None) -> Suggestion:
+    reason = f"needed first by {dependent.commit[:12]}"
+    if listed is not None:
+        return replace(listed, reasons=(reason, *listed.reasons), needed_by=dependent.commit, applies="clean")
+    return Suggestion(
+        commit=commit,
+        subject=rows.by_id[commit].subject,
+        version=dependent.version,
+        score=dependent.score,
+        reasons=(reason,),
+        applies="clean",
+        needed_by=dependent.commit,
+    )

@@ -1,0 +1,72 @@
+"""A model's reasons in words: each feature name said the way a coordinator would."""
+
+from __future__ import annotations
+
+_PEOPLE = {
+    "a": "by {}",
+    "c": "committed by {}",
+    "r": "reviewed by {}",
+    "k": "acked by {}",
+    "rep": "reported by {}",
+    "t": "tested by {}",
+    "sug": "suggested by {}",
+}
+_FIXED = {
+    "security": "names a security advisory (XSA/CVE)",
+    "fixes:on-line": "what it fixes is on the line",
+    "fixes:absent": "has a Fixes: tag",
+    "fixes:unknown": "has a Fixes: tag",
+    "fixed-later": "a later commit fixes it",
+    "revert": "a revert",
+    "taken:newer": "a newer line took it",
+    "taken:older": "an older line took it",
+    "series:mate-taken": "another patch of its series was taken",
+    "series:alone": "a single patch, not part of a series",
+    "exist:all": "every file it changes is on the line",
+    "exist:most": "most files it changes are on the line",
+    "same:all": "the files it changes are as it found them on the line",
+    "same:most": "most files it changes are as it found them on the line",
+    "exist:new": "adds files only",
+}
+_LINE = {
+    "phase": "the line is {}",
+    "age": "the line is {} months old",
+    "rank": "line rank {} (0 = newest)",
+    "recent": "the line took {} fixes in 90 days",
+    "recentsec": "the line took {} security fixes in 90 days",
+    "since": "the line's last fix was {} days ago",
+    "waited": "landed {} days ago",
+}
+_KIND = {"sec": "a security fix", "fix": "a fix of a bug on the line", "other": "this kind of commit"}
+
+
+def reason_text(token: str) -> str:
+    """`token` (a feature name) in words."""
+    if "&" in token:
+        base, _, kind = token.partition("&")
+        return f"{reason_text(base)}, for {_KIND.get(kind, kind)}"
+    if token in _FIXED:
+        return _FIXED[token]
+    name, _, value = token.partition(":")
+    if name in _PEOPLE and "@" in value:
+        return _PEOPLE[name].format(value)
+    if name == "t":
+        key, _, count = value.partition(":")
+        return f"{count} {key} trailers" if count else f"has {key} trailers"
+    if name == "w":
+        return f"'{value}' in the subject"
+    if name == "s":
+        return f"subject starts '{value}:'"
+    if name == "p":
+        return f"touches {value}/"
+    if name == "ext":
+        return f"changes .{value} files"
+    if name == "files":
+        return f"changes {value} files"
+    if name == "taken":
+        return f"{value} other lines took it"
+    if name == "series":
+        return f"one of a series of {value}"
+    if name in _LINE:
+        return _LINE[name].format(value)
+    return token

@@ -1,0 +1,279 @@
+"""`backport suggest` on real repositories with a planted, learnable backport pattern.
+
+The history: a year of unstable commits, one every two days, of two kinds:
+"fix" commits (`core: fix ...`, touching core/) and "feature" commits
+(`ui: add ...`, touching ui/). Three stable lines fork along the way, and
+each takes every fix that lands while it is maintained (cherry-pick -x,
+a few days later) and no feature. The model must find that rule itself.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from builder import RepoBuilder
+from snapshot import snapshot
+
+from backport.suggest.features import split_trailers
+from backport.suggest.model import train
+
+DAY = 86400
+START = 1_600_000_000  # 2020-09-13
+
+
+def _fix(repo: RepoBuilder, n: int, when: int, extra: str = "") -> str:
+    return repo.commit(
+        f"core: fix overflow in handler {n}\n\nThe handler overflowed.\n{extra}\nSigned-off-by: A <a@example.org>\n",
+        {f"core/f{n % 7}.c": f"fix {n}\n" * 3},
+        when=when,
+        author="Fay Fixer <fay@example.org>",
+    )
+
+
+def _feature(repo: RepoBuilder, n: int, when: int) -> str:
+    return repo.commit(
+        f"ui: add widget {n}\n\nA new widget.\n\nSigned-off-by: B <b@example.org>\n",
+        {f"ui/w{n}.c": f"widget {n}\n"},
+        when=when,
+        author="Finn Feature <finn@example.org>",
+    )
+
+
+def _pick(repo: RepoBuilder, branch: str, commit: str, when: int) -> None:
+    repo.checkout(branch)
+    env = {"GIT_COMMITTER_DATE": f"@{when} +0000"}
+    repo.git("cherry-pick", "-x", commit, env=env)
+    repo.checkout("master")
+
+
+def planted(path: Path, *, fresh: int = 6) -> tuple[RepoBuilder, dict[str, list[str]]]:
+    """The planted history; `fresh` recent commits of each kind stay untaken."""
+    repo = RepoBuilder(path)
+    repo.commit("base", {"core/f0.c": "base\n", "ui/base.c": "ui\n"}, when=START)
+    ids: dict[str, list[str]] = {"fix": [], "feature": [], "fresh-fix": [], "fresh-feature": []}
+    lines: list[str] = []
+    waiting: list[tuple[int, str, str]] = []  # (when, branch, commit) picks to make
+    when = START
+    total = 180
+    for n in range(total):
+        when += 2 * DAY
+        if n in (10, 70, 130):
+            name = f"stable-{1 + (n - 10) // 60}.0"
+            repo.branch(name)
+            lines.append(name)
+        recent = n >= total - 2 * fresh
+        if n % 2:
+            commit = _fix(repo, n, when)
+            ids["fresh-fix" if recent else "fix"].append(commit)
+            if not recent:
+                waiting.extend((when + 3 * DAY, line, commit) for line in lines)
+        else:
+            commit = _feature(repo, n, when)
+            ids["fresh-feature" if recent else "feature"].append(commit)
+        due = [w for w in waiting if w[0] <= when]
+        for item in sorted(due):
+            _pick(repo, item[1], item[2], item[0])
+            waiting.remove(item)
+    return repo, ids
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[RepoBuilder, dict[str, list[str]]]:
+    return planted(tmp_path_factory.mktemp("planted"))
+
+
+def _json(run: Callable, path: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    result = run("suggest", "--format", "json", *args, repo=path)
+    assert result.code == 0, result.err
+    return json.loads(result.out)
+
+
+def test_the_planted_kind_comes_first(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]
+    repo, ids = history
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "6")
+    top = [s["commit"] for s in doc["suggestions"] if s["version"] == "3.0"]
+    assert sorted(top) == sorted(ids["fresh-fix"])
+    first = doc["suggestions"][0]
+    assert set(first) >= {"commit", "subject", "version", "score", "reasons", "applies"}
+    assert first["applies"] == "clean" and first["reasons"]
+    assert doc["lines"][0]["phase"].startswith("active")
+
+
+def test_a_feature_scores_below_every_fix(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]
+    repo, ids = history
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "0")
+    score = {s["commit"]: s["score"] for s in doc["suggestions"]}
+    assert set(ids["fresh-feature"]) <= set(score)
+    assert max(score[c] for c in ids["fresh-feature"]) < min(score[c] for c in ids["fresh-fix"])
+
+
+def test_suggest_changes_nothing(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]
+    repo, _ = history
+    before = snapshot(repo.path)
+    text = run("suggest", "--limit", "3", repo=repo.path)
+    assert text.code == 0, text.err
+    assert "3.0 (stable-3.0): active" in text.out
+    assert snapshot(repo.path) == before
+
+
+def _cut_back(source: Path, target: Path, moment: int) -> None:
+    """A clone whose every branch is cut back to its last commit at `moment`,
+    and a line that forked later deleted: the repository as it was then."""
+    subprocess.run(["git", "clone", "-q", "--bare", "--no-local", str(source), str(target)], check=True)
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=target, check=True, capture_output=True, text=True).stdout.strip()
+
+    branches = git("for-each-ref", "--format=%(refname)", "refs/heads").split()
+    forked = {b: int(git("log", "-1", "--format=%ct", git("merge-base", b, "refs/heads/master"))) for b in branches}
+    for branch in branches:
+        tip = git("rev-list", "-1", f"--before={moment}", branch)
+        if tip and (branch == "refs/heads/master" or forked[branch] <= moment):
+            git("update-ref", branch, tip)
+        else:
+            git("update-ref", "-d", branch)
+
+
+def test_as_of_reads_no_label_from_after_its_date(
+    run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]], tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    """The same answer from the whole repository with --as-of D as from the
+    repository cut back to D: nothing made after D was read. Backports made
+    after D would move the scores if they were."""
+    repo, ids = history
+    moment = START + 250 * DAY  # line 3.0 is ~10 days old, and takes many fixes after this
+    later = repo.git("rev-list", "--count", f"--since={moment}", "stable-2.0")
+    assert int(later) > 5  # labels after the date exist, and would change the model
+    _cut_back(repo.path, tmp_path / "then.git", moment)
+    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    whole = _json(run, repo.path, "--as-of", date, "--limit", "0")
+    then = _json(run, tmp_path / "then.git", "--as-of", date, "--limit", "0")
+    assert whole["trained"] == then["trained"]
+    assert whole["suggestions"] == then["suggestions"]
+    assert whole["suggestions"]
+    # and the date is honoured: without it the whole history is learned from
+    now = _json(run, repo.path, "--limit", "0")
+    assert now["trained"] != whole["trained"]
+
+
+def test_never_suggested(run: Callable, make_repo: Callable[..., RepoBuilder], tmp_path: Path) -> None:  # type: ignore[type-arg]
+    repo, ids = planted(tmp_path / "r", fresh=3)
+    when = START + 400 * DAY
+    declined = _fix(repo, 900, when, "Backport-to: none")
+    requested = _fix(repo, 901, when + DAY, "Backport-to: 3.0")
+    opted_out = _fix(repo, 902, when + 2 * DAY, "Cc: stable+noautosel@kernel.org # no")
+    skipped = _fix(repo, 903, when + 3 * DAY)
+    repo.note(skipped, "Backport-skip: 3.0 # not there")
+    applied = _fix(repo, 904, when + 4 * DAY)
+    _pick(repo, "stable-3.0", applied, when + 5 * DAY)
+    plain = _fix(repo, 905, when + 6 * DAY)
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "0")
+    listed = {s["commit"] for s in doc["suggestions"]}
+    assert plain in listed
+    assert not listed & {declined, requested, opted_out, skipped, applied}
+
+
+def test_prerequisite_for_a_conflict_one_earlier_commit_resolves(
+    run: Callable, tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    repo, ids = planted(tmp_path / "r", fresh=3)
+    when = START + 400 * DAY
+    text = "".join(f"line {i}\n" for i in range(20))
+    repo.commit("core: add table", {"core/table.c": text}, when=when)
+    _pick(repo, "stable-3.0", repo.head(), when + 1)
+    # an unremarkable change the line never took ...
+    first = repo.commit(
+        "ui: rename an entry\n", {"core/table.c": text.replace("line 10\n", "entry 10\n")}, when=when + 2 * DAY
+    )
+    # ... and a fix on the same lines, which conflicts without it
+    repo.commit(
+        "core: fix overflow in the table\n\nSigned-off-by: A <a@example.org>\n",
+        {"core/table.c": text.replace("line 10\n", "entry 10 fixed\n")},
+        when=when + 3 * DAY + 60,
+        author="Fay Fixer <fay@example.org>",
+    )
+    fix = repo.head()
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "8")
+    found = {s["commit"]: s for s in doc["suggestions"]}
+    assert found[fix]["applies"] == "conflict"
+    assert found[fix]["conflicts"] == ["core/table.c"]
+    assert found[first]["needed_by"] == fix
+    assert found[first]["reasons"][0] == f"needed first by {fix[:12]}"
+    assert found[first]["applies"] == "clean"
+
+
+def test_bad_as_of_is_a_usage_error(run: Callable, make_repo: Callable[..., RepoBuilder]) -> None:  # type: ignore[type-arg]
+    repo = make_repo()
+    repo.commit("base")
+    result = run("suggest", "--as-of", "last tuesday", repo=repo.path)
+    assert result.code == 2
+    assert "--as-of" in result.err and "Traceback" not in result.err
+
+
+def test_trailers_are_not_words() -> None:
+    body, trailers = split_trailers("Explain the leak.\n\nFixes: 0123456789ab (\"x\")\nReviewed-by: R <r@x.org>\n")
+    assert "leak" in body and "Fixes" not in body
+    assert trailers == [("fixes", '0123456789ab ("x")'), ("reviewed-by", "R <r@x.org>")]
+
+
+def test_the_model_learns_a_rule_and_is_deterministic() -> None:
+    rows = [(["bias", "w:fix", f"n:{i}"], True) for i in range(30)]
+    rows += [(["bias", "w:add", f"n:{i}"], False) for i in range(60)]
+    model = train(rows)
+    assert model.score(["bias", "w:fix"]) > 0.5 > model.score(["bias", "w:add"])
+    assert train(rows, c=10).score(["bias", "w:fix"]) > 0.8  # weaker L2, bolder weights
+    assert train(rows) == model
+    assert model.reasons(["bias", "w:fix", "w:add"])[0][0] == "w:fix"
+
+
+@pytest.mark.parametrize("fmt", ["text", "markdown", "html", "json"])
+def test_report_suggest_section_in_every_format(
+    run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]], fmt: str  # type: ignore[type-arg]
+) -> None:
+    repo, ids = history
+    result = run("--line", "3.0", "report", "--suggest", "--format", fmt, repo=repo.path)
+    assert result.code == 0, result.err
+    first = min(ids["fresh-fix"])  # any of them: all rank first
+    if fmt == "json":
+        doc = json.loads(result.out)
+        rows = doc["suggestions"]
+        assert {r["commit"] for r in rows[:6]} == set(ids["fresh-fix"])
+        assert set(rows[0]) >= {"commit", "subject", "version", "score", "reasons", "applies"}
+        assert doc["schema"] == 1 and "candidates" in doc
+        return
+    assert "Suggested (" in result.out or "Suggested <span" in result.out
+    assert "the line is active" in result.out
+    assert first[:12] in result.out
+    plain = run("--line", "3.0", "report", "--format", fmt, repo=repo.path)
+    assert "Suggested" not in plain.out
+
+
+def test_prerequisite_of_a_pending_commit(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    repo, _ = planted(tmp_path / "r", fresh=3)
+    when = START + 400 * DAY
+    text = "".join(f"line {i}\n" for i in range(20))
+    repo.commit("ui: add list", {"ui/list.c": text}, when=when)
+    _pick(repo, "stable-3.0", repo.head(), when + 1)
+    first = repo.commit("ui: reword an entry\n", {"ui/list.c": text.replace("line 7\n", "item 7\n")}, when=when + DAY)
+    nominated = repo.commit(
+        "ui: correct the entry\n\nBackport-to: 3.0\n",
+        {"ui/list.c": text.replace("line 7\n", "item 7 corrected\n")},
+        when=when + 2 * DAY,
+    )
+    # without a check result at hand, suggest does not run one (minutes on a large history) ...
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "3")
+    assert first not in {s["commit"] for s in doc["suggestions"]}
+    # ... with one, the pending commit's prerequisite comes first
+    assert run("--line", "3.0", "check", repo=repo.path).code == 0
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "3")
+    found = {s["commit"]: s for s in doc["suggestions"]}
+    assert nominated not in found  # a request is the report's business
+    assert found[first]["reasons"] == [f"needed first by {nominated[:12]} (pending)"]
+    assert found[first]["needed_by"] == nominated
+    report = json.loads(run("--line", "3.0", "report", "--suggest", "--format", "json", repo=repo.path).out)
+    assert first in {s["commit"] for s in report["suggestions"]}
