@@ -52,13 +52,16 @@ class GitError(BackportError):
         self.stderr = stderr
 
 
-# What git says when an object it needs is not in the repository: a partial
-# clone (`--filter`) whose promisor cannot be reached, or a damaged pack.
+# What git says when an object it needs is not in the repository, or cannot
+# be read: a partial clone (`--filter`) whose promisor cannot be reached, a
+# damaged pack, a corrupt loose object.
 _MISSING = re.compile(
     r"unable to read (?:blob object |tree |sha1 file of )?'?(?P<a>[0-9a-f]{40,64})"
     r"|missing (?:blob|tree|commit) object '?(?P<b>[0-9a-f]{40,64})"
     r"|could not fetch (?P<c>[0-9a-f]{40,64}) from promisor remote"
     r"|bad object (?P<d>[0-9a-f]{40,64})"
+    r"|loose object (?P<e>[0-9a-f]{40,64}) .*is corrupt"
+    r"|unable to unpack (?P<f>[0-9a-f]{40,64})"
 )
 MISSING_HINT = "fetch it (git fetch, or git fetch --refetch for a damaged pack), or clone without --filter"
 
@@ -72,6 +75,11 @@ class MissingObject(GitError):
         self.object_id = object_id
         self.message = f"object {object_id} is missing (git {' '.join(args[:2])})"
         self.hint = MISSING_HINT
+
+
+def missing_text(object_id: str) -> str:
+    """What a verdict says when an object it needs is missing, and the fix."""
+    return f"object {object_id} is missing (a partial clone or a damaged pack); {MISSING_HINT}"
 
 
 def git_failure(args: list[str], returncode: int, stderr: str) -> GitError:

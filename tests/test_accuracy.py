@@ -206,3 +206,21 @@ def test_untagged_fixes_come_oldest_first_and_age_on_a_warm_run(tmp_path: Path, 
     assert [u["commit"] for u in cold["untagged_fixes"]] == [older, newer]
     later = json.loads(run("check", "--format", "json", "--now", "2024-01-14T00:00:00+00:00", repo=tmp_path).out)
     assert [u["age_days"] for u in later["untagged_fixes"]] == [u["age_days"] + 31 for u in cold["untagged_fixes"]]
+
+
+def test_a_corrupt_object_costs_the_verdicts_that_read_it(tmp_path: Path, run: Callable[..., Any]) -> None:
+    """A loose object whose bytes are damaged: git cannot read it, and says
+    so differently from a missing one; it costs the same."""
+    repo, _ = xen_like(tmp_path)
+    fine = repo.commit("fine\n\nBackport-to: 4.20\n", {"xen/common/fine.c": "fine\n"})
+    damaged = repo.commit("damaged\n\nBackport-to: 4.20\n", {"xen/common/a.c": "edited\n" + "a\n" * 9})
+    repo.git("checkout", "-q", "--detach", "staging~2")
+    blob = repo.git("rev-parse", f"{damaged}:xen/common/a.c")
+    path = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    os.chmod(path, 0o644)
+    path.write_bytes(b"garbage")
+    result = run("check", "--format", "json", "--now", NOW, repo=tmp_path)
+    assert result.code == 0, result.err
+    states = {c["commit"]: c["targets"][0] for c in json.loads(result.out)["candidates"]}
+    assert states[damaged]["state"] == "unknown" and blob in states[damaged]["reason"]
+    assert (states[fine]["state"], states[fine]["applies"]) == ("pending", "clean")

@@ -59,7 +59,7 @@ def plan_chain(
     for name in names:
         c = commits[name]
         single = alone[name]
-        if single.missing is not None:  # nothing is known of it: it stays off the branch
+        if single.failure is not None:  # nothing is known of it: it stays off the branch
             plans[name] = LinePlan(single.pick(c.merge), single.pick(c.merge))
             continue
         changes = own.get(c.id, ())

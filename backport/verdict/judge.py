@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from backport.errors import MISSING_HINT
+from backport.errors import MISSING_HINT, missing_text
 from backport.escape import shown_path
 from backport.git import Git
 from backport.models import (
@@ -248,8 +248,6 @@ def _missing_problems(verdicts: Sequence[Verdict], detector: Detector, lines: Se
     return tuple(found)
 
 
-def _missing(object_id: str) -> str:
-    return f"object {object_id} is missing (a partial clone or a damaged pack); {MISSING_HINT}"
 
 
 # -- before simulation ----------------------------------------------------------
@@ -366,7 +364,7 @@ def _decide(
         elif bug_absent and version not in explicit:
             target = Target(version, NOT_NEEDED, evidence="fixes", reason=_not_there(fixed, version))
         elif candidate.commit in detection.missing:
-            target = Target(version, UNKNOWN, reason=_missing(detection.missing[candidate.commit]))
+            target = Target(version, UNKNOWN, reason=missing_text(detection.missing[candidate.commit]))
         else:
             warning = _named_anyway(fixed, version) if bug_absent else None
             target = Target(version, PENDING, reason=requested.get(version), warning=warning)
@@ -502,8 +500,8 @@ def _pending(
     owners: Mapping[str, tuple[str, ...]],
 ) -> Target:
     alone, chained = plan.alone, plan.chained
-    if alone.missing is not None:
-        return replace(target, state=UNKNOWN, reason=_missing(alone.missing), warning=None)
+    if alone.failure is not None:
+        return replace(target, state=UNKNOWN, reason=alone.failure, warning=None)
     conflicts: tuple[str, ...]
     after: tuple[str, ...]
     if alone.clean and alone.empty:

@@ -29,7 +29,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from backport.errors import MissingObject, git_failure
+from backport.errors import GitError, MissingObject, git_failure, missing_text
 from backport.git import Git
 from backport.record import record
 
@@ -76,7 +76,9 @@ class Pick:
     # None for a chained pick the chain left alone (not computed)
     tree: str | None
     merge: bool  # the commit is a merge, picked against its first parent (like cherry-pick -m 1)
-    missing: str | None = None  # an object git needed is not here: the pick could not be computed
+    # why the pick could not be computed (an object git needed is missing,
+    # or git itself failed on it): nothing else is known of it then
+    failure: str | None = None
 
 
 @record
@@ -87,7 +89,7 @@ class Outcome:
     conflicts: tuple[str, ...]
     tree: str  # written even on conflict (files then carry conflict markers)
     changes: tuple[Change, ...]  # result tree against the tree picked onto
-    missing: str | None = None  # the object git could not read; nothing else is known then
+    failure: str | None = None  # why git could not merge it (Pick.failure); nothing else is known then
 
     def pick(self, merge: bool) -> Pick:
         return Pick(
@@ -96,7 +98,7 @@ class Outcome:
             empty=self.clean and not self.changes,
             tree=self.tree if self.clean else None,
             merge=merge,
-            missing=self.missing,
+            failure=self.failure,
         )
 
     def footprint(self) -> set[str]:
@@ -205,12 +207,16 @@ class Scratch:
         return self.synthetic([(commit, tree)])[0]
 
     def attempt(self, commit: Commit, onto: str) -> tuple[bool, tuple[str, ...], str, str | None]:
-        """merge-tree of `commit` and S: (clean, conflicted paths, tree, missing
-        object). One missing object costs this pick, not the run."""
+        """merge-tree of `commit` and S: (clean, conflicted paths, tree, why it
+        failed). A missing object, or git failing on this one merge (git
+        2.39's merge-ort trips an assertion on some renames on real Xen),
+        costs this pick, not the run."""
         try:
             clean, conflicts, tree = self._merge_tree(commit, onto)
         except MissingObject as err:
-            return False, (), "", err.object_id
+            return False, (), "", missing_text(err.object_id)
+        except GitError as err:
+            return False, (), "", f"git could not merge it ({err.message}): pick it by hand to see"
         return clean, conflicts, tree, None
 
     def merged(
@@ -223,8 +229,8 @@ class Scratch:
         was picked onto (one diff-tree for all); their trees are live now."""
         changes = self.diff_trees((tree, r[2]) for tree, r in zip(trees, results, strict=True) if r[2])
         outcomes = [
-            Outcome(clean, conflicts, result, changes.get((tree, result), ()), missing)
-            for tree, (clean, conflicts, result, missing) in zip(trees, results, strict=True)
+            Outcome(clean, conflicts, result, changes.get((tree, result), ()), failure)
+            for tree, (clean, conflicts, result, failure) in zip(trees, results, strict=True)
         ]
         with self._lock:
             self.live.update(o.tree for o in outcomes if o.tree)

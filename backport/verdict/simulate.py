@@ -141,7 +141,7 @@ class Simulator:
             plans = self._map(lambda i: self._chain(tips[i].tree, every[i][1], set(tried[i])), unplanned)
             for index, plan in zip(unplanned, plans, strict=True):
                 results[index] = plan
-                if not any(p.alone.missing or p.chained.missing for p in plan.values()):
+                if not any(p.alone.failure or p.chained.failure for p in plan.values()):
                     self.cache.put("line", keys[index], _encode_plan(plan))
         return [r if r is not None else {} for r in results]
 
@@ -201,7 +201,7 @@ class Simulator:
             outcomes = self.scratch.merged([c for c, _ in todo], [t for _, t in todo], attempts)
             for (commit, tree), outcome in zip(todo, outcomes, strict=True):
                 self._outcomes[(commit.id, tree)] = outcome
-                if outcome.missing is None:  # a fetch may bring the object: never remember its absence
+                if outcome.failure is None:  # a fetch may bring the object, a git the fix: never remember a failure
                     self.cache.put("pick", [self._fingerprint, commit.id, tree], outcome.to_json())
         return [self._outcomes[(commit.id, tree)] for commit, tree in pairs]
 
