@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import time
 from typing import Any
 
@@ -27,11 +26,34 @@ from backport.git import Repository
 
 FORMAT = 1  # bump when the entry layout changes; old entries then read as misses
 DIRECTORY = os.path.join("backport-cache", "v1")
+
+# Every namespace, what it holds, and its version: the one place to bump
+# when what is stored under the same key changes (its old entries then read
+# as misses; the others stay). A namespace not here is a programming error.
+NAMESPACES: dict[str, int] = {
+    "scan": 4,  # a history range's ScanResult (backport.scan.scanner); also in the check's key
+    "fork": 1,  # where a line left unstable (backport.forks)
+    "releases": 1,  # which release tags a line's tip reaches (backport.lines)
+    "line-index": 2,  # a line's own commits: references, reverts, subjects, patch-ids (verdict.detect)
+    "ancestry": 1,  # which commits a line's tip reaches above a base (verdict.detect)
+    "patch-id": 1,  # the candidates' patch-ids above a base (verdict.detect)
+    "pick": 4,  # one simulated pick (verdict.simulate); also in the simulator's fingerprint
+    "line": 4,  # a line's whole plan: alone, chained, after (verdict.simulate)
+    "owners": 1,  # MAINTAINERS owners of each commit (verdict.judge)
+    "check": 1,  # the whole check result (verdict.check_cache)
+    "went-in": 1,  # what a line gained since its last release (commands.report)
+    "suggest": 2,  # ranked suggestions (suggest.rank)
+    "suggest-model": 2,  # a trained model (suggest.rank)
+}
+
+
+def version(namespace: str) -> int:
+    """The version of what `namespace` holds, for keys other caches build from it."""
+    return NAMESPACES[namespace]
 DEFAULT_LIMIT = 64 << 20  # bytes kept before pruning
 PRUNE_EVERY = 24 * 3600  # seconds between size checks
 _TEMP_PREFIX = ".tmp-"
 _STAMP = "pruned"
-_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9-]*")
 
 
 class Cache:
@@ -67,10 +89,10 @@ class Cache:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def _path(self, namespace: str, key: Any) -> str:
-        if not _NAMESPACE.fullmatch(namespace):
-            raise ValueError(f"bad cache namespace {namespace!r}")
+        if namespace not in NAMESPACES:
+            raise ValueError(f"unknown cache namespace {namespace!r}: add it to backport.cache.NAMESPACES")
         assert self.root is not None
-        name = self.digest(key)
+        name = self.digest([NAMESPACES[namespace], key])
         return os.path.join(self.root, namespace, name[:2], name[2:] + ".json")
 
     def get(self, namespace: str, key: Any) -> Any | None:

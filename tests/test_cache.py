@@ -135,12 +135,12 @@ WRITER = textwrap.dedent(
     cache = Cache.open(open_repository(sys.argv[1]))
     me = sys.argv[2]
     for n in range(20):
-        cache.put("race", n, {"writer": me, "n": n, "pad": ""})
+        cache.put("went-in", n, {"writer": me, "n": n, "pad": ""})
     for n in range(20, 400):
         # both writers fight over the same keys, with values of different sizes;
         # every key exists by now, so a miss means a reader saw a half-written entry
-        cache.put("race", n % 20, {"writer": me, "n": n, "pad": me * (n % 7) * 500})
-        value = cache.get("race", (n * 7) % 20)
+        cache.put("went-in", n % 20, {"writer": me, "n": n, "pad": me * (n % 7) * 500})
+        value = cache.get("went-in", (n * 7) % 20)
         assert value is not None and value["writer"] in ("a", "b"), value
     """
 )
@@ -156,7 +156,7 @@ def test_two_processes_writing_at_once_do_not_corrupt(repo: Repository) -> None:
         assert proc.returncode == 0, err.decode()
     cache = Cache.open(repo)
     for n in range(20):
-        value = cache.get("race", n)
+        value = cache.get("went-in", n)
         assert value is not None and value["writer"] in ("a", "b") and value["n"] % 20 == n
     leftovers = [name for _, _, files in os.walk(cache.root or "") for name in files if name.startswith(".tmp-")]
     assert leftovers == []
@@ -165,24 +165,36 @@ def test_two_processes_writing_at_once_do_not_corrupt(repo: Repository) -> None:
 def test_prune_removes_oldest_entries_beyond_the_limit(repo: Repository) -> None:
     cache = Cache.open(repo)
     for n in range(40):
-        cache.put("bulk", n, "x" * 1000)
-        os.utime(entry_path(cache, "bulk", n), (1_000_000 + n, 1_000_000 + n))
-    temp = Path(cache.root or "") / "bulk" / ".tmp-interrupted"
+        cache.put("owners", n, "x" * 1000)
+        os.utime(entry_path(cache, "owners", n), (1_000_000 + n, 1_000_000 + n))
+    temp = Path(cache.root or "") / "owners" / ".tmp-interrupted"
     temp.write_text("half")
     os.utime(temp, (1_000_000, 1_000_000))
     removed = cache.prune(limit=20_000)
-    kept = [n for n in range(40) if cache.get("bulk", n) is not None]
+    kept = [n for n in range(40) if cache.get("owners", n) is not None]
     assert removed >= 21 and not temp.exists()
     assert kept == list(range(40 - len(kept), 40))  # the newest survive
-    assert sum(entry_path(cache, "bulk", n).stat().st_size for n in kept) <= 10_000
+    assert sum(entry_path(cache, "owners", n).stat().st_size for n in kept) <= 10_000
 
 
 def test_open_prunes_at_most_once_a_day(repo: Repository) -> None:
-    Cache.open(repo).put("bulk", 1, "x" * 5000)
+    Cache.open(repo).put("owners", 1, "x" * 5000)
     stamp = Path(repo.common_dir) / "backport-cache" / "v1" / "pruned"
     assert stamp.exists()
     Cache.open(repo, limit=100)
-    assert Cache.open(repo).get("bulk", 1) is not None  # checked recently: left alone
+    assert Cache.open(repo).get("owners", 1) is not None  # checked recently: left alone
     os.utime(stamp, (1_000_000, 1_000_000))
     Cache.open(repo, limit=100)
-    assert Cache.open(repo).get("bulk", 1) is None
+    assert Cache.open(repo).get("owners", 1) is None
+
+
+def test_a_namespace_version_bump_misses_only_that_namespace(repo: Repository, monkeypatch: pytest.MonkeyPatch) -> None:
+    """backport.cache.NAMESPACES is the one place versions live: bumping
+    one makes its entries misses and leaves the others."""
+    from backport import cache as cache_module
+
+    cache = Cache.open(repo)
+    cache.put("pick", "k", "a pick")
+    cache.put("line", "k", "a plan")
+    monkeypatch.setitem(cache_module.NAMESPACES, "pick", cache_module.NAMESPACES["pick"] + 1)
+    assert cache.get("pick", "k") is None and cache.get("line", "k") == "a plan"

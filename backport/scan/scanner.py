@@ -23,6 +23,7 @@ from functools import cache
 from itertools import accumulate
 from typing import TYPE_CHECKING, Any
 
+from backport.cache import version
 from backport.config import NOTES_REF
 from backport.errors import GitError
 from backport.escape import printable
@@ -36,10 +37,6 @@ from backport.record import layout, rebuild, record, replace
 if TYPE_CHECKING:
     from backport.cache import Cache
     from backport.session import Session
-
-# Bump when what the scanner finds changes for the same history, so cached
-# scans from an older backport read as misses.
-SCAN_VERSION = 4
 
 _REVERT = b"this reverts commit "
 _FORMAT = "%H%x00%B"  # exactly what the benchmark's raw `git log` prints
@@ -120,7 +117,7 @@ def scan_inputs(
     stop), the notes, the grammar and the line versions problems are judged
     against."""
     return {
-        "version": SCAN_VERSION,
+        "version": version("scan"),
         "unstable": unstable_commit,
         "stop": _stop(lines),
         "notes": git.resolve_many([NOTES_REF]).get(NOTES_REF),

@@ -23,7 +23,6 @@ from backport.suggest.model import Model, train
 from backport.suggest.phase import DAY, phase_at
 from backport.suggest.wording import reason_text
 
-CACHE_VERSION = 2  # bump when a result for the same inputs changes
 FORGOTTEN = 3 * 365 * DAY  # a line without a commit for this long is not read
 Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]
 REASONS = 3
@@ -143,7 +142,7 @@ def _key(
     from backport.scan.scanner import session_inputs
 
     read = [[str(line.version), line.commit] for line in every]
-    model_part = [CACHE_VERSION, features.VERSION, session.unstable.commit, read]
+    model_part = [features.VERSION, session.unstable.commit, read]
     return [
         model_part,
         when,

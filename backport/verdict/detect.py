@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from backport.cache import version as cache_version
 from backport.errors import MissingObject
 from backport.forks import ForkPoints
 from backport.git import Git
@@ -60,8 +61,6 @@ _COMMIT_LINE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 # different binary changes to one path do not share a patch-id.
 _DIFF = ("diff-tree", "--stdin", "-p", "--root", "--full-index", "--no-renames", "--no-color")
 _PATCH_ID = ("patch-id", "--stable")
-# Bump when the index format or the reference patterns change: old entries are then ignored.
-_INDEX_VERSION = 2
 # What a backport's subject may add to the original's: "[PATCH 4.20]",
 # "[4.19]", "backport:", "[backport]", "(backport)" and the like.
 _DECORATION = re.compile(
@@ -97,7 +96,7 @@ class LineIndex:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "version": _INDEX_VERSION,
+            "version": cache_version("line-index"),
             "commits": list(self.commits),
             "references": [list(r) for r in self.references],
             "reverts": [list(r) for r in self.reverts],
@@ -109,7 +108,7 @@ class LineIndex:
     def from_json(cls, tip: str, fork: str | None, data: Any) -> LineIndex | None:
         """The cached index, or None when the entry is not one we wrote."""
         try:
-            if data["version"] != _INDEX_VERSION:
+            if data["version"] != cache_version("line-index"):
                 return None
             patch_ids = data["patch_ids"]
             return cls(

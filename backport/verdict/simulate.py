@@ -12,8 +12,10 @@ is the caching and the work across lines; the parts are their own modules:
 - backport.verdict.conflicts: the conflicting hunks, and a command that
   replays a pick by hand.
 
-Results are cached by content: a pick by (engine fingerprint, commit, tree
-picked onto), a line's whole plan by (fingerprint, tip, candidates).
+Results are cached by content: a pick by (fingerprint, commit, tree picked
+onto), a line's whole plan by (fingerprint, tip, candidates). The
+fingerprint holds what else decides a merge: git's version, the merge
+settings, and the versions of the two namespaces (backport.cache).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import re
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from backport.cache import Cache
+from backport.cache import Cache, version
 from backport.errors import UsageError
 from backport.git import Git, Repository, check_revision
 from backport.verdict.chain import LinePlan, plan_chain
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 
 __all__ = ["LinePlan", "Pick", "Simulator", "fingerprint", "reproduce_command"]
 
-ENGINE = 4  # bump when a change here alters results, so cached ones are not reused
 # Settings that change what a merge decides; part of every cache key.
 _MERGE_SETTINGS = (
     r"^(merge\.(renames|renamelimit|directoryrenames|renormalize)|diff\.(renames|renamelimit)|core\.ignorecase)$"
@@ -217,7 +218,7 @@ def fingerprint(git: Git) -> str:
     """What, besides the commits, decides a simulation: this engine, git's
     version and the merge settings in force. Part of every cache key."""
     settings = git.config_regexp(_MERGE_SETTINGS)
-    return Cache.digest([ENGINE, list(git_version(git)), sorted(settings)])
+    return Cache.digest([version("pick"), version("line"), list(git_version(git)), sorted(settings)])
 
 
 def git_version(git: Git) -> tuple[int, ...]:
