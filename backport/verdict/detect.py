@@ -516,38 +516,43 @@ class Detector:
         larger side's changed lines. Both conditions are needed: a subject
         alone repeats ("x86: fix build"), and so does a one-line change."""
         undecided = [c for c in wanted if any((c, line.version) not in found for line in self.lines)]
-        taken = {a.commit for a in found.values()}
-        free_by_line: dict[Version, dict[str, list[str]]] = {}
-        for line in self.lines:
-            index = self.indexes()[line.version]
-            named = {carrier for written, carrier, _ in index.references if written in resolved}
-            free = _live(index, resolved) - named - taken
-            by_subject = free_by_line.setdefault(line.version, {})
-            for subject, carrier in index.subjects:
-                if carrier in free and subject:
-                    by_subject.setdefault(subject, []).append(carrier)
-        if not undecided or not any(free_by_line.values()):
+        free = self._free_by_subject(resolved, {a.commit for a in found.values()})
+        if not undecided or not any(free.values()):
             return  # nothing to compare: spare asking git for subjects
         known = {c: compared_subject(subjects[c]) for c in undecided if c in subjects}
         known.update(self._subjects([c for c in undecided if c not in known]))
-        pairs: list[tuple[str, Version, list[str]]] = []
-        for line in self.lines:
-            by_subject = free_by_line[line.version]
-            for commit in undecided:
-                carriers = by_subject.get(known.get(commit, ""))
-                if carriers and (commit, line.version) not in found:
-                    pairs.append((commit, line.version, carriers))
+        pairs = [
+            (commit, version, by_subject[known[commit]])
+            for version, by_subject in free.items()
+            for commit in undecided
+            if known.get(commit) in by_subject and (commit, version) not in found
+        ]
         if not pairs:
             return
         involved = list(dict.fromkeys([c for c, _, _ in pairs] + [x for _, _, xs in pairs for x in xs]))
         changed, missing = set_aside_missing(lambda some: changed_lines(self.git, some, parents), involved)
         self.missing.update((c, o) for c, o in missing.items() if c in known)
         for commit, version, carriers in pairs:
-            ours = changed.get(commit)
-            scored = [(share(ours, changed[x]), x) for x in carriers if ours and x in changed]
-            best = max(scored, default=(0.0, ""))
-            if best[0] >= SIMILAR_SHARE:
-                found[(commit, version)] = Applied(best[1], SIMILAR)
+            best = _most_alike(changed, commit, carriers)
+            if best is not None:
+                found[(commit, version)] = Applied(best, SIMILAR)
+
+    def _free_by_subject(
+        self, resolved: Mapping[str, str], taken: Collection[str]
+    ) -> dict[Version, dict[str, list[str]]]:
+        """Per line, subject as compared -> the live line commits with it
+        that carry nothing else: no reference line naming a commit here,
+        not found for another commit already."""
+        free_by_line: dict[Version, dict[str, list[str]]] = {}
+        for line in self.lines:
+            index = self.indexes()[line.version]
+            named = {carrier for written, carrier, _ in index.references if written in resolved}
+            free = _live(index, resolved) - named - set(taken)
+            by_subject = free_by_line.setdefault(line.version, {})
+            for subject, carrier in index.subjects:
+                if carrier in free and subject:
+                    by_subject.setdefault(subject, []).append(carrier)
+        return free_by_line
 
     def _subjects(self, commits: Sequence[str]) -> dict[str, str]:
         """commit -> subject as compared, for commits the caller did not describe: one git log."""
@@ -607,6 +612,15 @@ def changed_lines(
         elif in_hunk and current is not None and raw[:1] in ("+", "-") and raw[1:].strip():
             current[raw[0] + raw[1:].strip()] += 1
     return found
+
+
+def _most_alike(changed: Mapping[str, Counter[str]], commit: str, carriers: Sequence[str]) -> str | None:
+    """The carrier whose changed lines share the most with the commit's, if
+    at least SIMILAR_SHARE of the larger side's."""
+    ours = changed.get(commit)
+    scored = [(share(ours, changed[x]), x) for x in carriers if ours and x in changed]
+    score, best = max(scored, default=(0.0, ""))
+    return best if score >= SIMILAR_SHARE else None
 
 
 def share(ours: Counter[str], theirs: Counter[str]) -> float:

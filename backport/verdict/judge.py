@@ -84,17 +84,13 @@ def evaluate(
     `only` (full ids) limits the verdicts and untagged fixes returned; the
     rest is still judged where it matters to them (reverts, `after`).
     """
-    git, lines = session.git, list(session.lines)
+    lines = list(session.lines)
     versions = [line.version for line in lines]
     commits = _without_broken_nominations(scan_result, session.known_versions)
     by_id = {c.commit: c for c in commits}
-    written = [w for c in commits for w in (*c.fixes, *c.reverts, *_needs(c))]
-    resolved = _resolve(git, written)
-    reverted_by = effective_reverts(
-        {c.commit: [resolved[w] for w in c.reverts if w in resolved] for c in commits if c.reverts}
-    )
+    links = _links(session.git, commits)
     detector = Detector(
-        git,
+        session.git,
         scan_result.unstable_commit,
         lines,
         base=scan_result.base,
@@ -102,30 +98,17 @@ def evaluate(
         forks=session.forks,
         above_base=by_id,  # what the scan read lies above its base
     )
-    fix_targets = {c.commit: [resolved[w] for w in c.fixes if w in resolved] for c in commits if c.fixes}
-    detection, bug_on, interesting = _detect(detector, commits, fix_targets, versions)
+    detection, bug_on, interesting = _detect(detector, commits, links.fix_targets, versions)
     as_request = bool(session.config["fixes-as-request"])
     plans, pending, untagged = _judge_all(
-        interesting, versions, detection, bug_on, reverted_by, fix_targets, as_request
+        interesting, versions, detection, bug_on, links.reverted_by, links.fix_targets, as_request
     )
     if only is not None:
-        wanted = set(only)
-        plans = [p for p in plans if p.candidate.commit in wanted]
-        untagged = [u for u in untagged if u.candidate.commit in wanted]
-    needs = {c.commit: tuple(resolved[w] for w in _needs(c) if w in resolved) for c in commits if _needs(c)}
-    plans, untagged = _simulate(
-        session, lines, plans, untagged, pending, by_id, now, progress, cache
-    )
-    plans = _prerequisites_first(plans, needs, pending, by_id)
-    verdicts = tuple(
-        Verdict(
-            p.candidate,
-            p.nominations,
-            tuple(p.targets[v] for v in sorted(p.targets)),
-            merge=len(p.candidate.parents) > 1,
-        )
-        for p in plans
-    )
+        plans = [p for p in plans if p.candidate.commit in only]
+        untagged = [u for u in untagged if u.candidate.commit in only]
+    plans, untagged = _simulate(session, lines, plans, untagged, pending, by_id, now, progress, cache)
+    plans = _prerequisites_first(plans, links.needs, pending, by_id)
+    verdicts = tuple(_verdict(p) for p in plans)
     missing = _missing_problems(verdicts, detector, lines)
     return CheckResult(
         unstable_ref=scan_result.unstable_ref,
@@ -137,6 +120,33 @@ def evaluate(
         now=now.isoformat(),
         incomplete=bool(missing),
     )
+
+
+@record
+class _Links:
+    """What the candidates' messages name, resolved in one batch."""
+
+    reverted_by: Mapping[str, str]  # reverted commit -> the revert that stands
+    fix_targets: Mapping[str, Sequence[str]]  # fix -> the commits its Fixes: name
+    needs: Mapping[str, Sequence[str]]  # commit -> the prerequisites its message names (Linux)
+
+
+def _links(git: Git, commits: Sequence[Candidate]) -> _Links:
+    resolved = _resolve(git, [w for c in commits for w in (*c.fixes, *c.reverts, *_needs(c))])
+
+    def ids(written: Iterable[str]) -> list[str]:
+        return [resolved[w] for w in written if w in resolved]
+
+    return _Links(
+        reverted_by=effective_reverts({c.commit: ids(c.reverts) for c in commits if c.reverts}),
+        fix_targets={c.commit: ids(c.fixes) for c in commits if c.fixes},
+        needs={c.commit: tuple(ids(_needs(c))) for c in commits if _needs(c)},
+    )
+
+
+def _verdict(plan: _Plan) -> Verdict:
+    targets = tuple(plan.targets[v] for v in sorted(plan.targets))
+    return Verdict(plan.candidate, plan.nominations, targets, merge=len(plan.candidate.parents) > 1)
 
 
 def _detect(
