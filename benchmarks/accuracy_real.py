@@ -232,7 +232,7 @@ def _at_start(clone: str, window: Window, verdicts: dict[str, dict], counts: Cou
                 spare = [c[:12] for c, n in zip(t["after"], needed, strict=True) if not n]
                 print(f"  not minimal: {commit[:12]} after {len(t['after'])}, git does without {spare}",
                       file=sys.stderr)
-        if t.get("warning"):
+        if (t.get("reason") or "").startswith("warning:"):
             counts["start: pending with a warning (named explicitly, Fixes: target absent)"] += 1
     subprocess.run(["git", "-C", clone, "worktree", "remove", "--force", tree], capture_output=True)
 
