@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import secrets
 import shutil
 import tempfile
 import threading
@@ -164,8 +165,7 @@ class Scratch:
             found = self.git.run(["rev-parse", "--git-path", "objects", "--show-object-format"]).stdout
             objects, algorithm = os.fsdecode(found).splitlines()
             objects = os.path.abspath(os.path.join(self.git.cwd, objects))  # relative to cwd before git 2.31
-            self._tmp = tempfile.mkdtemp(prefix="backport-sim-")
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self._tmp, True)
+            self._tmp = self._make_directory()
             self._objects = os.path.join(self._tmp, "objects")
             self._algorithm = algorithm
             os.makedirs(os.path.join(self._objects, "info"))
@@ -177,6 +177,20 @@ class Scratch:
                 handle.write(os.fsencode(objects) + b"\n")
             self._scratch = self.git.with_env({"GIT_OBJECT_DIRECTORY": self._objects})
             return self._scratch
+
+    def _make_directory(self) -> str:
+        """A new private directory, known to close() and to the finalizer
+        before it exists: Ctrl-C arriving in the middle (inside mkdtemp,
+        after its mkdir) would otherwise leave it behind, unnamed."""
+        while True:
+            path = os.path.join(tempfile.gettempdir(), f"backport-sim-{secrets.token_hex(6)}")
+            self._tmp = path
+            self._finalizer = weakref.finalize(self, shutil.rmtree, path, True)
+            try:
+                os.mkdir(path, 0o700)
+                return path
+            except FileExistsError:
+                self._finalizer.detach()  # someone else's: try another name
 
     def close(self) -> None:
         if self._tmp is not None:
