@@ -48,6 +48,37 @@ DEFAULT_RELEASE_PATTERNS = (
 DEFAULT_KEYS = ("Backport-to", "Backport")  # Backport is Xen's documented key
 DEFAULT_SKIP_KEYS = ("Backport-skip",)
 DEFAULT_FIXES_KEYS = ("Fixes", "Amends")  # Amends is Xen's
+
+
+def key_line(keys: Iterable[str], engine: str = "re") -> str:
+    """Where a `Key:` line starts, for any of `keys`: the one rule the
+    parser (backport.nominations), the hook's quick look and git's filter
+    in the scanner (backport.scan.history) share.
+
+    A line that starts with the key (any case: the caller's flag), then
+    spaces or tabs, then a colon; the key as written is group 1. Longest
+    keys first, so that a key that starts with another is taken whole.
+    `^` must anchor at every line start (re.MULTILINE; git's `--grep`
+    matches a line at a time). `engine` says whose syntax: "re" is Python's,
+    which PCRE reads alike (re.escape quotes only characters that are not
+    letters, digits or `_`, and a backslash makes any such character literal
+    to PCRE); "ere" is POSIX extended, for `git log -E`. A key must not hold
+    a line break, which git's `--grep` splits patterns at: the scanner
+    leaves those out of git's filter (config accepts them).
+    """
+    ordered = sorted(set(keys), key=lambda key: (-len(key), key))
+    if engine == "ere":
+        # a bracket expression has no escapes: its tab is a real one
+        return "^(" + "|".join(_ERE_SPECIAL.sub(r"\\\g<0>", k) for k in ordered) + ")[ \t]*:"
+    return "^(" + "|".join(re.escape(k) for k in ordered) + r")[ \t]*:"
+
+
+# What POSIX extended regular expressions give a meaning to outside a
+# bracket expression; a backslash before one makes it literal (POSIX leaves
+# a backslash before anything else undefined, and GNU gives `\w`, `\<` ...
+# meanings). `]` and `}` alone are literal.
+_ERE_SPECIAL = re.compile(r"[\\.\[()*+?{|^$]")
+
 DEFAULT_FIX_PATTERNS = (
     r"\bXSA-\d+",
     r"\bCVE-\d{4}-\d+",

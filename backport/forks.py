@@ -29,6 +29,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 
+from backport.background import Background, background
 from backport.git import Git
 
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
@@ -49,7 +50,7 @@ class ForkPoints:
         self.unstable = unstable
         self.cache = cache
         self._known: dict[str, Forks] = {}
-        self._walks: dict[str, _Walk] = {}  # tip -> the walk that will answer for it
+        self._walks: dict[str, Background[dict[str, Forks]]] = {}  # tip -> the walk that will answer for it
         self._lock = threading.Lock()
 
     def start(self, tips: Iterable[str]) -> None:
@@ -59,16 +60,17 @@ class ForkPoints:
             todo = [t for t in dict.fromkeys(tips) if t and t not in self._known and t not in self._walks]
             todo = [t for t in todo if not self._cached(t)]
             if todo:
-                walk = _Walk(self.git, self.unstable, todo)
-                self._walks.update((tip, walk) for tip in todo)
+                git, unstable = self.git, self.unstable
+                started = background(lambda: walk(git, unstable, todo), "fork-points")
+                self._walks.update((tip, started) for tip in todo)
 
     def many(self, tips: Sequence[str]) -> dict[str, Forks]:
         """Each tip's fork points (starting one walk for those not yet asked)."""
         self.start(tips)
         for tip in tips:
-            walk = self._walks.get(tip)
-            if walk is not None:
-                self._learn(walk.result())
+            started = self._walks.get(tip)
+            if started is not None:
+                self._learn(started.result())
         return {tip: self._known[tip] for tip in tips}
 
     def all_of(self, tip: str) -> Forks:
@@ -99,29 +101,6 @@ class ForkPoints:
             self._known[tip] = tuple(stored)
             return True
         return False
-
-
-class _Walk:
-    """One `rev-list` for several tips, on a thread; result() waits for it."""
-
-    def __init__(self, git: Git, unstable: str, tips: list[str]) -> None:
-        self._found: dict[str, Forks] = {}
-        self._error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self._found = walk(git, unstable, tips)
-            except BaseException as err:  # handed to result()
-                self._error = err
-
-        self._thread = threading.Thread(target=run, name="fork-points", daemon=True)
-        self._thread.start()
-
-    def result(self) -> dict[str, Forks]:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._found
 
 
 def walk(git: Git, unstable: str, tips: Sequence[str]) -> dict[str, Forks]:

@@ -4,7 +4,10 @@ Everything goes through `subprocess`: queries with `run`, long history reads
 with `stream`, which drains git's pipe on a thread and kills git when the
 reader stops early. GitPython's `Git` command interface does the same, but its
 import alone takes 130 ms: a sixth of the time git needs to print 60,000
-commits, and more than the commit-msg hook's whole budget.
+commits, and more than the commit-msg hook's whole budget. The threads here
+(Stream, ObjectReader, Git.pipe) are pumps that live as long as their git
+process; backport.background starts them, and says which other threads
+there are and why `Git.ahead` needs none.
 
 Every revision that comes from a user or a repository is passed after an
 option terminator or rejected when it starts with `-`, so it is never taken
@@ -16,9 +19,9 @@ from __future__ import annotations
 import collections
 import os
 import subprocess
-import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 
+from backport.background import background
 from backport.errors import ConfigError, GitError, RepoError, UsageError, git_failure
 from backport.record import record
 
@@ -123,8 +126,11 @@ class Git:
         gets the same result again.
 
         For a short run that knows what it will ask, like the commit-msg
-        hook: git's work then overlaps ours. `close` stops what was started
-        and never asked for."""
+        hook: git's work then overlaps ours. No thread is involved: git runs
+        on its own and its answer waits in the pipe, so this is for small
+        answers (a long one would fill the pipe and stall git until asked
+        for: `start_stream` reads those as they come). `close` stops what
+        was started and never asked for."""
         key = (tuple(args), input)
         if key in self._started or key in self._done:
             return
@@ -210,7 +216,6 @@ class Git:
         """
         import signal
         import tempfile
-        import threading
 
         commands = [["git", *first], ["git", *second]]
         with tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2:
@@ -228,17 +233,18 @@ class Git:
             assert producer.stdout is not None and producer.stdin is not None
             producer.stdout.close()  # the consumer owns it now; a dead consumer then stops the producer
 
-            writer = threading.Thread(target=_feed, args=(producer.stdin, input), daemon=True)
-            writer.start()
+            stdin = producer.stdin
+            writer = background(lambda: _feed(stdin, input), "git-pipe-writer")
             try:
                 output, _ = consumer.communicate()
-                writer.join()
+                writer.result()
                 producer.wait()
             finally:
                 for proc in (producer, consumer):
                     if proc.poll() is None:
                         proc.kill()
                         proc.wait()
+                writer.close()  # a dead producer ends the writing
             # A consumer that dies takes the producer down with SIGPIPE: then
             # the consumer's error is the one that explains it.
             order = [(producer, first, err1), (consumer, second, err2)]
@@ -528,8 +534,7 @@ class Stream:
                 if doorbell is not None:
                     doorbell.put(self)
 
-        self._reader = threading.Thread(target=drain, name="git-stream-reader", daemon=True)
-        self._reader.start()
+        self._reader = background(drain, "git-stream-reader")
 
     def __iter__(self) -> Iterator[bytes]:
         done = False
@@ -564,7 +569,7 @@ class Stream:
         if self._popen.poll() is None:
             self._popen.kill()
             self._popen.wait()
-        while self._reader.is_alive():  # unblock a reader waiting on a full queue
+        while not self._reader.done():  # unblock a reader waiting on a full queue
             try:
                 self._chunks.get(timeout=0.05)
             except self._empty:
@@ -597,8 +602,7 @@ class ObjectReader:
             stderr=self._errors,
         )
         self._found: collections.deque[tuple[str, bytes]] = collections.deque()  # appended by the reader thread
-        self._reader = threading.Thread(target=self._read, name="git-cat-file-reader", daemon=True)
-        self._reader.start()
+        self._reader = background(self._read, "git-cat-file-reader")
 
     def _read(self) -> None:
         out = self._proc.stdout
@@ -630,7 +634,7 @@ class ObjectReader:
     def result(self) -> dict[str, bytes]:
         assert self._proc.stdin is not None
         self._proc.stdin.close()
-        self._reader.join()
+        self._reader.result()
         rc = self._proc.wait()
         self._errors.seek(0)
         stderr = self._errors.read().decode("utf-8", "replace")
@@ -647,4 +651,5 @@ class ObjectReader:
             self._proc.wait()
         if self._proc.stdin is not None and not self._proc.stdin.closed:
             self._proc.stdin.close()
+        self._reader.close()  # git's stdout is at its end: so is the reader
         self._errors.close()

@@ -96,8 +96,8 @@ def _mentions(text: str, config: cfg.Config) -> bool:
 
     A superset of what the check looks at (it strips comments first)."""
     forms = [form.key for form in config["request-forms"]]
-    keys = sorted({*config["keys"], *forms, *config["skip-keys"], *config["fixes-keys"]}, key=len, reverse=True)
-    if keys and re.search(rf"^(?:{'|'.join(map(re.escape, keys))})[ \t]*:", text, re.IGNORECASE | re.MULTILINE):
+    keys = [*config["keys"], *forms, *config["skip-keys"], *config["fixes-keys"]]
+    if keys and re.search(cfg.key_line(keys), text, re.IGNORECASE | re.MULTILINE):
         return True
     return any(re.search(pattern, text, re.IGNORECASE) for pattern in config["hook.fix-patterns"])
 

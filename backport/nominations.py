@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from functools import cache, lru_cache
 
-from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS
+from backport.config import DEFAULT_FIXES_KEYS, DEFAULT_KEYS, DEFAULT_SKIP_KEYS, key_line
 from backport.escape import printable
 from backport.models import Form, Nomination, Request, Version, listing
 from backport.record import record
@@ -31,8 +31,8 @@ _PREREQUISITE = re.compile(r"\s*:\s*([0-9a-fA-F]{7,64})\b\s*:?\s*(.*)$", re.S)
 # The commit a Fixes: line names: the first word of the value, blanks around
 # it aside, when it is 7 to 64 hex digits (a SHA-1 or SHA-256 id).
 _FIXED = re.compile(r"\s*\b([0-9a-fA-F]{7,64})\b")
-_REVERT_TEXT = "This reverts commit "
-_REVERTS = re.compile(rf"^{_REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
+REVERT_TEXT = "This reverts commit "  # what `git revert` writes; the scanner has git look for it too
+_REVERTS = re.compile(rf"^{REVERT_TEXT}([0-9a-fA-F]{{7,64}})", re.MULTILINE)
 EXACT, AND_NEWER = "exact", "and-newer"
 
 
@@ -71,9 +71,8 @@ def _forms(grammar: Grammar) -> dict[str, tuple[Form, ...]]:
 
 @cache
 def _line_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
-    """`Key: value` lines for any of `keys`, longest first; groups key, value."""
-    alternatives = "|".join(re.escape(k) for k in sorted(set(keys), key=len, reverse=True))
-    return re.compile(rf"^({alternatives})[ \t]*:[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
+    """`Key: value` lines for any of `keys` (config.key_line); groups key, value."""
+    return re.compile(key_line(keys) + r"[ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
 
 
 @cache
@@ -377,7 +376,7 @@ def parse(text: str, grammar: Grammar = DEFAULT_GRAMMAR, source: str = "trailer"
                 needs=value.needs,
             )
         )
-    if _REVERT_TEXT in text:  # a substring search spares most messages the regex
+    if REVERT_TEXT in text:  # a substring search spares most messages the regex
         reverts = tuple(dict.fromkeys(m.group(1).lower() for m in _REVERTS.finditer(text)))
     else:
         reverts = ()

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
+import string
 import subprocess
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -157,24 +163,35 @@ def test_scan_cache_hits_and_follows_history_and_notes(tmp_path: Path) -> None:
     assert len(cached().candidates) == 2
 
 
-def git_without_pcre(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make git behave as one built without PCRE: it refuses `log -P` at once,
-    and the probe says it cannot."""
-    import backport.scan.scanner
+def git_without_pcre(monkeypatch: pytest.MonkeyPatch, where: Path) -> None:
+    """From now on, `git` is the real one as built without PCRE: it refuses
+    `-P` at once, with that build's message and exit code, before any output."""
+    real = shutil.which("git")
+    assert real is not None
+    where.mkdir()
+    shim = where / "git"
+    shim.write_text(
+        "#!/bin/sh\n"
+        "for arg; do\n"
+        '  case "$arg" in -P|--perl-regexp)\n'
+        '    echo "fatal: cannot use Perl-compatible regexes when not compiled with USE_LIBPCRE" >&2; exit 128;;\n'
+        "  esac\n"
+        "done\n"
+        f'exec {shlex.quote(real)} "$@"\n'
+    )
+    shim.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{where}{os.pathsep}{os.environ['PATH']}")
+    assert subprocess.run(["git", "log", "-1", "-P", "--grep=^"], capture_output=True, cwd=where).returncode == 128
 
-    monkeypatch.setattr(backport.scan.scanner, "_PERL", ("--no-such-option",))
-    monkeypatch.setattr(backport.scan.scanner, "_has_pcre", lambda git, commit: False)
 
-
-@pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
-def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_filters: bool) -> None:
-    """Both ways of reading find a nomination however git's output is cut."""
+@pytest.mark.parametrize("pcre", [True, False], ids=["PCRE", "ERE: git without PCRE"])
+def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pcre: bool) -> None:
+    """A nomination is found however git's output is cut."""
     import backport.git
-    import backport.scan.scanner
 
-    if not git_filters:
-        git_without_pcre(monkeypatch)
-    repo, _ = xen_like(tmp_path)
+    repo, _ = xen_like(tmp_path / "repo")
+    if not pcre:
+        git_without_pcre(monkeypatch, tmp_path / "bin")
     expected = []
     for i in range(40):
         body = "x" * (i * 7 % 50)
@@ -187,80 +204,64 @@ def test_records_that_straddle_stream_chunks(tmp_path: Path, monkeypatch, git_fi
     expected.append(noted)
     for size in (1, 7, 64, 1 << 20):
         monkeypatch.setattr(backport.git, "_CHUNK", size)
-        candidates = scanned(tmp_path).candidates
+        candidates = scanned(tmp_path / "repo").candidates
         assert [c.commit for c in candidates] == expected, size
         assert [c.order for c in candidates] == sorted(c.order for c in candidates)
         assert candidates[0].order == 0
 
 
-def test_commit_details_read_like_git_log(tmp_path: Path) -> None:
-    """Author, dates and parents from raw objects agree with git log's own rendering."""
-    from backport.git import Git
-    from backport.scan.scanner import commit_details
-
-    repo, _ = xen_like(tmp_path)
-    env = {"GIT_AUTHOR_NAME": "Roger Pau Monné", "GIT_AUTHOR_DATE": "1700000000 -0430"}
-    repo.git("commit", "-q", "--allow-empty", "-m", "utf-8 author", env=env)
-    (tmp_path / "msg").write_bytes("latin\n".encode("latin-1"))
-    repo.git(
-        "-c", "i18n.commitEncoding=ISO-8859-1", "commit", "-q", "--allow-empty", "-F", str(tmp_path / "msg"),
-        env={"GIT_AUTHOR_NAME": "J\xf6rg"},
-    )
-    repo.git("merge", "-q", "--no-ff", "-m", "merge", "stable-4.20", env={"GIT_COMMITTER_DATE": "1700000500 +0545"})
-    git = Git(str(tmp_path))
-    for sha in repo.git("rev-list", "-4", "HEAD").split():
-        raw = git.run(["cat-file", "commit", sha]).stdout
-        expected = repo.git("log", "-1", "--format=%an <%ae>%n%aI%n%cI%n%P", sha).split("\n")
-        details = commit_details(raw)
-        assert [details["author"], details["date"], details["committed"], " ".join(details["parents"])] == expected
+# Keys that mean something to one regex syntax or another, keys that start
+# with other keys, a key git folds the case of only in part (git config
+# splits a value at blanks and commas: none here).
+ODD_KEYS = (
+    "Backport-to",
+    "Backport",
+    "Stable+Pick.*",
+    "a{2}b",
+    "x|y",
+    "^k$",
+    "(p)",
+    "[q]",
+    "c++?",
+    "back\\slash",
+    "\\w",
+    "Rück-port",
+    string.punctuation.replace(",", ""),
+)
 
 
 @pytest.mark.parametrize(
     "author",
-    [
-        "Ada Author <ada@example.org> 1700000000 +0100",
-        "Two  Spaces\t <two@example.org>   1700000000   -0430",
-        "<no-name@example.org> 1700000000 +0000",
-        "no-email-no-date",
-        "Open <bracket 1700000000 +0000",
-        "Extra <a@b>c> 1700000000 +0000",
-        "No Date <nd@example.org>",
-        "Bad Date <bd@example.org> 17000000x0 +0000",
-        "No Zone <nz@example.org> 1700000000",
-        "Short Zone <sz@example.org> 1700000000 +100",
-        "Far Zone <fz@example.org> 99999999999 +9999",
-        "Huge <h@example.org> 99999999999999999999999 +0000",
-        "Long Zone <lz@example.org> 1700000000 +99999999999",
-    ],
+    ["Two  Spaces\t <two@example.org>   1700000000   -0430", "no-email-no-date", "No Date <nd@example.org>"],
 )
-def test_raw_objects_read_as_the_filtered_log_prints_them(tmp_path: Path, author: str) -> None:
-    """commit_details (the whole-log path, from cat-file) gives what git log
-    --date=raw prints for the filtered path, for well-formed idents and for
-    every kind of broken one git log still reads."""
-    from backport.git import Git
-    from backport.scan.scanner import _DETAILED, _DETAILED_FIELDS, _details, commit_details
-
-    repo, _ = xen_like(tmp_path)
+@pytest.mark.parametrize("pcre", [True, False], ids=["PCRE", "ERE: git without PCRE"])
+def test_odd_idents_are_shown_as_git_log_shows_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, author: str, pcre: bool
+) -> None:
+    repo, _ = xen_like(tmp_path / "repo")
+    if not pcre:
+        git_without_pcre(monkeypatch, tmp_path / "bin")
     tree, parent = repo.head("HEAD^{tree}"), repo.head()
     raw = f"tree {tree}\nparent {parent}\nauthor {author}\ncommitter {author}\n\nodd: fix\n\nBackport-to: 4.20\n"
     sha = repo.git("hash-object", "-t", "commit", "-w", "--literally", "--stdin", input=raw)
-    git = Git(str(tmp_path))
-    shown = git.run(["log", "-1", "-z", "--date=raw", f"--format={_DETAILED}", sha, "--"]).stdout
-    fields = shown.split(b"\0")[:_DETAILED_FIELDS]
-    assert commit_details(git.run(["cat-file", "commit", sha]).stdout) == _details(*fields[2:])
+    repo.git("update-ref", "refs/heads/staging", sha)
+    [candidate] = scanned(tmp_path / "repo").candidates
+    assert candidate.commit == sha
+    assert f"[{candidate.author}]" == repo.git("log", "-1", "--format=[%an <%ae>]", sha)
+    datetime.fromisoformat(candidate.date)
 
 
-def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> None:
-    """Where git has PCRE it filters the log itself (`log -P --grep`, in
-    pieces cut at the lines' fork points, positions from rev-list); without,
-    the whole log is filtered here. The same history must give the same
-    result either way: every source, notes on commits whose message says
-    nothing, merged side branches, odd encodings and keys with regex
-    characters in them."""
+def test_pcre_and_ere_scans_agree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where git has PCRE it keeps the messages that matter with `log -P
+    --grep`; a git without refuses -P, and the same reading runs with `log
+    -E --grep`. The same history must give the same result either way:
+    every source, notes on commits whose message says nothing, merged side
+    branches, odd encodings, revert lines, and keys with regex characters
+    in them, in any case, some starting with others."""
 
-    repo = RepoBuilder(tmp_path, branch="staging")
-    repo.git("config", "backport.keys", "Backport-to")
-    repo.git("config", "--add", "backport.keys", "Stable+Pick.*")
+    repo = RepoBuilder(tmp_path / "repo", branch="staging")
+    for key in ODD_KEYS:
+        repo.git("config", "--add", "backport.keys", key)
     repo.commit("base", {"a.c": "a\n"})
     repo.branch("stable-4.18")
     repo.tag("RELEASE-4.18.0", "stable-4.18")
@@ -272,6 +273,9 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     repo.commit("fix\n\nFixes: 1234567890ab (\"x\")\n")
     repo.commit("odd key\n\nSTABLE+PICK.* :   4.19\n")
     repo.commit("not the odd key\n\nStable+PickXX: 4.19\n")
+    for i, key in enumerate(ODD_KEYS[3:]):
+        repo.commit(f"odd {i}\n\n{key.upper() if i % 2 and key.isascii() else key}\t: 4.19\n")
+        repo.commit(f"near {i}\n\n{key[:-1]}: 4.19\n{key}x: 4.19\n x{key}: 4.19\n")
     repo.commit("bad value\n\nBackport-to: 4.x\n")
     repo.commit("\x1b[31mred\x1b[0m subject\n\nBackport-to: 4.19\n", author="J\xf6rg Q <j@q.org>")
     repo.checkout("side", new=True, at="stable-4.19")
@@ -284,28 +288,69 @@ def test_git_filtered_and_whole_log_scans_agree(tmp_path: Path, monkeypatch) -> 
     late = repo.commit("after every fork\n\nBackport-to: 4.20\n", {"late.c": "late\n"})
     repo.git("revert", "--no-edit", late, env=repo.dated())
     repo.note(repo.head(), "Backport-skip: 4.19 # a note on a revert")
+    repo.commit("says it in the middle\n\nsee: this reverts commit 1234567890ab\n")
 
-    filtered = scanned(tmp_path)
-    git_without_pcre(monkeypatch)
-    whole = scanned(tmp_path)
-    assert filtered == whole
-    subjects = [c.subject for c in whole.commits]
-    assert {"silent, nominated by a note", "side work", "odd key", "more"} <= set(subjects), subjects
-    assert "not the odd key" not in subjects
-    assert [c.order for c in whole.commits] == sorted(c.order for c in whole.commits)
-    assert any("4.x" in p.text for p in whole.problems)
+    with_pcre = scanned(tmp_path / "repo")
+    git_without_pcre(monkeypatch, tmp_path / "bin")
+    without = scanned(tmp_path / "repo")
+    assert with_pcre == without
+    subjects = [c.subject for c in without.commits]
+    assert {"silent, nominated by a note", "side work", "odd key", "more", 'Revert "after every fork"'} <= set(subjects)
+    assert {f"odd {i}" for i in range(len(ODD_KEYS) - 3)} <= set(subjects), subjects
+    assert not {"not the odd key", "says it in the middle"} & set(subjects)
+    assert not any(subject.startswith("near ") for subject in subjects), subjects
+    assert [c.order for c in without.commits] == sorted(c.order for c in without.commits)
+    assert any("4.x" in p.text for p in without.problems)
 
 
-@pytest.mark.parametrize("git_filters", [True, False], ids=["git -P --grep", "whole log"])
+@pytest.mark.parametrize(
+    "keys",
+    [(*ODD_KEYS, "sp ace", string.punctuation), ("Backport", "Backport-to", "Backport-skip"), ("Back\nport", "Backport-to"), ()],
+    ids=["odd keys", "keys that start with others", "a key with a line break", "no keys"],
+)
+def test_git_keeps_the_same_commits_with_either_syntax(tmp_path: Path, keys: tuple[str, ...]) -> None:
+    """The two filters, to each other and to the parser's rule
+    (config.key_line): the commits each keeps from the same history. git
+    folds the case of ASCII letters only, so a key's other letters are
+    written as the key has them."""
+    from backport.config import key_line
+    from backport.git import Git
+    from backport.scan.history import ERE, PCRE, grep
+
+    repo = RepoBuilder(tmp_path, branch="staging")
+    messages = []
+    for key in (*ODD_KEYS, "sp ace", string.punctuation, "Back\nport", "Backport-skip"):
+        for written in {key, key.swapcase(), key.lower(), key[:-1], f"{key}x", f"x{key}", key.replace("\\", "")}:
+            for separator in (":", " \t :", " x:"):
+                messages.append(f"subject\n\n{written}{separator} 4.19\n")
+    messages += ["a revert\n\nThis reverts commit 1234567890ab.\n", "not one\n\nsee: This reverts commit 1234567890ab\n"]
+    for message in messages:
+        repo.git("commit", "-q", "--allow-empty", "--cleanup=verbatim", "-m", message)
+    git = Git(str(tmp_path))
+
+    def kept(engine: str) -> set[str]:
+        shown = git.run(["log", "-z", "--format=%B", *grep(keys, engine), "staging", "--"]).stdout.decode()
+        return {message for message in shown.split("\0") if message}
+
+    by_pcre, by_ere = kept(PCRE), kept(ERE)
+    assert by_pcre == by_ere
+    usable = [k.lower() for k in keys if "\n" not in k]
+    # the parser's rule on bytes: Python then folds the case of ASCII letters only, as git does
+    rule = (key_line(usable) + "|" if usable else "") + "^this reverts commit "
+    assert by_ere == {m for m in messages if re.search(rule.encode(), m.encode(), re.MULTILINE | re.IGNORECASE)}
+    assert "a revert\n\nThis reverts commit 1234567890ab.\n" in by_ere
+
+
+@pytest.mark.parametrize("pcre", [True, False], ids=["PCRE", "ERE: git without PCRE"])
 @pytest.mark.parametrize("shape", ["one commit outside", "a side branch from before the fork", "criss-cross", "no common history"])
 def test_the_scan_base_is_the_oldest_lines_fork_point(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, git_filters: bool, shape: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pcre: bool, shape: str
 ) -> None:
     """The base is what `git merge-base` says, whether it is read from the
     commits just outside the range (one: it is the fork point) or asked."""
-    if not git_filters:
-        git_without_pcre(monkeypatch)
-    repo, ids = xen_like(tmp_path)  # stable-4.19 forked at pre19
+    repo, ids = xen_like(tmp_path / "repo")
+    if not pcre:
+        git_without_pcre(monkeypatch, tmp_path / "bin")  # stable-4.19 forked at pre19
     if shape == "a side branch from before the fork":
         repo.checkout("side", new=True, at=ids["base"])
         repo.commit("side work\n\nBackport-to: 4.20\n", {"side.c": "s\n"})
@@ -323,10 +368,10 @@ def test_the_scan_base_is_the_oldest_lines_fork_point(
         repo.commit("an unrelated line", {"o.c": "o\n"})
         repo.checkout("staging")
     repo.commit("fix\n\nBackport-to: 4.19\n", {"fix.c": "f\n"})
-    result = scanned(tmp_path)
+    result = scanned(tmp_path / "repo")
     oldest = "stable-4.18" if shape == "no common history" else "stable-4.19"
     merge_base = subprocess.run(
-        ["git", "merge-base", "--all", "staging", oldest], cwd=tmp_path, capture_output=True, text=True
+        ["git", "merge-base", "--all", "staging", oldest], cwd=tmp_path / "repo", capture_output=True, text=True
     ).stdout.split()
     assert result.base == (merge_base[0] if merge_base else None)
     if shape == "criss-cross":

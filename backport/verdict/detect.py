@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from backport.background import background
 from backport.cache import version as cache_version
 from backport.errors import MissingObject
 from backport.forks import ForkPoints
@@ -479,15 +480,15 @@ class Detector:
         if not open_lines:
             return
         undecided = [c for c in wanted if any((c, line.version) not in found for line in open_lines)]
-        from concurrent.futures import ThreadPoolExecutor
-
         # The commits' diffs and the lines' diffs are independent pipelines:
         # on two cores, one runs while the other does.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            asked = pool.submit(self._commit_patch_ids, undecided, parents)
+        asked = background(lambda: self._commit_patch_ids(undecided, parents), "patch-ids")
+        try:
             present = self._present([line.version for line in open_lines], resolved)
             indexes = {line.version: self._with_patch_ids(line.version, present) for line in open_lines}
-            ids = asked.result()
+        finally:
+            asked.close()  # waited for in any case; its own error, if any, is raised just below
+        ids = asked.result()
         if not ids:
             return
         for line in open_lines:

@@ -87,7 +87,8 @@ class Simulator:
             self._fingerprint = fingerprint(self.git)
 
     def _map(self, func: Callable[[_T], _R], items: Sequence[_T]) -> list[_R]:
-        """Run `func` over `items` on the worker threads; git does the work, so threads suffice."""
+        """Run `func` over `items` on the worker threads; git does the work, so threads suffice.
+        A pool of `jobs` workers, cancelled on close: not one call, so not backport.background."""
         if self.jobs == 1 or len(items) < 2:
             return [func(item) for item in items]
         if self._pool is None:
