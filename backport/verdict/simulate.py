@@ -127,25 +127,26 @@ class Simulator:
         if not all(FULL_ID.fullmatch(n) for n in names):
             self._load(names)  # full ids need no lookup: a warm run goes straight to its cache hits
         keys = [self._line_key(tip, commits, extra) for (tip, commits), extra in zip(work, tried, strict=True)]
-        results: list[dict[str, LinePlan] | None] = []
-        unplanned: list[int] = []
-        for index, (key, (_, commits)) in enumerate(zip(keys, every, strict=True)):
-            plan = _decode_plan(self.cache.get("line", key), commits)
-            results.append(plan)
-            if plan is None:
-                unplanned.append(index)
+        found = zip(keys, every, strict=True)
+        results = [_decode_plan(self.cache.get("line", key), commits) for key, (_, commits) in found]
+        unplanned = [index for index, plan in enumerate(results) if plan is None]
         if unplanned:
             self._load(names)
-            self._load_own([c for i in unplanned for c in every[i][1]])
-            tips = {i: self._commits[every[i][0]] for i in unplanned}
-            pairs = [(self._commits[c], tips[i].tree) for i in unplanned for c in every[i][1]]
-            self._alone(pairs)
-            plans = self._map(lambda i: self._chain(tips[i].tree, every[i][1], set(tried[i])), unplanned)
-            for index, plan in zip(unplanned, plans, strict=True):
+            planned = self._plan([every[i] for i in unplanned], [tried[i] for i in unplanned])
+            for index, plan in zip(unplanned, planned, strict=True):
                 results[index] = plan
                 if not any(p.alone.failure or p.chained.failure for p in plan.values()):
                     self.cache.put("line", keys[index], _encode_plan(plan))
         return [r if r is not None else {} for r in results]
+
+    def _plan(self, work: Sequence[tuple[str, list[str]]], tried: Sequence[list[str]]) -> list[dict[str, LinePlan]]:
+        """Plans worked out: every pick alone at once (in parallel), then each
+        line's virtual branch (a line to a worker)."""
+        self._load_own([c for _, commits in work for c in commits])
+        trees = [self._commits[tip].tree for tip, _ in work]
+        self._alone([(self._commits[c], tree) for tree, (_, commits) in zip(trees, work, strict=True) for c in commits])
+        lines = range(len(work))
+        return self._map(lambda i: self._chain(trees[i], work[i][1], set(tried[i])), lines)
 
     def conflict_hunks(self, commit: str, onto: str) -> str:
         """The conflicting hunks of picking `commit` onto `onto`, as unified diff text."""
