@@ -26,3 +26,20 @@ def test_no_function_is_longer_than_the_limit_unless_it_says_why() -> None:
                 if length > LIMIT and not said:
                     long.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name} ({length} lines)")
     assert long == []
+
+
+def test_every_subpackage_is_installed() -> None:
+    """A plain `pip install .` (what CI and users run) ships each package listed
+    in pyproject.toml and nothing else: a subpackage missing there imports in
+    an editable checkout and fails everywhere else."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    listed = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    present = {
+        ".".join(init.parent.relative_to(PACKAGE.parent).parts)
+        for init in PACKAGE.rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert present - listed == set()
