@@ -81,7 +81,8 @@ def plan_chain(
         if chained.clean and chained.changes and name not in trials:
             branch.take(c.id, chained, footprint, on_tip=chained is single)
         plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
-    return completed(Replay(scratch, commits, tip_tree), [commits[n].id for n in names], names, plans, before)
+    replay = Replay(scratch, commits, tip_tree, {commits[n].id: alone[n] for n in names})
+    return completed(replay, [commits[n].id for n in names], names, plans, before)
 
 
 def completed(
@@ -151,12 +152,18 @@ class Replay:
     """Picks replayed one after another from a line's tip, as a coordinator
     following `after` would do them: whether a sequence comes out clean.
     Every prefix's tree is kept, so sequences that share a start share the
-    merges."""
+    merges; a sequence of one is the candidate's pick onto the tip (`alone`),
+    known already unless its tree came from an earlier run's cache."""
 
-    def __init__(self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str) -> None:
+    def __init__(
+        self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str, alone: Mapping[str, Outcome]
+    ) -> None:
         self.scratch = scratch
         self.commits = commits
         self.trees: dict[tuple[str, ...], str | None] = {(): tip_tree}  # None: that prefix conflicts
+        for commit, outcome in alone.items():
+            if outcome.failure is None and (not outcome.clean or outcome.tree in scratch.live):
+                self.trees[(commit,)] = outcome.tree if outcome.clean else None
 
     def clean(self, commits: Sequence[str]) -> bool:
         return self._tree(tuple(commits)) is not None
@@ -165,10 +172,7 @@ class Replay:
         if commits in self.trees:
             return self.trees[commits]
         below = self._tree(commits[:-1])
-        tree = None
-        if below is not None:
-            outcome = self.scratch.merge(self.commits[commits[-1]], below)
-            tree = outcome.tree if outcome.clean else None
+        tree = None if below is None else self.scratch.picked_tree(self.commits[commits[-1]], below)
         self.trees[commits] = tree
         return tree
 

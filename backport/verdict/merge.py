@@ -216,6 +216,17 @@ class Scratch:
         """Pick `commit` onto `tree`, for real, here."""
         return self.merged([commit], [tree], [self.attempt(commit, self.onto(commit, tree))])[0]
 
+    def picked_tree(self, commit: Commit, tree: str) -> str | None:
+        """The tree of picking `commit` onto `tree` when the pick is clean,
+        else None: a merge without the diff-tree that merge() adds, for
+        replays that only go on from the tree."""
+        clean, _, result, failure = self.attempt(commit, self.onto(commit, tree))
+        if not clean or failure is not None:
+            return None
+        with self._lock:
+            self.live.add(result)
+        return result
+
     def onto(self, commit: Commit, tree: str) -> str:
         """The synthetic commit S that `commit` is merged with to pick it onto `tree`."""
         return self.synthetic([(commit, tree)])[0]
