@@ -102,6 +102,7 @@ class Session:
                     f"{config.source('unstable')}: unknown revision {ref!r} for the unstable branch",
                     "fix the setting or pass --unstable REF",
                 )
+            commit = configured_commit
         if not config["unstable"]:
             config = cfg.layer(config, {"unstable": ref}, "detected")
         return cls(repo, git, _with_flags(config, specs, now), Unstable(ref, commit), specs)

@@ -43,6 +43,21 @@ def test_toml_is_read_from_the_unstable_ref_so_bare_clones_work(tmp_path: Path) 
     assert [str(line.version) for line in session.lines] == ["2.0"]
 
 
+def test_toml_naming_another_unstable_branch_reads_that_branch(tmp_path: Path, run) -> None:
+    """A .backport.toml found on the first usual name (main) that names
+    another branch: the run reads that branch's history, not main's."""
+    repo = setup(tmp_path, 'unstable = "develop"\n')
+    repo.git("branch", "develop")
+    repo.git("checkout", "-q", "develop")
+    only_there = repo.commit("fix a leak\n\nBackport-to: 2.0", {"a.c": "x\n"})
+    repo.git("checkout", "-q", "main")
+    session = Session.open(str(tmp_path))
+    assert (session.unstable.ref, session.unstable.commit) == ("develop", only_there)
+    document = json.loads(run("check", "--format", "json", repo=tmp_path).out)
+    assert document["unstable"] == {"ref": "develop", "commit": only_there}
+    assert [c["commit"] for c in document["candidates"]] == [only_there]
+
+
 def test_config_command_text_and_json(tmp_path: Path, run) -> None:
     setup(tmp_path, "stale-after = 45\n")
     text = run("config", repo=tmp_path)
