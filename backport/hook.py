@@ -32,20 +32,22 @@ from backport.git import BRANCHES_QUERY, Git, config_query
 HOOKS = ("commit-msg", "applypatch-msg")
 
 
-def main(argv: Sequence[str], repo: str = ".") -> int:
-    """`python -m backport.hook HOOK MESSAGE_FILE`: 1 blocks the commit, 0 lets it through."""
+def main(argv: Sequence[str], repo: str = ".", *, preset: str | None = None, unstable: str | None = None) -> int:
+    """`python -m backport.hook HOOK MESSAGE_FILE`: 1 blocks the commit, 0 lets it through.
+    `preset` and `unstable` are `backport hook run`'s global options: with
+    either, the quick look (which knows only the configuration) is skipped."""
     if len(argv) != 2 or argv[0] not in HOOKS:
         print(f"usage: python -m backport.hook {{{','.join(HOOKS)}}} MESSAGE_FILE", file=sys.stderr)
         return 2
     name, message_file = argv
     git = Git(repo)
     try:
-        if nothing_to_say(message_file, repo, git):
+        if preset is None and unstable is None and nothing_to_say(message_file, repo, git):
             return 0
         git.ahead(BRANCHES_QUERY)  # the check's first question: git answers it while we import the check
         from backport.maintainer.message_check import run_hook
 
-        outcome = run_hook(message_file, repo, git)
+        outcome = run_hook(message_file, repo, git, preset=preset, unstable=unstable)
     except Exception as err:  # noqa: BLE001 - our failure must never block a commit
         text = " ".join(str(err).split()) or type(err).__name__
         print(f"backport: {name} check skipped: {text}", file=sys.stderr)

@@ -250,3 +250,26 @@ def test_the_preset_says_how_picks_name_their_original(
     repo.git("config", "backport.preset", preset)
     document = json.loads(run("config", "--format", "json", repo=repo.path).out)
     assert document["settings"]["pick.reference"] == {"value": style, "source": f"preset {preset}"}
+
+
+def test_pick_and_hook_run_take_the_preset_given_on_the_command_line(
+    tmp_path: Path, run: Callable[..., Any]
+) -> None:
+    """--preset is a global option: `pick` plans and `hook run` judges by it
+    as `check` does, with nothing in the configuration."""
+    repo, ids = linux_like(tmp_path)
+
+    def planned(*preset: str) -> list[str]:
+        result = run(*preset, "pick", "--line", "6.6", "--dry-run", "--format", "json", repo=repo.path)
+        assert result.code == 0, result.err
+        return [p["commit"] for p in json.loads(result.out)["picks"]]
+
+    assert planned() == []  # without the preset no Cc: stable line is a request
+    assert ids["plus66"] in planned("--preset", "linux")
+
+    message = repo.path / "MSG"
+    message.write_text(f"mm: fix the old thing\n\nFixes: {ids['old'][:12]}\n")
+    plain = run("hook", "run", "commit-msg", str(message), repo=repo.path)
+    assert "Backport-to" in plain.err  # the default form asked for
+    linux = run("--preset", "linux", "hook", "run", "commit-msg", str(message), repo=repo.path)
+    assert linux.code == 0 and linux.err == ""  # on Linux a Fixes: alone is the request

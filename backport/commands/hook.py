@@ -74,7 +74,7 @@ def run(g: Globals, name: str, message_file: str) -> int:
     """Run a hook's check on MESSAGE_FILE (for pre-commit and other hook managers)."""
     from backport.hook import main
 
-    return main([name, message_file], repo=g.repo)
+    return main([name, message_file], repo=g.repo, preset=g.preset, unstable=g.unstable)
 
 
 def _say(changes: list[hook_install.Change]) -> None:

@@ -120,7 +120,7 @@ def prepare(g: Globals, specs: Sequence[str], commits: Sequence[str], *, onto_cu
     """The plan of a new run from the verdicts `check` computes, nothing written."""
     spec = _version(specs)
     given = [s for s in specs if LineSpec.parse(s).version == spec.version][-1:]
-    session = Session.open(g.repo, unstable=g.unstable, line_specs=given)
+    session = Session.open(g.repo, unstable=g.unstable, line_specs=given, preset=g.preset)
     version = str(spec.version)
     if os.path.exists(st.path(session.repo.common_dir, version)):
         raise st.in_progress(version)

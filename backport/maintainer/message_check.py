@@ -391,18 +391,26 @@ class Outcome:
         return self.strict and any(f.blocking for f in self.findings)
 
 
-def run_hook(message_file: str, repo: str = ".", git: Git | None = None) -> Outcome:
-    """Check the message a hook was given, in the repository at `repo`.
+def run_hook(
+    message_file: str,
+    repo: str = ".",
+    git: Git | None = None,
+    *,
+    preset: str | None = None,
+    unstable: str | None = None,
+) -> Outcome:
+    """Check the message a hook was given, in the repository at `repo`
+    (`preset` and `unstable` as the global options give them).
 
     `git`, when given, runs in `repo` and may have work started ahead; the
     caller closes it."""
     if git is None:
         with closing(Git(repo)) as own:
-            return run_hook(message_file, repo, own)
+            return run_hook(message_file, repo, own, preset=preset, unstable=unstable)
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         message = message_body(handle.read())
     guessed = _walk_ahead(git, message)
-    session = Session.open(repo, git=git)
+    session = Session.open(repo, git=git, preset=preset, unstable=unstable)
     strict = bool(session.config["hook.strict"])
     parsed = parse(message, session.grammar)
     if not (parsed.nominations or parsed.errors or parsed.fixes or _fix_word(message, fix_patterns(session))):
