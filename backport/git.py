@@ -65,6 +65,14 @@ class Repository:
     shallow: bool
 
 
+def _not_found(cwd: str) -> RepoError:
+    """What a FileNotFoundError from starting git means: the directory it
+    was to run in is gone, or there is no git."""
+    if not os.path.isdir(cwd):
+        return RepoError(f"{cwd}: no such directory", "check the path (was it removed while backport ran?)")
+    return RepoError("git is not installed", "install git 2.38 or newer")
+
+
 class Git:
     """Runs git in one repository and turns failures into `GitError`."""
 
@@ -115,7 +123,7 @@ class Git:
                 stdin=None if input is not None else subprocess.DEVNULL,
             )
         except FileNotFoundError:
-            raise RepoError("git is not installed", "install git 2.38 or newer") from None
+            raise _not_found(self.cwd) from None
         if check and proc.returncode != 0:
             raise git_failure(list(args), proc.returncode, proc.stderr.decode("utf-8", "replace"))
         return proc
@@ -225,7 +233,7 @@ class Git:
                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err1,
                 )
             except FileNotFoundError:
-                raise RepoError("git is not installed", "install git 2.38 or newer") from None
+                raise _not_found(self.cwd) from None
             consumer = subprocess.Popen(
                 commands[1], cwd=self.cwd, env=self.env,
                 stdin=producer.stdout, stdout=subprocess.PIPE, stderr=err2,
@@ -513,7 +521,7 @@ class Stream:
             )
         except FileNotFoundError:
             self._errors.close()
-            raise RepoError("git is not installed", "install git 2.38 or newer") from None
+            raise _not_found(git.cwd) from None
         assert self._popen.stdout is not None
         fd = self._popen.stdout.fileno()
         _widen_pipe(fd)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from builder import RepoBuilder
 
-from backport.errors import GitError
+from backport.errors import GitError, RepoError
 from backport.git import Git
 
 
@@ -150,3 +150,13 @@ def test_a_record_splitter_takes_chunks_cut_anywhere_and_refuses_a_cut_record() 
     splitter.push(b"a\0one\0b\0")
     with pytest.raises(ValueError, match="truncated"):
         splitter.end()
+
+
+def test_a_directory_gone_is_not_a_missing_git(tmp_path: Path) -> None:
+    """Starting git in a directory that no longer exists fails the same way
+    as a missing git binary: the error must say which it is."""
+    gone = tmp_path / "gone"
+    with pytest.raises(RepoError) as caught:
+        Git(str(gone)).run(["version"])
+    assert str(gone) in str(caught.value) and "no such directory" in str(caught.value)
+    assert "not installed" not in str(caught.value)

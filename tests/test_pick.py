@@ -612,6 +612,43 @@ def test_format_patch_writes_the_series_with_a_cover_letter(three_fixes: Any, ru
     assert "Subject: [PATCH 4.20 1/3] x86: fix a" in (out / names[1]).read_text()
 
 
+def test_format_patch_into_a_place_that_cannot_hold_it_stops_before_any_pick(
+    three_fixes: Any, run: Run, tmp_path: Path
+) -> None:
+    project, _ = three_fixes
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory\n")
+    result = pick(run, project, "--line", "4.20", "--format-patch", str(blocker / "series"))
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert result.err.startswith(f"backport: error: --format-patch {blocker / 'series'}: ")
+    assert "give a directory you can write" in result.err
+    assert project.git("branch", "--list", BRANCH) == ""  # nothing picked, no branch made
+    no_run_left(project)
+
+
+def test_patches_that_cannot_be_written_at_the_end_keep_the_run_for_continue(
+    conflicting: Any, run: Run, tmp_path: Path
+) -> None:
+    project, clean, hard, later = conflicting
+    series = tmp_path / "series"
+    assert pick(run, project, "--line", "4.20", "--format-patch", str(series), clean, hard, later).code == 1
+    tree = worktree_of(project)
+    (tree / "b.c").write_text(edited("b", {3: "resolved"}))
+    subprocess.run(["git", "add", "b.c"], cwd=tree, check=True, env=project.repo.env())
+    series.rmdir()
+    series.write_text("in the way\n")  # the directory went, a file took its name
+    stuck = pick(run, project, "--continue")
+    assert stuck.code == 2 and "every pick is done, but the patches could not be written" in stuck.err
+    assert "then backport pick --continue" in stuck.err and "Traceback" not in stuck.err
+    assert len(picked_commits(project)) == 3 and tree.is_dir()
+    series.unlink()
+    series.mkdir()
+    done = pick(run, project, "--continue")
+    assert done.code == 0, done
+    assert len(list(series.iterdir())) == 4
+    no_run_left(project)
+
+
 def test_the_push_command_follows_the_lines_remote_and_the_settings(three_fixes: Any, run: Run, tmp_path: Path) -> None:
     project, _ = three_fixes
     clone = tmp_path / "clone"
@@ -646,9 +683,13 @@ def test_one_line_at_a_time_and_nothing_to_continue(three_fixes: Any, run: Run) 
     assert pick(run, project, "--abort", "--dry-run").code == 2
 
 
-def test_a_run_stopped_after_its_rewrite_finishes_on_continue(four_fixes: Any, run: Run) -> None:
+@pytest.mark.parametrize("worktree_removed", [False, True])
+def test_a_run_stopped_after_its_rewrite_finishes_on_continue(
+    four_fixes: Any, run: Run, worktree_removed: bool
+) -> None:
     """Stopped once the branch holds the rewritten picks, before the worktree
-    is gone: --continue only finishes (and picks nothing twice)."""
+    is gone (or after, while finishing): --continue only finishes (and picks
+    nothing twice)."""
     from backport.commands import Globals
     from backport.commands.pick import prepare
     from backport.pick.run import Runner
@@ -668,6 +709,8 @@ def test_a_run_stopped_after_its_rewrite_finishes_on_continue(four_fixes: Any, r
                      push=ready.push, format_patch=None, progress=stop)
     tip = project.git("rev-parse", BRANCH)
     assert worktree_of(project).is_dir()
+    if worktree_removed:
+        project.git("worktree", "remove", "--force", str(worktree_of(project)))
     result = pick(run, project, "--continue")
     assert result.code == 0 and "Done: 4 picked" in result.out, result
     assert project.git("rev-parse", BRANCH) == tip

@@ -161,6 +161,7 @@ def start(
     if not plan.items:
         click.echo(f"Nothing to pick on {version}: no pending commit applies cleanly to {printable(plan.line.ref)}.")
         return 0
+    patches = _patch_directory(patch_dir) if patch_dir else None
     click.echo(_plan_text(plan, place, style))
     signoff = _identity(session.git) if session.config["pick.signoff"] else None
     outcome = _guarded(
@@ -172,13 +173,27 @@ def start(
             reference=style.reference,
             signoff=signoff,
             push=ready.push,
-            format_patch=os.path.abspath(patch_dir) if patch_dir else None,
+            format_patch=patches,
             progress=_progress,
         ),
         session.repo.common_dir,
         version,
     )
     return _report(outcome)
+
+
+def _patch_directory(given: str) -> str:
+    """--format-patch's directory, made now (it was asked for) and known to
+    be writable before anything is picked: the series is written last."""
+    path = os.path.abspath(given)
+    try:
+        os.makedirs(path, exist_ok=True)
+        writable = os.access(path, os.W_OK | os.X_OK)
+    except OSError as err:
+        raise UsageError(f"--format-patch {given}: {err.strerror or err}", "give a directory you can write") from None
+    if not writable:
+        raise UsageError(f"--format-patch {given}: not writable", "give a directory you can write")
+    return path
 
 
 def _resolve(session: Session, commits: Sequence[str]) -> list[str]:

@@ -404,6 +404,8 @@ class Runner:
         """Every pick again with the original's author and the line's message;
         empty ones left out. Idempotent: a stop in the middle redoes it."""
         s = self.state
+        if s.phase == "rewriting" and s.rewritten and not s.onto_current and not _registered(self.git, s.worktree):
+            return self._finish()  # stopped while finishing, its worktree removed already
         head = self._head()
         if s.phase == "rewriting" and s.rewritten and head == s.rewritten:
             return self._finish()  # done before the run stopped
@@ -452,19 +454,30 @@ class Runner:
     # -- the end ------------------------------------------------------------------
 
     def _finish(self) -> Outcome:
+        """The patches first (should they fail, the run is still there to
+        --continue), then the worktree, the branch if nothing went on it, the
+        state: each step may be redone, so a run stopped in between finishes
+        on --continue."""
         s = self.state
+        picked = [d for d in s.done if d.outcome == PICKED]
+        patches: tuple[str, ...] = ()
+        if s.format_patch and picked:
+            try:
+                patches = write_series(self.git, s)
+            except OSError as err:
+                raise UsageError(
+                    f"every pick is done, but the patches could not be written to {s.format_patch}: "
+                    f"{err.strerror or err}",
+                    "make that directory writable, then backport pick --continue",
+                ) from None
         if not s.onto_current and _registered(self.git, s.worktree):
             self.git.run(["worktree", "remove", "--force", s.worktree])
-        picked = [d for d in s.done if d.outcome == PICKED]
         removed = False
         if s.branch_created and not picked:
             current = self.git.resolve(s.branch)
             if current is not None:
                 self.git.run(["update-ref", "-d", s.branch, current])
             removed = True
-        patches: tuple[str, ...] = ()
-        if s.format_patch and picked:
-            patches = write_series(self.git, s)
         st.remove(self.repo.common_dir, s.version)
         return Outcome(s, finished=True, patches=patches, branch_removed=removed)
 
