@@ -207,6 +207,17 @@ def test_core_hooks_path_is_respected(repo: tuple[RepoBuilder, dict[str, str]], 
     assert "backport: warning" in proc.stderr
 
 
+def test_a_hooks_path_that_cannot_be_made_is_a_one_line_error(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]
+) -> None:
+    builder, _ = repo
+    (builder.path / "in-the-way").write_text("a file\n")
+    builder.git("config", "core.hooksPath", "in-the-way/hooks")
+    result = run("hook", "install", repo=builder.path)
+    assert result.code == 3 and result.err.count("\n") == 1, result
+    assert "cannot write the hooks in" in result.err and "core.hooksPath" in result.err
+
+
 def test_a_missing_python_lets_the_commit_through(repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]) -> None:
     builder, _ = repo
     run("hook", "install", repo=builder.path)

@@ -56,6 +56,21 @@ def test_nominate_refuses_bad_input(tmp_path: Path, run) -> None:
     assert repo.git("for-each-ref", "refs/notes") == ""
 
 
+def test_no_key_to_write_with_is_an_error_not_a_note_nobody_reads(tmp_path: Path, run) -> None:
+    repo, _ = xen_like(tmp_path)
+    sha = repo.commit("x86: fix")
+    repo.git("config", "backport.keys", "")
+    result = run("nominate", sha, "--to", "4.20", repo=tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1
+    assert "no key to nominate with: keys is empty (git config backport.keys)" in result.err
+    repo.git("config", "--unset", "backport.keys")
+    repo.git("config", "backport.skipKeys", "")
+    result = run("skip", sha, "--for", "4.19", "-m", "not there", repo=tmp_path)
+    assert result.code == 2 and result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert "no key to decline with: skip-keys is empty" in result.err
+    assert repo.git("for-each-ref", "refs/notes") == ""
+
+
 # -- the same decision twice, a wrong line, a contradiction ----------------------------------
 
 

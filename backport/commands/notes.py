@@ -16,7 +16,7 @@ import click
 
 from backport.commands import Globals, pass_globals
 from backport.config import NOTES_REF
-from backport.errors import UsageError
+from backport.errors import ConfigError, UsageError
 from backport.maintainer import notes
 from backport.maintainer.notes import append_lines, read_note, replace_lines
 from backport.models import Nomination, Request, Version, listing
@@ -98,6 +98,11 @@ def skip(session: Session, commit: str, targets: Sequence[str], reason: str, *, 
         where = ", ".join(_where(n) for n in said.declines)
         click.echo(f"{sha[:12]}: already declined for {_versions(session, requests)} ({where}), nothing to do")
         return 0
+    if not session.config["skip-keys"]:
+        raise ConfigError(
+            f"no key to decline with: skip-keys is empty ({session.config.source('skip-keys')})",
+            "give it a key, e.g. git config backport.skipKeys Backport-skip",
+        )
     key = session.config["skip-keys"][0]
     return _write(session, sha, _line(key, value, reason), said, fix)
 
@@ -106,7 +111,14 @@ def note_key(session: Session) -> str:
     """The key a note's request is written with: the first plain key, else
     the first form without a value pattern (Mesa's Backport-to)."""
     plain = [f.key for f in session.config["request-forms"] if f.value is None and not f.opt_out]
-    return next(iter([*session.config["keys"], *plain]), "Backport-to")
+    key = next(iter([*session.config["keys"], *plain]), None)
+    if key is None:  # a note nobody would read
+        raise ConfigError(
+            f"no key to nominate with: keys is empty ({session.config.source('keys')})"
+            " and no request form takes a bare version",
+            "give it a key, e.g. git config backport.keys Backport-to",
+        )
+    return key
 
 
 def _said(session: Session, sha: str) -> Said:

@@ -140,8 +140,17 @@ def is_ours(path: str) -> bool:
 
 
 def install(repo: Repository, names: Sequence[str] = HOOKS, *, force: bool = False) -> list[Change]:
-    git = Git(repo.path)
-    directory = hooks_dir(git)
+    directory = hooks_dir(Git(repo.path))
+    try:
+        return _install(directory, names, force)
+    except OSError as err:
+        raise RepoError(
+            f"cannot write the hooks in {directory}: {err.strerror or err}",
+            "check that directory (it is core.hooksPath when that is set) and its permissions",
+        ) from None
+
+
+def _install(directory: str, names: Sequence[str], force: bool) -> list[Change]:
     os.makedirs(directory, exist_ok=True)
     changes = []
     for name in names:
