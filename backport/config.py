@@ -416,15 +416,19 @@ def parse_toml(data: bytes, origin: str) -> dict[str, Any]:
 def parse_git_config(entries: list[tuple[str, str]]) -> dict[str, tuple[Any, str]]:
     """Settings from `git config -z --get-regexp ^backport\\.` output."""
     collected: dict[str, list[str]] = {}
+    spelled: dict[str, str] = {}
     for key, value in entries:
-        setting = _BY_GIT_KEY.get(key.lower())
+        # git's own spelling is staleAfter; stale-after (as .backport.toml and
+        # the SPEC write it) is the same variable to a reader, so to us too
+        setting = _BY_GIT_KEY.get(key.lower().replace("-", ""))
         if setting is None:
             continue  # other tools' backport.* keys, or hook state: not ours to judge
         collected.setdefault(setting.name, []).append(value)
+        spelled[setting.name] = key
     result = {}
     for name, values in collected.items():
         setting = _BY_NAME[name]
-        where = f"git config {git_key(name)}"
+        where = f"git config {git_key(name) if spelled[name].lower() == git_key(name).lower() else spelled[name]}"
         if setting.multi:
             merged: list[Any] = []
             for value in values:

@@ -43,6 +43,11 @@ class Version:
         return ".".join(str(p) for p in self.parts)
 
 
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """"1 decision", "2 decisions", "3 fixes" (with `words`) for messages."""
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
 def listing(versions: Iterable[Version]) -> str:
     """"4.18, 4.19, 4.20" for messages."""
     return ", ".join(str(v) for v in sorted(versions)) or "none"

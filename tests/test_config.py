@@ -69,6 +69,19 @@ def test_config_command_text_and_json(tmp_path: Path, run) -> None:
     assert document["lines"][0]["ref"] == "stable-2.0"
 
 
+def test_git_config_takes_the_dashed_spelling_too(tmp_path: Path) -> None:
+    repo = setup(tmp_path)
+    repo.git("config", "backport.stale-after", "5")
+    repo.git("config", "backport.hook.fix-patterns", "oops")
+    session = Session.open(str(tmp_path))
+    assert session.config["stale-after"] == 5
+    assert session.config.source("stale-after") == "git config backport.stale-after"
+    assert session.config["hook.fix-patterns"] == ("oops",)
+    repo.git("config", "--unset", "backport.stale-after")
+    repo.git("config", "backport.staleAfter", "6")
+    assert Session.open(str(tmp_path)).config.source("stale-after") == "git config backport.staleAfter"
+
+
 def test_malformed_toml_names_the_line(tmp_path: Path, run) -> None:
     setup(tmp_path, "stale-after = 45\nkeys = = 1\n")
     result = run("config", repo=tmp_path)

@@ -144,6 +144,7 @@ def test_the_default_remote_is_the_unstable_branchs_upstream(tmp_path: Path, run
     assert run("notes", "fetch", str(remote), repo=b.path).out.startswith(f"fetched decisions from {remote}: 1 new here")
     nowhere = run("notes", "push", str(tmp_path / "nowhere"), repo=b.path)
     assert nowhere.code == 3 and "cannot fetch refs/notes/backport with" in nowhere.err, nowhere
+    assert "does not appear to be a git repository" in nowhere.err  # what git said, not its advice
     assert "Traceback" not in nowhere.err and nowhere.err.count("\n") == 1
     dash = run("notes", "fetch", "--", "-x", repo=b.path)
     assert dash.code == 2 and "invalid revision '-x'" in dash.err

@@ -187,6 +187,18 @@ def test_bad_versions_are_refused(
     assert builder.head() == before
 
 
+def test_a_request_template_the_project_would_not_read_is_refused(
+    repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]
+) -> None:
+    builder, _ = repo
+    before = builder.head()
+    builder.git("config", "backport.requestTemplate", "Backport-to: {nope}")
+    result = run("tag", "--to", "4.20", repo=builder.path)
+    assert result.code == 2 and result.err.count("\n") == 1, result
+    assert "request-template (git config backport.requestTemplate) writes 'Backport-to: {nope} # 4.20+'" in result.err
+    assert builder.head() == before
+
+
 def test_none_and_its_contradictions(repo: tuple[RepoBuilder, dict[str, str]], run: Callable[..., object]) -> None:
     builder, _ = repo
     assert run("tag", "--to", "none", "-m", "cosmetic", repo=builder.path).code == 0

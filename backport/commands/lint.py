@@ -9,6 +9,7 @@ import click
 from backport import completion
 from backport.commands import Globals, format_options, pass_globals
 from backport.maintainer.lint import LintResult, lint
+from backport.models import plural
 from backport.output import SCHEMA, dumps, emit
 
 
@@ -50,8 +51,7 @@ def to_text(result: LintResult) -> str:
         out.append(f"{item.commit[:12]}  {item.subject}")
         out.extend(f"    {finding.severity}: {finding.message}" for finding in item.findings)
     count = sum(len(item.findings) for item in result.flagged)
-    plural = "" if result.commits == 1 else "s"
-    summary = f"{result.commits} commit{plural} checked"
+    summary = f"{plural(result.commits, 'commit')} checked"
     if count:
         commits = len(result.flagged)
         summary += f", {count} finding{'' if count == 1 else 's'} in {commits} commit{'' if commits == 1 else 's'}"

@@ -111,7 +111,7 @@ def note_key(session: Session) -> str:
     """The key a note's request is written with: the first plain key, else
     the first form without a value pattern (Mesa's Backport-to)."""
     plain = [f.key for f in session.config["request-forms"] if f.value is None and not f.opt_out]
-    key = next(iter([*session.config["keys"], *plain]), None)
+    key: str | None = next(iter([*session.config["keys"], *plain]), None)
     if key is None:  # a note nobody would read
         raise ConfigError(
             f"no key to nominate with: keys is empty ({session.config.source('keys')})"

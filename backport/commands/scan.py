@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from backport.cache import Cache
-from backport.models import Nomination, ScanResult, Version
+from backport.models import Nomination, ScanResult, Version, plural
 from backport.output import SCHEMA, candidate_json, dumps, emit, problem_json, problems_text
 from backport.scan.scanner import scan_session
 from backport.session import Session
@@ -33,7 +33,7 @@ def to_text(result: ScanResult, maintained: list[Version]) -> str:
     since = f" since {result.base[:12]}" if result.base else ""
     out = [
         f"{result.unstable_ref} {result.unstable_commit[:12]}: "
-        f"{_count(len(candidates), 'nominated commit')}, {_count(len(result.problems), 'problem')}{since}"
+        f"{plural(len(candidates), 'nominated commit')}, {plural(len(result.problems), 'problem')}{since}"
     ]
     for candidate in candidates:
         out.append("")
@@ -58,5 +58,3 @@ def _meaning(nomination: Nomination, maintained: list[Version]) -> str:
     return "   (" + "; ".join(notes) + ")"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"

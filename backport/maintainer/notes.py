@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from backport.config import NOTES_REF
 from backport.errors import ConfigError, GitError, RepoError, UsageError
 from backport.git import Git, check_revision
+from backport.models import plural
 from backport.nominations import Grammar, parse
 from backport.record import record
 
@@ -199,14 +200,16 @@ def _drop_fetched(git: Git) -> None:
 
 def _unreachable(remote: str, stderr: bytes, verb: str) -> RepoError:
     lines = [row for row in stderr.decode("utf-8", "replace").splitlines() if row.strip()]
-    why = lines[-1].removeprefix("fatal: ").removeprefix("error: ") if lines else "git said nothing"
+    # git's first fatal/error line says what; what follows is advice ("Please make sure ...")
+    said = [row for row in lines if row.startswith(("fatal: ", "error: "))] or lines[-1:]
+    why = said[0].removeprefix("fatal: ").removeprefix("error: ") if said else "git said nothing"
     hint = "check the remote (git remote -v) and try again"
     return RepoError(f"cannot {verb} {NOTES_REF} with {remote}: {why}", hint)
 
 
 def summary(exchange: Exchange, verb: str) -> str:
     """One line on what came in or went out."""
-    held = f"{NOTES_REF} holds {_count(exchange.held, 'decision')}"
+    held = f"{NOTES_REF} holds {plural(exchange.held, 'decision')}"
     if verb == "fetch":
         if not exchange.remote_had_notes:
             return f"{exchange.remote} has no decisions yet (no {NOTES_REF} there); {held}"
@@ -214,7 +217,7 @@ def summary(exchange: Exchange, verb: str) -> str:
     if not exchange.held:
         return f"nothing to push: no decisions here or on {exchange.remote}"
     came = len(exchange.came_in)
-    merged = f" ({_count(came, 'decision')} came in first and {'was' if came == 1 else 'were'} merged)" if came else ""
+    merged = f" ({plural(came, 'decision')} came in first and {'was' if came == 1 else 'were'} merged)" if came else ""
     return f"pushed decisions to {exchange.remote}: {_news(exchange.went_out, 'there')}{merged}; {held}"
 
 
@@ -223,8 +226,6 @@ def _news(items: Iterable[Decision], where: str) -> str:
     if not found:
         return "nothing new"
     commits = {commit for commit, _ in found}
-    return f"{len(found)} new {where}, on {_count(len(commits), 'commit')}"
+    return f"{len(found)} new {where}, on {plural(len(commits), 'commit')}"
 
 
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"

@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Sequence
 
-from backport.errors import RepoError, UsageError
+from backport.errors import ConfigError, RepoError, UsageError
 from backport.escape import printable
 from backport.git import Git
 from backport.maintainer.message_check import Ancestry, Rules, copies_in, request_text, suggest
@@ -71,6 +71,12 @@ def request_line(session: Session, value: Value) -> str:
     else:
         maintained = [line.version for line in rules.lines]
         line = request_text(template, [r.version for r in value.requests], maintained, "and-newer")
+    if not any(n.kind == "request" for n in parse(line, session.grammar).nominations):
+        source = session.config.source("request-template")
+        raise ConfigError(
+            f"request-template ({source}) writes {line!r}, which this project's request forms do not read",
+            "fix request-template: {versions} (or {version}) stands for the lines, e.g. 'Backport-to: {versions}'",
+        )
     return _with_note(line, value.note)
 
 

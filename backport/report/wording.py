@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from backport.escape import one_line
-from backport.models import APPLIED, NOT_NEEDED, PENDING, Release, Target, UntaggedFix
+from backport.models import APPLIED, NOT_NEEDED, PENDING, Release, Target, UntaggedFix, plural
 from backport.record import record
 from backport.report.grouping import Debt, Entry, LineReport, Report
 
@@ -17,10 +17,6 @@ SHORT = 12
 
 def short(commit: str | None) -> str:
     return commit[:SHORT] if commit else ""
-
-
-def plural(count: int, word: str, words: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (words or word + 's')}"
 
 
 def decisions_text(count: int) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 
+from backport.models import plural
 from backport.record import record
 from backport.suggest.features import bucket
 
@@ -47,7 +48,8 @@ class Phase:
 
     def describe(self) -> str:
         """The phase in words, with what it was read from."""
-        lately = f"{self.recent_other} fixes and {self.recent_security} security fixes in the last 90 days"
+        other = plural(self.recent_other, "fix", "fixes")
+        lately = f"{other} and {plural(self.recent_security, 'security fix', 'security fixes')} in the last 90 days"
         if self.name == NEW:
             return f"new (forked {self.age_days} days ago)"
         if self.name == DORMANT:

@@ -62,7 +62,7 @@ def reason_text(token: str) -> str:
     if name == "ext":
         return f"changes .{value} files"
     if name == "files":
-        return f"changes {value} files"
+        return f"changes {value} {'file' if value == '1' else 'files'}"
     if name == "taken":
         return f"{value} other lines took it"
     if name == "series":
