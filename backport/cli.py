@@ -19,6 +19,7 @@ import click
 from backport import __version__, completion
 from backport.commands import Globals, pass_globals
 from backport.errors import BackportError
+from backport.git import REPOSITORY_ENV
 from backport.record import replace
 
 # Commands in their own module (backport.commands.<name>.cli_command), loaded
@@ -26,7 +27,6 @@ from backport.record import replace
 MODULE_COMMANDS = ("check", "report", "tag", "lint", "hook", "init", "pick", "notes", "suggest")
 # Commands that run another command line of their own and take no global options.
 _NO_GLOBALS = ("demo",)
-_REPOSITORY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY")
 
 
 def global_options() -> list[click.Option]:
@@ -125,7 +125,7 @@ def _late_global(ctx: click.Context, param: click.Parameter, value: object) -> N
 def _forget_repository_env() -> None:
     # --repo names the repository: an inherited GIT_DIR (say, from a hook
     # of another repository) must not silently point git elsewhere
-    for name in _REPOSITORY_ENV:
+    for name in REPOSITORY_ENV:
         os.environ.pop(name, None)
 
 

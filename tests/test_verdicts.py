@@ -8,9 +8,8 @@ from pathlib import Path
 import pytest
 from builder import EPOCH, RepoBuilder, xen_like
 
-from backport.commands import parse_now
 from backport.models import APPLIED, NOT_NEEDED, PENDING, REVERTED, SKIPPED, CheckResult, Target, Verdict, Version
-from backport.session import Session
+from backport.session import Session, moment
 from backport.verdict.result import check_session
 
 V19, V20 = Version((4, 19)), Version((4, 20))
@@ -20,7 +19,7 @@ TEXT = "".join(f"line {i}\n" for i in range(1, 31))
 
 def check(path: Path, *lines: str, now: str = NOW, commits: tuple[str, ...] = ()) -> CheckResult:
     session = Session.open(str(path), line_specs=lines)
-    return check_session(session, parse_now(now), commits)
+    return check_session(session, moment(now), commits)
 
 
 def verdict(result: CheckResult, sha: str) -> Verdict:

@@ -8,12 +8,10 @@ hook stay quick.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 import click
 
-from backport.errors import UsageError
 from backport.record import record
 from backport.session import Session
 
@@ -68,11 +66,3 @@ def now_option(func: Any) -> Any:
     )(func)
 
 
-def parse_now(value: str | None) -> datetime:
-    if not value:
-        return datetime.now(timezone.utc)
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"bad --now {value!r}", "write an ISO 8601 time, e.g. 2025-06-01T12:00:00+00:00") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -73,9 +73,7 @@ def nominate(session: Session, commit: str, targets: Sequence[str], comment: str
     value, requests = _checked_value(session, targets, allow_plus=True)
     said = _said(session, sha)
     _check_wrong(said, sha, fix)
-    if covers(said.requests, requests, session.known_versions) and not said.wrong_note:
-        where = ", ".join(_where(n) for n in said.requests)
-        click.echo(f"{sha[:12]}: already nominated for {_versions(session, requests)} ({where}), nothing to do")
+    if _already(session, sha, said, said.requests, requests, "nominated"):
         return 0
     for nomination in said.declines:
         declined = nomination.versions(session.known_versions)
@@ -94,9 +92,7 @@ def skip(session: Session, commit: str, targets: Sequence[str], reason: str, *, 
     value, requests = _checked_value(session, targets, allow_plus=False)
     said = _said(session, sha)
     _check_wrong(said, sha, fix)
-    if covers(said.declines, requests, session.known_versions) and not said.wrong_note:
-        where = ", ".join(_where(n) for n in said.declines)
-        click.echo(f"{sha[:12]}: already declined for {_versions(session, requests)} ({where}), nothing to do")
+    if _already(session, sha, said, said.declines, requests, "declined"):
         return 0
     if not session.config["skip-keys"]:
         raise ConfigError(
@@ -105,6 +101,18 @@ def skip(session: Session, commit: str, targets: Sequence[str], reason: str, *, 
         )
     key = session.config["skip-keys"][0]
     return _write(session, sha, _line(key, value, reason), said, fix)
+
+
+def _already(
+    session: Session, sha: str, said: Said, decided: Sequence[Nomination], asked: Sequence[Request], verb: str
+) -> bool:
+    """Whether what is `decided` covers what is `asked` (and the note needs
+    no fixing): then the same decision again is a no-op, and it says so."""
+    if said.wrong_note or not covers(decided, asked, session.known_versions):
+        return False
+    where = ", ".join(_where(n) for n in decided)
+    click.echo(f"{sha[:12]}: already {verb} for {_versions(session, asked)} ({where}), nothing to do")
+    return True
 
 
 def note_key(session: Session) -> str:

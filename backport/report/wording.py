@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from backport.escape import one_line
-from backport.models import APPLIED, NOT_NEEDED, PENDING, Release, Target, UntaggedFix, plural
+from backport.models import APPLIED, NOT_NEEDED, PENDING, Release, Target, plural
 from backport.record import record
 from backport.report.grouping import Debt, Entry, LineReport, Report
 
@@ -155,6 +155,3 @@ def why_not_needed(entry: Entry) -> str:
     fixes = entry.verdict.candidate.fixes
     return "fixes " + ", ".join(short(f) for f in fixes) + f" (not on {entry.line.version})" if fixes else ""
 
-
-def untagged_lines(fix: UntaggedFix) -> str:
-    return ", ".join(str(v) for v in fix.lines)

@@ -197,11 +197,6 @@ def _areas(commit: Commit) -> frozenset[str]:
     return frozenset(found)
 
 
-def fixes_rule(row: Row) -> bool:
-    """The report's rule: a `Fixes:` whose target is on the line."""
-    return row.fixes_on_line
-
-
 def training_rows(rows: Rows, when: int, *, lag: int = LAG, versions: Sequence[Version] | None = None) -> list[Row]:
     """Rows to learn from at `when`: each line's commits old enough that
     their fate is known, seen up to `lag` after they landed; with a lag,

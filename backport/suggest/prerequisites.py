@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from backport.record import record
 from backport.suggest.features import Commit
 
 TYPE_CHECKING = False
@@ -21,12 +20,6 @@ if TYPE_CHECKING:
     from backport.verdict.simulate import Simulator
 
 TRIES = 5  # candidates simulated per conflicting commit
-
-
-@record
-class Prerequisite:
-    commit: str  # what must be picked first
-    needed_by: str  # the commit that conflicts without it
 
 
 def candidates(commit: Commit, conflicts: Sequence[str], pool: Sequence[Commit]) -> list[Commit]:
