@@ -226,3 +226,16 @@ def test_the_index_agrees_with_the_rule(sections: list, path: list[str]) -> None
     maintainers = Maintainers.parse(text)
     joined = "/".join(path)
     assert maintainers.owners_for([joined]) == tuple(dict.fromkeys(brute_force(maintainers, joined)))
+
+
+def test_a_name_pattern_python_warns_about_is_read_quietly() -> None:
+    """`N:` patterns come from the repository; Python's FutureWarning on one
+    ("Possible nested set") is not the user's to see."""
+    import warnings
+
+    from backport.verdict.owners import _name_regex
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        pattern = _name_regex("[[]x")
+    assert pattern is not None and pattern.search("[x")

@@ -234,7 +234,15 @@ def _glob_part(text: str) -> str:
 
 
 def _name_regex(value: str) -> re.Pattern[str] | None:
-    try:
-        return re.compile(value, re.VERBOSE)
-    except (re.error, OverflowError, RecursionError):
-        return None
+    """An `N:` pattern (a regex, from the repository's MAINTAINERS), or None
+    if Python cannot read it. Python's warnings about what a future version
+    may read differently ("Possible nested set") are the file's business,
+    not the user's: silenced."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        try:
+            return re.compile(value, re.VERBOSE)
+        except (re.error, OverflowError, RecursionError):
+            return None
