@@ -37,6 +37,17 @@ _LINE = {
     "since": "the line's last fix was {} days ago",
     "waited": "landed {} days ago",
 }
+# a feature with one value, in words; with the line's own features
+_VALUED = {
+    "w": "'{}' in the subject",
+    "s": "subject starts '{}:'",
+    "p": "touches {}/",
+    "ext": "changes .{} files",
+    "taken": "{} other lines took it",
+    "series": "one of a series of {}",
+    **_LINE,
+}
+
 _KIND = {"sec": "a security fix", "fix": "a fix of a bug on the line", "other": "this kind of commit"}
 
 
@@ -53,20 +64,8 @@ def reason_text(token: str) -> str:
     if name == "t":
         key, _, count = value.partition(":")
         return f"{count} {key} trailers" if count else f"has {key} trailers"
-    if name == "w":
-        return f"'{value}' in the subject"
-    if name == "s":
-        return f"subject starts '{value}:'"
-    if name == "p":
-        return f"touches {value}/"
-    if name == "ext":
-        return f"changes .{value} files"
     if name == "files":
         return f"changes {value} {'file' if value == '1' else 'files'}"
-    if name == "taken":
-        return f"{value} other lines took it"
-    if name == "series":
-        return f"one of a series of {value}"
-    if name in _LINE:
-        return _LINE[name].format(value)
+    if name in _VALUED:
+        return _VALUED[name].format(value)
     return token
