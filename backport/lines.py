@@ -188,6 +188,7 @@ def select(
     within: int = 0,
     release_patterns: Sequence[str] = (),
     unstable: str | None = None,
+    now: int | None = None,
 ) -> Selection:
     """The lines this run works on (tips only, no releases yet), every
     known line version, and the full ref names of the lines that are a
@@ -198,6 +199,8 @@ def select(
     every line active within `within` months of the unstable tip's commit
     date (`unstable`, a commit id; None: the first of the usual unstable
     branch names the listing has), or all of them when `within` is 0.
+    `now` (seconds), the run's `now` setting, stands for a tip committed
+    after it: as of `now`, that commit has not happened.
     """
     rows = git.branches()
     discovered = discover(rows, line_patterns)
@@ -218,7 +221,7 @@ def select(
     elif maintained or oldest:
         wanted = {v: discovered[v].ref for v in _configured(maintained, oldest, discovered, known)}
     else:
-        cutoff = _cutoff(git, rows, unstable, within) if within else None
+        cutoff = _cutoff(git, rows, unstable, within, now) if within else None
         if cutoff is not None:
             # lines named by configuration (VERSION=REF) count whatever their age
             idle = {v: b for v, b in discovered.items() if v in branches and (b.date or 0) < cutoff}
@@ -299,7 +302,9 @@ def _configured(
 MONTH = 2_629_746  # seconds
 
 
-def _cutoff(git: Git, rows: Sequence[Sequence[str]], unstable: str | None, within: int) -> int | None:
+def _cutoff(
+    git: Git, rows: Sequence[Sequence[str]], unstable: str | None, within: int, now: int | None = None
+) -> int | None:
     """The oldest activity that still makes a line maintained: `within`
     months before the unstable tip was committed. Measured from the tip, not
     from today, so that an old clone gives the answer it gave then. None
@@ -312,6 +317,8 @@ def _cutoff(git: Git, rows: Sequence[Sequence[str]], unstable: str | None, withi
         when = next((_seconds(row[4]) for row in rows if row[1] == unstable and row[2] == "commit"), None)
         if when is None:
             when = _commit_time(git, unstable)
+    if now is not None and (when is None or now < when):
+        when = now
     return None if when is None else when - within * MONTH
 
 

@@ -133,6 +133,7 @@ class Session:
             within=self.config["maintained-within"],
             release_patterns=self.config["release-patterns"],
             unstable=self.unstable.commit,
+            now=int(self.now.timestamp()) if self.config["now"] else None,
         )
 
     @property

@@ -113,6 +113,22 @@ def test_config_lists_the_lines_left_out_with_their_last_activity(tmp_path: Path
     assert document["settings"]["maintained-within"] == {"value": 12, "source": "default"}
 
 
+def test_a_tip_committed_after_the_now_setting_is_measured_from_now(tmp_path: Path, run) -> None:
+    """The kept demo: its `now` is set, and a commit made today puts the tip
+    years later. As of `now` that commit has not happened: the lines are
+    measured from `now`. A `now` after the tip changes nothing."""
+    repo, _ = old_and_active(tmp_path)
+    repo.git("config", "backport.now", "2024-12-18T22:13:20+00:00")  # TIP
+    repo.commit("made today, long after the now setting", {"c.c": "c\n"}, when=TIP + 30 * MONTH)
+    assert versions(tmp_path) == ["4.14", "4.15", "4.16"]
+    text = run("config", repo=tmp_path)
+    assert "12 months before now (git config backport.now)" in text.out, text
+    repo.git("config", "--unset", "backport.now")
+    assert versions(tmp_path) == []  # measured from that tip, nothing is maintained
+    repo.git("config", "backport.now", "2030-01-01T00:00:00+00:00")
+    assert versions(tmp_path) == []  # a later now does not move the tip
+
+
 def test_the_hook_names_only_the_maintained_lines(tmp_path: Path) -> None:
     repo, ids = old_and_active(tmp_path)
     message = tmp_path / "msg"

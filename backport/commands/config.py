@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from backport.config import SETTINGS, describe_form, form_table, git_key
+from backport.lines import MONTH
 from backport.models import Form
 from backport.output import SCHEMA, dumps, emit
 from backport.session import Session
@@ -55,9 +56,13 @@ def _text(session: Session) -> str:
         out.append("  none found; name them with --line VERSION=REF or git config backport.lines")
     dormant = session.selection.dormant
     if dormant:
+        basis = f"{session.unstable.ref}'s tip"
+        cutoff = session.selection.cutoff
+        if config["now"] and cutoff == int(session.now.timestamp()) - config["maintained-within"] * MONTH:
+            basis = f"now ({session.clock})"
         out.append(
-            f"  not maintained: no commit or release since {_date(session.selection.cutoff)}, "
-            f"{config['maintained-within']} months before {session.unstable.ref}'s tip"
+            f"  not maintained: no commit or release since {_date(cutoff)}, "
+            f"{config['maintained-within']} months before {basis}"
             " (maintained, oldest or maintained-within change that):"
         )
         for idle in reversed(dormant):
