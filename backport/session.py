@@ -17,6 +17,7 @@ from backport.record import record
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
     from datetime import datetime
+    from typing import Any
 
     from backport.cache import Cache
     from backport.forks import ForkPoints
@@ -61,48 +62,14 @@ class Session:
         is the --now flag (ISO 8601), over any `now` setting."""
         specs = tuple(LineSpec.parse(s) for s in line_specs)
         flag_unstable = check_revision(unstable) if unstable else None
-        # git config and the unstable branch (as named by the flag, or found
-        # among the usual names) are asked beside where the repository is
-        started = git or Git(path)
-        started.ahead(config_query(cfg.GIT_CONFIG_KEYS))
-        probe, names = cfg.unstable_query([flag_unstable] if flag_unstable else cfg.UNSTABLE_NAMES)
-        started.ahead(probe, input=names)
-        try:
-            repo = open_repository(path, started)
-        except BackportError:
-            started.close()
-            raise
-        git = git or started.moved_to(repo.path)  # the rest runs at the top: pathspecs are relative to it
+        repo, git = _opened(path, git, flag_unstable)
         git_values = cfg.parse_git_config(git.config_regexp(cfg.GIT_CONFIG_KEYS))
-        configured = git_values["unstable"][0] if "unstable" in git_values else None
-        chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
-        found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
-        if found is None:
-            raise _no_unstable(chosen, "" if flag_unstable or not chosen else git_values["unstable"][1])
-        ref, commit, toml_blob = found
-        toml_values = {}
-        if toml_blob:
-            toml = git.blobs([toml_blob])[toml_blob]
-            toml_values = cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})")
-        config = cfg.with_preset(cfg.defaults(), preset, toml_values, git_values)
-        if toml_values:
-            config = cfg.layer(config, toml_values, f"{cfg.TOML_FILE} ({ref})")
-        for name, (value, where) in git_values.items():
-            config = cfg.layer(config, {name: value}, where)
-        if preset:
-            config = cfg.layer(config, {"preset": preset}, "--preset")
+        chosen, ref, commit, toml_blob = _unstable_branch(git, flag_unstable, git_values)
+        config = _layered(git, ref, toml_blob, preset, git_values)
         if flag_unstable:
             config = cfg.layer(config, {"unstable": flag_unstable}, "--unstable")
         elif config["unstable"] and config["unstable"] != ref and not chosen:
-            # .backport.toml names the unstable branch; honour it
-            ref = _configured_ref(config["unstable"], config.source("unstable"))
-            configured_commit = git.resolve(ref)
-            if configured_commit is None:
-                raise RepoError(
-                    f"{config.source('unstable')}: unknown revision {ref!r} for the unstable branch",
-                    "fix the setting or pass --unstable REF",
-                )
-            commit = configured_commit
+            ref, commit = _toml_unstable(git, config)  # .backport.toml names the unstable branch
         if not config["unstable"]:
             config = cfg.layer(config, {"unstable": ref}, "detected")
         return cls(repo, git, _with_flags(config, specs, now), Unstable(ref, commit), specs)
@@ -196,6 +163,66 @@ def grammar_of(config: cfg.Config) -> Grammar:
         forms=tuple(config["request-forms"]),
         bare=config["bare-version"],
     )
+
+
+def _opened(path: str, git: Git | None, flag_unstable: str | None) -> tuple[Repository, Git]:
+    """The repository at `path`, and a git that runs at its top. Git config
+    and the unstable branch (as named by the flag, or found among the usual
+    names) are asked beside finding where the repository is."""
+    started = git or Git(path)
+    started.ahead(config_query(cfg.GIT_CONFIG_KEYS))
+    probe, names = cfg.unstable_query([flag_unstable] if flag_unstable else cfg.UNSTABLE_NAMES)
+    started.ahead(probe, input=names)
+    try:
+        repo = open_repository(path, started)
+    except BackportError:
+        started.close()
+        raise
+    return repo, git or started.moved_to(repo.path)  # the rest runs at the top: pathspecs are relative to it
+
+
+def _unstable_branch(
+    git: Git, flag_unstable: str | None, git_values: dict[str, tuple[Any, str]]
+) -> tuple[str | None, str, str, str | None]:
+    """The unstable branch as the flag or git config names it (`chosen`),
+    else the first usual name: (chosen, ref, commit, its .backport.toml blob)."""
+    configured = git_values["unstable"][0] if "unstable" in git_values else None
+    chosen = flag_unstable or (_configured_ref(configured, git_values["unstable"][1]) if configured else None)
+    found = _find_unstable(git, [chosen] if chosen else cfg.UNSTABLE_NAMES)
+    if found is None:
+        raise _no_unstable(chosen, "" if flag_unstable or not chosen else git_values["unstable"][1])
+    ref, commit, toml_blob = found
+    return chosen, ref, commit, toml_blob
+
+
+def _layered(
+    git: Git, ref: str, toml_blob: str | None, preset: str | None, git_values: dict[str, tuple[Any, str]]
+) -> cfg.Config:
+    """Defaults < the preset < .backport.toml (from `ref`) < git config < --preset."""
+    toml_values = {}
+    if toml_blob:
+        toml = git.blobs([toml_blob])[toml_blob]
+        toml_values = cfg.parse_toml(toml, f"{cfg.TOML_FILE} ({ref})")
+    config = cfg.with_preset(cfg.defaults(), preset, toml_values, git_values)
+    if toml_values:
+        config = cfg.layer(config, toml_values, f"{cfg.TOML_FILE} ({ref})")
+    for name, (value, where) in git_values.items():
+        config = cfg.layer(config, {name: value}, where)
+    if preset:
+        config = cfg.layer(config, {"preset": preset}, "--preset")
+    return config
+
+
+def _toml_unstable(git: Git, config: cfg.Config) -> tuple[str, str]:
+    """The unstable branch .backport.toml names: its ref and commit."""
+    ref = _configured_ref(config["unstable"], config.source("unstable"))
+    commit = git.resolve(ref)
+    if commit is None:
+        raise RepoError(
+            f"{config.source('unstable')}: unknown revision {ref!r} for the unstable branch",
+            "fix the setting or pass --unstable REF",
+        )
+    return ref, commit
 
 
 def moment(text: str) -> datetime:
