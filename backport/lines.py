@@ -129,15 +129,10 @@ def with_releases(git: Git, heads: Sequence[Line], patterns: Sequence[str], cach
     rows = git.refs(["refs/tags"], "%(refname)%00%(objectname)%00%(*objectname)%00%(creatordate:iso-strict)")
     for refname, obj, peeled, date in rows:
         tag = refname[len("refs/tags/") :]
-        for pattern in compiled:
-            match = pattern.fullmatch(tag)
-            if not match:
-                continue
-            version = tuple(int(p) for p in match.group("version").split("."))
-            for line_version, found in tagged.items():
-                if line_version.contains(version):
-                    found.append(Release(tag, version, peeled or obj, date))
-            break
+        version = release_version(tag, compiled)
+        for line_version, found in tagged.items():
+            if version is not None and line_version.contains(version):
+                found.append(Release(tag, version, peeled or obj, date))
     lines = []
     for line in heads:
         found = tagged[line.version]
@@ -205,12 +200,7 @@ def select(
     rows = git.branches()
     discovered = discover(rows, line_patterns)
     branches = {v: b.refname for v, b in discovered.items()}
-    for item in configured:
-        spec = LineSpec.parse(item)
-        if spec.ref is None:
-            raise ConfigError(f"configured line {item!r} has no ref", "write it as VERSION=REF")
-        discovered[spec.version] = Branch(spec.ref, "", "", None)
-        branches.pop(spec.version, None)
+    _add_configured(discovered, branches, configured)
     known = sorted(discovered)
     dormant: tuple[Dormant, ...] = ()
     cutoff = None
@@ -222,15 +212,37 @@ def select(
         wanted = {v: discovered[v].ref for v in _configured(maintained, oldest, discovered, known)}
     else:
         cutoff = _cutoff(git, rows, unstable, within, now) if within else None
-        if cutoff is not None:
-            # lines named by configuration (VERSION=REF) count whatever their age
-            idle = {v: b for v, b in discovered.items() if v in branches and (b.date or 0) < cutoff}
-            dormant = _dormant(git, idle, cutoff, release_patterns)
+        dormant = _idle(git, discovered, branches, cutoff, release_patterns)
         left_out = {d.version for d in dormant}
         wanted = {v: discovered[v].ref for v in known if v not in left_out}
     # a discovered branch's tip came with the listing; only other refs need resolving
     tips = {v: discovered[v].commit for v in wanted if v in branches and discovered[v].commit}
     return Selection(_resolved(git, wanted, tips), known, {branches[v]: v for v in tips}, dormant, cutoff)
+
+
+def _add_configured(discovered: dict[Version, Branch], branches: dict[Version, str], configured: Iterable[str]) -> None:
+    """The lines configuration names (VERSION=REF) over the discovered ones."""
+    for item in configured:
+        spec = LineSpec.parse(item)
+        if spec.ref is None:
+            raise ConfigError(f"configured line {item!r} has no ref", "write it as VERSION=REF")
+        discovered[spec.version] = Branch(spec.ref, "", "", None)
+        branches.pop(spec.version, None)
+
+
+def _idle(
+    git: Git,
+    discovered: Mapping[Version, Branch],
+    branches: Mapping[Version, str],
+    cutoff: int | None,
+    release_patterns: Sequence[str],
+) -> tuple[Dormant, ...]:
+    """The discovered branches with no commit or release since `cutoff`.
+    Lines named by configuration (VERSION=REF) count whatever their age."""
+    if cutoff is None:
+        return ()
+    idle = {v: b for v, b in discovered.items() if v in branches and (b.date or 0) < cutoff}
+    return _dormant(git, idle, cutoff, release_patterns)
 
 
 def _resolved(git: Git, wanted: Mapping[Version, str], tips: Mapping[Version, str]) -> list[Line]:
@@ -354,23 +366,37 @@ def _dormant(
     if not idle:
         return ()
     last = {v: b.date for v, b in idle.items()}
-    if release_patterns:
-        compiled = [re.compile(p) for p in release_patterns]
-        globs = [f"refs/tags/**/*{v}.*" for v in idle]
-        # asked once: the hook's guess and its session ask the same (Git.once)
-        listed = git.once(refs_query(globs, "%(refname)%00%(creatordate:unix)")).stdout.decode("utf-8", "replace")
-        for refname, date in (row.split("\0") for row in listed.splitlines() if row):
-            tag = refname[len("refs/tags/") :]
-            when = _seconds(date)
-            for pattern in compiled:
-                match = pattern.fullmatch(tag)
-                if match:
-                    release = tuple(int(p) for p in match.group("version").split("."))
-                    for version in idle:
-                        if version.contains(release) and when is not None and when > (last[version] or 0):
-                            last[version] = when
-                    break
+    for version, when in _release_dates(git, list(idle), release_patterns):
+        if when > (last[version] or 0):
+            last[version] = when
     return tuple(Dormant(v, idle[v].ref, when) for v, when in sorted(last.items()) if (when or 0) < cutoff)
+
+
+def _release_dates(git: Git, versions: Sequence[Version], patterns: Sequence[str]) -> list[tuple[Version, int]]:
+    """(line version, date) of each release tag of those versions. Only their
+    tags are listed (by a glob on the version), asked once: the hook's
+    guess and its session ask the same (Git.once)."""
+    if not patterns:
+        return []
+    compiled = [re.compile(p) for p in patterns]
+    globs = [f"refs/tags/**/*{v}.*" for v in versions]
+    listed = git.once(refs_query(globs, "%(refname)%00%(creatordate:unix)")).stdout.decode("utf-8", "replace")
+    found = []
+    for refname, date in (row.split("\0") for row in listed.splitlines() if row):
+        release, when = release_version(refname[len("refs/tags/") :], compiled), _seconds(date)
+        if release is not None and when is not None:
+            found += [(v, when) for v in versions if v.contains(release)]
+    return found
+
+
+def release_version(tag: str, patterns: Sequence[re.Pattern[str]]) -> tuple[int, ...] | None:
+    """The version a release tag names (RELEASE-4.20.1: (4, 20, 1)), by the
+    first pattern it matches whole; None if it matches none."""
+    for pattern in patterns:
+        match = pattern.fullmatch(tag)
+        if match:
+            return tuple(int(p) for p in match.group("version").split("."))
+    return None
 
 
 def _seconds(text: str) -> int | None:
