@@ -122,22 +122,33 @@ class Simulator:
         """
         self._prepare()
         tried = [list(t) for t in trials] if trials is not None else [[] for _ in work]
-        every = [(tip, [*commits, *extra]) for (tip, commits), extra in zip(work, tried, strict=True)]
-        names = [name for tip, commits in every for name in (tip, *commits)]
+        every = _with_trials(work, tried)
+        names = _names(every)
         if not all(FULL_ID.fullmatch(n) for n in names):
             self._load(names)  # full ids need no lookup: a warm run goes straight to its cache hits
-        keys = [self._line_key(tip, commits, extra) for (tip, commits), extra in zip(work, tried, strict=True)]
-        found = zip(keys, every, strict=True)
-        results = [_decode_plan(self.cache.get("line", key), commits) for key, (_, commits) in found]
+        keys, results = self._cached(work, tried)
         unplanned = [index for index, plan in enumerate(results) if plan is None]
         if unplanned:
             self._load(names)
             planned = self._plan([every[i] for i in unplanned], [tried[i] for i in unplanned])
             for index, plan in zip(unplanned, planned, strict=True):
                 results[index] = plan
-                if not any(p.alone.failure or p.chained.failure for p in plan.values()):
-                    self.cache.put("line", keys[index], _encode_plan(plan))
+                self._keep(keys[index], plan)
         return [r if r is not None else {} for r in results]
+
+    def _cached(
+        self, work: Sequence[tuple[str, Sequence[str]]], tried: Sequence[list[str]]
+    ) -> tuple[list[list[str]], list[dict[str, LinePlan] | None]]:
+        """Each line's cache key, and its plan from the cache (None: not there)."""
+        keys = [self._line_key(tip, commits, extra) for (tip, commits), extra in zip(work, tried, strict=True)]
+        every = _with_trials(work, tried)
+        return keys, [_decode_plan(self.cache.get("line", key), n) for key, (_, n) in zip(keys, every, strict=True)]
+
+    def _keep(self, key: list[str], plan: dict[str, LinePlan]) -> None:
+        """A line's plan into the cache, unless a pick in it failed: a fetch
+        may bring the object, a git the fix, so a failure is never kept."""
+        if not any(p.alone.failure or p.chained.failure for p in plan.values()):
+            self.cache.put("line", key, _encode_plan(plan))
 
     def _plan(self, work: Sequence[tuple[str, list[str]]], tried: Sequence[list[str]]) -> list[dict[str, LinePlan]]:
         """Plans worked out: every pick alone at once (in parallel), then each
@@ -211,6 +222,16 @@ class Simulator:
     def _chain(self, tip_tree: str, names: Sequence[str], trials: Collection[str] = ()) -> dict[str, LinePlan]:
         alone = {name: self._outcomes[(self._commits[name].id, tip_tree)] for name in names}
         return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names, trials)
+
+
+def _with_trials(work: Sequence[tuple[str, Sequence[str]]], tried: Sequence[list[str]]) -> list[tuple[str, list[str]]]:
+    """Each line's tip and its commits, the trials last."""
+    return [(tip, [*commits, *extra]) for (tip, commits), extra in zip(work, tried, strict=True)]
+
+
+def _names(every: Sequence[tuple[str, Sequence[str]]]) -> list[str]:
+    """Every tip and commit named, in order."""
+    return [name for tip, commits in every for name in (tip, *commits)]
 
 
 _version: tuple[int, ...] | None = None
