@@ -444,13 +444,7 @@ def _simulate(
     work = _chains(lines, plans, untagged, pending, by_id)
     if not work:
         return plans, untagged
-    if progress:
-        progress(f"simulating {sum(len(c) + len(f) for _, c, f in work)} picks on {len(work)} lines")
-    from backport.verdict.simulate import Simulator
-
-    with Simulator(session.git, session.repo) as simulator:
-        results = simulator.plan_lines([(line.commit, chain) for line, chain, _ in work], [f for _, _, f in work])
-    outcome = {line.version: result for (line, _, _), result in zip(work, results, strict=True)}
+    outcome = _simulated(session, work, progress)
     asked = [p.candidate for p in plans if any(t.state == PENDING for t in p.targets.values())]
     owners = _owners(session, [*asked, *(u.candidate for u in untagged)], cache)
     stale_after = int(session.config["stale-after"])
@@ -460,6 +454,27 @@ def _simulate(
         plan = outcome[target.version][candidate.commit]
         return _pending(target, plan, candidate, by_version[target.version], now, stale_after, owners)
 
+    return _settle_all(plans, untagged, settle)
+
+
+def _simulated(
+    session: Session, work: Sequence[tuple[Line, list[str], list[str]]], progress: Callable[[str], None] | None
+) -> dict[Version, dict[str, LinePlan]]:
+    """Each line's plan: its chain of pending commits, then its untagged fixes tried."""
+    if progress:
+        progress(f"simulating {sum(len(c) + len(f) for _, c, f in work)} picks on {len(work)} lines")
+    from backport.verdict.simulate import Simulator
+
+    with Simulator(session.git, session.repo) as simulator:
+        results = simulator.plan_lines([(line.commit, chain) for line, chain, _ in work], [f for _, _, f in work])
+    return {line.version: result for (line, _, _), result in zip(work, results, strict=True)}
+
+
+def _settle_all(
+    plans: Sequence[_Plan], untagged: Sequence[UntaggedFix], settle: Callable[[Target, Candidate], Target]
+) -> tuple[list[_Plan], list[UntaggedFix]]:
+    """The pending targets settled; the untagged fixes with the lines still
+    to take them, the oldest first."""
     updated = []
     for plan in plans:
         targets = {v: settle(t, plan.candidate) if t.state == PENDING else t for v, t in plan.targets.items()}
@@ -569,13 +584,10 @@ def _owners(
         return {}
     path = session.config["maintainers"]
     found = session.git.run(["rev-parse", "--verify", "--quiet", f"{session.unstable.commit}:{path}"], check=False)
-    blob = found.stdout.decode().strip() if found.returncode == 0 else None
-    if blob is None:
+    if found.returncode != 0:
         return {}  # no MAINTAINERS file: authors own their commits
-    entry = cache.get("owners", [blob, path]) if cache is not None else None
-    known: dict[str, tuple[str, ...]] = {}
-    if isinstance(entry, dict):
-        known = {str(k): tuple(str(p) for p in v) for k, v in entry.items() if isinstance(v, list)}
+    blob = found.stdout.decode().strip()
+    known = _cached_owners(cache.get("owners", [blob, path]) if cache is not None else None)
     todo = [c for c in candidates if c.commit not in known]
     if todo:
         from backport.verdict.owners import Maintainers
@@ -586,6 +598,13 @@ def _owners(
         if cache is not None:
             cache.put("owners", [blob, path], {sha: list(people) for sha, people in known.items()})
     return {c.commit: known[c.commit] for c in candidates}
+
+
+def _cached_owners(entry: object) -> dict[str, tuple[str, ...]]:
+    """The owners cache entry read back (commit -> people); empty if it is not one."""
+    if not isinstance(entry, dict):
+        return {}
+    return {str(k): tuple(str(p) for p in v) for k, v in entry.items() if isinstance(v, list)}
 
 
 def changed_paths(git: Git, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
