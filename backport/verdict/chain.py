@@ -62,22 +62,9 @@ def plan_chain(
         if single.failure is not None:  # nothing is known of it: it stays off the branch
             plans[name] = LinePlan(single.pick(c.merge), single.pick(c.merge))
             continue
-        changes = own.get(c.id, ())
-        footprint = single.footprint() | {ch.path for ch in changes}
-        risky = branch.structural and (structural(changes) or not single.clean)
-        if not branch.taken:
-            chained, chained_pick = single, single.pick(c.merge)
-        elif not footprint & branch.touched and not risky:
-            chained, chained_pick = single, replace(single.pick(c.merge), tree=None)
-        else:
-            chained = scratch.merge(c, branch.write())
-            chained_pick = chained.pick(c.merge)
-        after: tuple[str, ...] = ()
-        if not single.clean and chained.clean:
-            related = tuple(a for a, paths in branch.taken if paths & footprint)
-            # no shared path (git followed a rename we do not see): all of them, we cannot tell which
-            after = related or tuple(a for a, _ in branch.taken)
-        before[name] = tuple(a for a, _ in branch.taken)
+        chained, chained_pick, footprint = branch.pick(c, single, own.get(c.id, ()))
+        after = branch.sharing(footprint) if not single.clean and chained.clean else ()
+        before[name] = branch.taken_ids()
         if chained.clean and chained.changes and name not in trials:
             branch.take(c.id, chained, footprint, on_tip=chained is single)
         plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
@@ -198,6 +185,29 @@ class VirtualBranch:
         self._unwritten: list[tuple[str, Outcome]] = []  # taken on the tip, not in self.tree yet
         self._index: str | None = None  # scratch index file, holds self.tree minus _index_lag
         self._index_lag: list[Outcome] = []  # merged onto self.tree, not in the index yet
+
+    def pick(self, c: Commit, single: Outcome, changes: tuple[Change, ...]) -> tuple[Outcome, Pick, set[str]]:
+        """`c` picked onto the branch (`single`: its pick onto the tip, `changes`:
+        its own): the outcome, as a Pick, and the paths it involves. The alone
+        pick stands for it while nothing is taken, and when it touches no path
+        the branch changed and no file comes or goes on both sides (see plan_chain)."""
+        footprint = single.footprint() | {ch.path for ch in changes}
+        if not self.taken:
+            return single, single.pick(c.merge), footprint
+        risky = self.structural and (structural(changes) or not single.clean)
+        if not footprint & self.touched and not risky:
+            return single, replace(single.pick(c.merge), tree=None), footprint
+        chained = self.scratch.merge(c, self.write())
+        return chained, chained.pick(c.merge), footprint
+
+    def sharing(self, footprint: set[str]) -> tuple[str, ...]:
+        """The taken commits that share a path with `footprint`: what a commit
+        clean only on the branch needs first. When none does (git followed a
+        rename we do not see), all of them: we cannot tell which."""
+        return tuple(a for a, paths in self.taken if paths & footprint) or self.taken_ids()
+
+    def taken_ids(self) -> tuple[str, ...]:
+        return tuple(a for a, _ in self.taken)
 
     def take(self, commit: str, outcome: Outcome, footprint: set[str], *, on_tip: bool) -> None:
         changed = {ch.path for ch in outcome.changes}
