@@ -436,11 +436,7 @@ class Detector:
     def _known(self, key: list[Any], wanted: Sequence[str], compute: Callable[[list[str]], set[str]]) -> set[str]:
         """Which of `wanted` have a property that never changes for `key`
         (ancestry of fixed ids); `compute` is asked only about unknown ones."""
-        entry = self.cache.get("ancestry", key) if self.cache is not None else None
-        yes: set[str] = set()
-        no: set[str] = set()
-        if isinstance(entry, dict) and isinstance(entry.get("yes"), list) and isinstance(entry.get("no"), list):
-            yes, no = {str(c) for c in entry["yes"]}, {str(c) for c in entry["no"]}
+        yes, no = _yes_no(self.cache.get("ancestry", key) if self.cache is not None else None)
         todo = [c for c in dict.fromkeys(wanted) if c not in yes and c not in no]
         if todo:
             found = compute(todo)
@@ -489,17 +485,8 @@ class Detector:
         finally:
             asked.close()  # waited for in any case; its own error, if any, is raised just below
         ids = asked.result()
-        if not ids:
-            return
-        for line in open_lines:
-            index = indexes[line.version]
-            assert index.patch_ids is not None
-            live = _live(index, resolved)
-            for commit in undecided:
-                pid = ids.get(commit)
-                carrier = index.patch_ids.get(pid) if pid else None
-                if carrier is not None and carrier in live and (commit, line.version) not in found:
-                    found[(commit, line.version)] = Applied(carrier, PATCH_ID)
+        for version, index in indexes.items() if ids else ():
+            _match_patch_ids(version, index, _live(index, resolved), undecided, ids, found)
 
     def _by_similarity(
         self,
@@ -520,17 +507,11 @@ class Detector:
         free = self._free_by_subject(resolved, {a.commit for a in found.values()})
         if not undecided or not any(free.values()):
             return  # nothing to compare: spare asking git for subjects
-        known = {c: compared_subject(subjects[c]) for c in undecided if c in subjects}
-        known.update(self._subjects([c for c in undecided if c not in known]))
-        pairs = [
-            (commit, version, by_subject[known[commit]])
-            for version, by_subject in free.items()
-            for commit in undecided
-            if known.get(commit) in by_subject and (commit, version) not in found
-        ]
+        known = self._compared_subjects(undecided, subjects)
+        pairs = _same_subject(undecided, known, free, found)
         if not pairs:
             return
-        involved = list(dict.fromkeys([c for c, _, _ in pairs] + [x for _, _, xs in pairs for x in xs]))
+        involved = list(dict.fromkeys([c for c, _, _ in pairs] + [x for _, _, xs in pairs for x in xs]))  # in order
         changed, missing = set_aside_missing(lambda some: changed_lines(self.git, some, parents), involved)
         self.missing.update((c, o) for c, o in missing.items() if c in known)
         for commit, version, carriers in pairs:
@@ -554,6 +535,13 @@ class Detector:
                 if carrier in free and subject:
                     by_subject.setdefault(subject, []).append(carrier)
         return free_by_line
+
+    def _compared_subjects(self, commits: Sequence[str], subjects: Mapping[str, str]) -> dict[str, str]:
+        """commit -> subject as compared: from `subjects` where the caller
+        described it, else from git."""
+        known = {c: compared_subject(subjects[c]) for c in commits if c in subjects}
+        known.update(self._subjects([c for c in commits if c not in known]))
+        return known
 
     def _subjects(self, commits: Sequence[str]) -> dict[str, str]:
         """commit -> subject as compared, for commits the caller did not describe: one git log."""
@@ -613,6 +601,47 @@ def changed_lines(
         elif in_hunk and current is not None and raw[:1] in ("+", "-") and raw[1:].strip():
             current[raw[0] + raw[1:].strip()] += 1
     return found
+
+
+def _match_patch_ids(
+    version: Version,
+    index: LineIndex,
+    live: Collection[str],
+    commits: Sequence[str],
+    ids: Mapping[str, str],
+    found: dict[tuple[str, Version], Applied],
+) -> None:
+    """Each of `commits` not found on the line yet whose patch-id (`ids`) a
+    live line commit has: applied there, by patch-id."""
+    assert index.patch_ids is not None
+    for commit in commits:
+        carrier = index.patch_ids.get(ids[commit]) if ids.get(commit) else None
+        if carrier is not None and carrier in live and (commit, version) not in found:
+            found[(commit, version)] = Applied(carrier, PATCH_ID)
+
+
+def _yes_no(entry: object) -> tuple[set[str], set[str]]:
+    """An ancestry cache entry read back: the commits known to have the
+    property and those known not to (both empty if it is not one)."""
+    if isinstance(entry, dict) and isinstance(entry.get("yes"), list) and isinstance(entry.get("no"), list):
+        return {str(c) for c in entry["yes"]}, {str(c) for c in entry["no"]}
+    return set(), set()
+
+
+def _same_subject(
+    undecided: Sequence[str],
+    subjects: Mapping[str, str],
+    free: Mapping[Version, Mapping[str, list[str]]],
+    found: Mapping[tuple[str, Version], Applied],
+) -> list[tuple[str, Version, list[str]]]:
+    """(commit, line, the line's free commits with its subject as compared)
+    for every undecided commit and line where there are such commits."""
+    return [
+        (commit, version, by_subject[subjects[commit]])
+        for version, by_subject in free.items()
+        for commit in undecided
+        if subjects.get(commit) in by_subject and (commit, version) not in found
+    ]
 
 
 def _most_alike(changed: Mapping[str, Counter[str]], commit: str, carriers: Sequence[str]) -> str | None:
