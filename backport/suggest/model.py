@@ -74,12 +74,7 @@ def train(
     penalty is paid on the steps that touch it (1 / (c * its count) each),
     so a rare name is held back as much as a common one. `weights`, one
     per row, scale what each row teaches (recent history counts more)."""
-    counts: dict[str, int] = {}
-    for tokens, _ in rows:
-        for t in tokens:
-            counts[t] = counts.get(t, 0) + 1
-    keep = {t for t, n in counts.items() if n >= min_count}
-    keep.add("bias")
+    counts, keep = _kept(rows, min_count)
     data = [([t for t in tokens if t in keep], 1.0 if label else 0.0) for tokens, label in rows]
     scale = list(weights) if weights is not None else [1.0] * len(data)
     positives = sum(y for _, y in data)
@@ -96,15 +91,39 @@ def train(
     shuffle = random.Random(seed).shuffle
     for _ in range(epochs):
         shuffle(order)
-        for i in order:
-            tokens, y = data[i]
-            z = sum(learned[t] for t in tokens)
-            g = (_sigmoid(z) - y) * scale[i]
-            for t in tokens:
-                grad = g + penalty[t] * learned[t]
-                squares[t] += grad * grad
-                learned[t] -= rate * grad / math.sqrt(squares[t])
+        _epoch(data, order, scale, learned, squares, penalty, rate)
     return Model({t: w for t, w in learned.items() if w})
+
+
+def _kept(rows: Sequence[tuple[Sequence[str], bool]], min_count: int) -> tuple[dict[str, int], set[str]]:
+    """How often each feature occurs, and those seen at least `min_count` times (and the bias)."""
+    counts: dict[str, int] = {}
+    for tokens, _ in rows:
+        for t in tokens:
+            counts[t] = counts.get(t, 0) + 1
+    keep = {t for t, n in counts.items() if n >= min_count}
+    keep.add("bias")
+    return counts, keep
+
+
+def _epoch(
+    data: Sequence[tuple[list[str], float]],
+    order: Sequence[int],
+    scale: Sequence[float],
+    learned: dict[str, float],
+    squares: dict[str, float],
+    penalty: Mapping[str, float],
+    rate: float,
+) -> None:
+    """One pass over the rows in `order`: AdaGrad steps of the penalised log loss."""
+    for i in order:
+        tokens, y = data[i]
+        z = sum(learned[t] for t in tokens)
+        g = (_sigmoid(z) - y) * scale[i]
+        for t in tokens:
+            grad = g + penalty[t] * learned[t]
+            squares[t] += grad * grad
+            learned[t] -= rate * grad / math.sqrt(squares[t])
 
 
 def _sigmoid(z: float) -> float:
