@@ -125,19 +125,7 @@ def _body(report: Report, debt: Debt, to: list[Address], sender: Address) -> str
         f"(checked against {one_line(result.unstable_ref)} {short(result.unstable_commit)} {as_of(report)}).",
     ]
     for version in debt.versions:
-        entries = [e for e in debt.entries if e.line.version == version]
-        line = entries[0].line
-        out += ["", f"{version} ({one_line(line.ref)}), last release {release_text(line.last_release)}:"]
-        for entry in entries:
-            out += _item(entry)
-        clean = [e for e in entries if e.target.applies == "clean"]
-        if clean:
-            out += ["", f"  The clean picks, in order, onto {one_line(line.ref)} in the line's style:"]
-            out += [f"    {pick_command(version, [e.commit for e in clean])}"]
-            mine = {e.commit for e in clean}
-            first = sorted({short(c) for e in clean for c in e.target.after if c not in mine})
-            if first:
-                out.append(f"  (it brings {', '.join(first)} along: some need it first)")
+        out += _line_part([e for e in debt.entries if e.line.version == version])
     out += [
         "",
         "If one of these should not go back, record why so it stops showing up:",
@@ -151,6 +139,24 @@ def _body(report: Report, debt: Debt, to: list[Address], sender: Address) -> str
         "backport itself sends nothing.",
     ]
     return "\n".join(out) + "\n"
+
+
+def _line_part(entries: list[Entry]) -> list[str]:
+    """One line's part of the message: its items, then the command that
+    picks the clean ones, with what they bring along."""
+    line = entries[0].line
+    out = ["", f"{line.version} ({one_line(line.ref)}), last release {release_text(line.last_release)}:"]
+    for entry in entries:
+        out += _item(entry)
+    clean = [e for e in entries if e.target.applies == "clean"]
+    if clean:
+        out += ["", f"  The clean picks, in order, onto {one_line(line.ref)} in the line's style:"]
+        out += [f"    {pick_command(line.version, [e.commit for e in clean])}"]
+        mine = {e.commit for e in clean}
+        first = sorted({short(c) for e in clean for c in e.target.after if c not in mine})
+        if first:
+            out.append(f"  (it brings {', '.join(first)} along: some need it first)")
+    return out
 
 
 def _together(names: list[str]) -> str:
