@@ -131,13 +131,9 @@ def read_value(form: Form, value: str, bare: str = EXACT) -> Value | None:
     sentence saying what is wrong."""
     body, hash_, comment = value.partition("#")
     comment_text: str | None = comment.strip() if hash_ else None
-    written = body.strip()
-    matcher = _compiled(form.value) if form.value is not None else None
-    if matcher is not None:
-        match = matcher.fullmatch(written)
-        if match is None:
-            return None
-        written = (match.group("versions") or "") if "versions" in matcher.groupindex else ""
+    written = _form_versions(form, body.strip())
+    if written is None:
+        return None
     if form.opt_out:
         return Value("none", comment=comment_text or None)
     needs: tuple[str, ...] = ()
@@ -153,6 +149,19 @@ def read_value(form: Form, value: str, bare: str = EXACT) -> Value | None:
             raise ValueError("no version given (expected e.g. 4.20, 4.18+ or none)")
         everything = True
     return Value("request", requests, comment_text or None, everything, needs)
+
+
+def _form_versions(form: Form, written: str) -> str | None:
+    """The versions part of a value before its comment: all of it, or what
+    the form's value pattern names `versions` ("" when it names none); None
+    when the pattern does not match (an ordinary trailer)."""
+    if form.value is None:
+        return written
+    matcher = _compiled(form.value)
+    match = matcher.fullmatch(written)
+    if match is None:
+        return None
+    return (match.group("versions") or "") if "versions" in matcher.groupindex else ""
 
 
 def _versions(text: str, plus: bool, item: re.Pattern[str] = _ITEM) -> tuple[tuple[Request, ...], bool] | None:
