@@ -248,12 +248,13 @@ def trailer_block(lines: Sequence[str]) -> range:
     title = 0  # the first paragraph is the title: never trailers
     while title < len(lines) and (lines[title].startswith("#") or not _blank(lines[title])):
         title += 1
-    end = len(lines)
+    cut = end_of_message(lines)
+    end = cut
     while end > 0 and _blank(lines[end - 1]):
         end -= 1
     trailers = others = pending = 0  # pending: indented lines not yet known to continue a trailer
     recognized, only_blanks = False, True
-    for index in range(len(lines) - 1, title - 1, -1):
+    for index in range(cut - 1, title - 1, -1):
         line = lines[index]
         if line.startswith("#"):
             others, pending = others + pending, 0
@@ -275,6 +276,23 @@ def trailer_block(lines: Sequence[str]) -> range:
         else:
             others, pending = others + 1 + pending, 0
     return range(0)
+
+
+def end_of_message(lines: Sequence[str]) -> int:
+    """Where the message ends for trailers, as git's ignore_non_trailer
+    says: before its closing run of empty and comment lines and an
+    old-style `Conflicts:` list (a tab-indented path per line)."""
+    start = None
+    in_conflicts = False
+    for index, line in enumerate(lines):
+        if not line or line.startswith("#"):
+            start = index if start is None else start
+        elif line == "Conflicts:":
+            in_conflicts = True
+            start = index if start is None else start
+        elif not (in_conflicts and line.startswith("\t")):
+            start, in_conflicts = None, False
+    return len(lines) if start is None else start
 
 
 _C_SPACE = " \t\n\v\f\r"  # C's isspace(): git's, not Python's

@@ -53,9 +53,12 @@ line = st.one_of(
     st.sampled_from(TRAILER_LINES), st.sampled_from(OTHER_LINES), st.sampled_from(CONTINUATION_LINES)
 )
 paragraph = st.lists(line, min_size=1, max_size=6)
+# what git's ignore_non_trailer cuts off the end before looking for trailers:
+# a closing run of empty and comment lines, and an old-style conflicts list
+TAILS = [[], ["# a comment"], ["", "# Please enter the commit message"], ["", "Conflicts:", "\tfoo.c", "\tbar.c"]]
 message = st.builds(
-    lambda subject, body, last, blanks_before, blanks_after: "\n".join(
-        [subject, *[x for p in body for x in ("", *p)], *blanks_before, *last, *blanks_after]
+    lambda subject, body, last, blanks_before, blanks_after, tail: "\n".join(
+        [subject, *[x for p in body for x in ("", *p)], *blanks_before, *last, *blanks_after, *tail]
     )
     + "\n",
     st.sampled_from(["x86/mm: fix it", "Subject: looks like a trailer", "tools: subject"]),
@@ -63,6 +66,7 @@ message = st.builds(
     paragraph,
     st.lists(st.sampled_from(BLANKS), min_size=1, max_size=2),
     st.lists(st.sampled_from(BLANKS), max_size=2),
+    st.sampled_from(TAILS),
 )
 
 
@@ -111,3 +115,11 @@ def test_the_two_cases_that_drifted() -> None:
     indented = "s\n\n  indented start\nBackport-to: 4.20\n"
     assert ours(indented) == git_parse(indented) == []
     assert parse(indented).nominations[0].misplaced
+
+
+def test_an_old_style_conflicts_list_is_no_trailer_block() -> None:
+    """`git cherry-pick` once ended a conflicted pick's message with a
+    `Conflicts:` list; git looks for trailers above it (ignore_non_trailer),
+    and so must we (pick's messages and the scanner alike)."""
+    text = "s\n\nbody\n\nSigned-off-by: A <a@example.org>\n\nConflicts:\n\tfoo.c\n"
+    assert ours(text) == git_parse(text) == ["Signed-off-by: A <a@example.org>"]

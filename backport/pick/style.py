@@ -23,16 +23,13 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
+from backport.nominations import trailer_block
 from backport.record import record
 from backport.verdict.detect import CHERRY_PICKED_FROM, MASTER_COMMIT, UPSTREAM_LINE, LineIndex
 
 STYLES = (MASTER_COMMIT, CHERRY_PICKED_FROM, UPSTREAM_LINE)
 DEFAULT = CHERRY_PICKED_FROM  # git's own -x, for a line that shows no preference
 AUTO = "auto"
-
-# git's trailer.c: a token of letters, digits and '-', optional blanks, then ':'
-_TRAILER = re.compile(r"[A-Za-z0-9-]+[ \t]*:")
-_GIT_GENERATED = ("Signed-off-by: ", "(cherry picked from commit ")
 
 
 @record
@@ -183,65 +180,11 @@ def has_trailers(text: str) -> bool:
 
 
 def trailer_lines(text: str) -> list[str]:
-    """The lines of the message's trailer block, as git's trailer.c finds it:
-    the last paragraph after the title whose lines are all trailers, or that
-    holds a git-generated one (Signed-off-by, cherry picked from) and is at
-    least a quarter trailers. Lines starting with blanks continue a trailer;
-    comment lines, and those that end the message, do not count."""
-    lines = _without_trailing_comments(text.split("\n"))
-    end_of_title = next((i for i, line in enumerate(lines) if not line.strip() and not _comment(line)), len(lines))
-    trailers = non_trailers = continuations = 0
-    recognized = False
-    seen_text = False
-    for i in range(len(lines) - 1, end_of_title - 1, -1):
-        line = lines[i]
-        if _comment(line):
-            non_trailers += continuations
-            continuations = 0
-            continue
-        if not line.strip():
-            if not seen_text:
-                continue
-            non_trailers += continuations
-            if (recognized and trailers * 3 >= non_trailers) or (trailers and not non_trailers):
-                return [row for row in lines[i + 1 :] if row.strip() and not _comment(row)]
-            return []
-        seen_text = True
-        if line.startswith(_GIT_GENERATED):
-            trailers += 1
-            continuations = 0
-            recognized = True
-        elif _TRAILER.match(line):
-            trailers += 1
-            continuations = 0
-        elif line[0] in " \t":
-            continuations += 1
-        else:
-            non_trailers += 1 + continuations
-            continuations = 0
-    return []
-
-
-def _comment(line: str) -> bool:
-    return line.startswith("#")
-
-
-def _without_trailing_comments(lines: list[str]) -> list[str]:
-    """git's ignore_non_trailer: the message without its closing run of
-    empty lines, comment lines and an old-style `Conflicts:` block."""
-    start = None
-    in_conflicts = False
-    for i, line in enumerate(lines):
-        if not line or _comment(line):
-            start = i if start is None else start
-        elif line == "Conflicts:":
-            in_conflicts = True
-            start = i if start is None else start
-        elif in_conflicts and line.startswith("\t"):
-            pass
-        else:
-            start, in_conflicts = None, False
-    return lines if start is None else lines[:start]
+    """The lines of the message's trailer block, as git's trailer.c finds it
+    (backport.nominations.trailer_block, held to `git interpret-trailers`),
+    without blank and comment lines."""
+    lines = text.split("\n")
+    return [lines[i] for i in trailer_block(lines) if lines[i].strip() and not lines[i].startswith("#")]
 
 
 def stripspace(text: str) -> str:
