@@ -46,40 +46,50 @@ def build(result: CheckResult, version: Version, named: Sequence[str] = ()) -> P
     line = next((line for line in result.lines if line.version == version), None)
     if line is None:
         raise UsageError(f"no stable line {version} in this run", f"pass --line {version} or --line {version}=REF")
-    pending: dict[str, tuple[Verdict, Target]] = {}
-    states: dict[str, Target] = {}
-    for verdict in result.verdicts:
-        for target in verdict.targets:
-            if target.version == version:
-                states[verdict.candidate.commit] = target
-                if target.state == PENDING:
-                    pending[verdict.candidate.commit] = (verdict, target)
+    states = _on_line(result, version)
+    pending = {commit: (v, t) for commit, (v, t) in states.items() if t.state == PENDING}
     if named:
         for commit in named:
             if commit not in pending:
-                raise _not_pending(commit, version, states.get(commit))
+                raise _not_pending(commit, version, states[commit][1] if commit in states else None)
         wanted = list(dict.fromkeys(named))
     else:
         wanted = [c for c, (_, target) in pending.items() if target.applies == "clean"]
     needed_by = _close(wanted, pending)
     chosen = set(wanted) | set(needed_by)
-    items = []
-    for commit in sorted(chosen, key=lambda c: pending[c][0].candidate.order):
-        verdict, target = pending[commit]
-        candidate = verdict.candidate
-        items.append(
-            PlanItem(
-                commit=commit,
-                subject=candidate.subject,
-                author=candidate.author,
-                merge=verdict.merge,
-                applies=target.applies or "clean",
-                after=tuple(a for a in _ordered(target.after, pending) if a in chosen),
-                named=commit in named,
-                needed_by=tuple(sorted(needed_by.get(commit, ()), key=lambda c: pending[c][0].candidate.order)),
-            )
-        )
+    items = [_item(commit, pending, chosen, named, needed_by) for commit in _ordered(list(chosen), pending)]
     return Plan(line, tuple(items))
+
+
+def _on_line(result: CheckResult, version: Version) -> dict[str, tuple[Verdict, Target]]:
+    """Each candidate's verdict and target on the line `version`."""
+    return {
+        verdict.candidate.commit: (verdict, target)
+        for verdict in result.verdicts
+        for target in verdict.targets
+        if target.version == version
+    }
+
+
+def _item(
+    commit: str,
+    pending: Mapping[str, tuple[Verdict, Target]],
+    chosen: set[str],
+    named: Sequence[str],
+    needed_by: Mapping[str, set[str]],
+) -> PlanItem:
+    verdict, target = pending[commit]
+    candidate = verdict.candidate
+    return PlanItem(
+        commit=commit,
+        subject=candidate.subject,
+        author=candidate.author,
+        merge=verdict.merge,
+        applies=target.applies or "clean",
+        after=tuple(a for a in _ordered(target.after, pending) if a in chosen),
+        named=commit in named,
+        needed_by=tuple(_ordered(list(needed_by.get(commit, ())), pending)),
+    )
 
 
 def _close(wanted: Sequence[str], pending: Mapping[str, tuple[Verdict, Target]]) -> dict[str, set[str]]:
