@@ -75,13 +75,7 @@ class Rows:
         self.by_id = {c.id: c for c in knowledge.commits}
         self.series = series(knowledge.commits)
         self.backports: dict[tuple[str, Version], Backport] = knowledge.labels.taken()
-        by_line: dict[Version, list[tuple[int, bool]]] = {}
-        for b in knowledge.labels.backports:
-            original = self.by_id.get(b.commit)
-            by_line.setdefault(b.version, []).append((b.when, bool(original and original.security)))
-        self.paces = {
-            v: LinePace.of(h.forked, by_line.get(v, ())) for v, h in knowledge.labels.lines.items()
-        }
+        self.paces = self._paces()
         self.dates = {v: sorted(h.dates) for v, h in knowledge.labels.lines.items()}
         self.reverted = {self.k.resolved.get(w) for c in knowledge.commits for w in c.reverts} - {None}
         self.lines_of: dict[str, list[tuple[int, Version]]] = {}
@@ -94,12 +88,25 @@ class Rows:
             if original is not None:
                 self.intake.setdefault(b.version, []).append((b.when, _areas(original)))
         self.intake_times = {v: [w for w, _ in taken] for v, taken in self.intake.items()}
-        self.fixed_by: dict[str, list[int]] = {}
-        for c in knowledge.commits:
+        self.fixed_by = self._fixed_by()
+
+    def _paces(self) -> dict[Version, LinePace]:
+        """Each line's pace: when it took backports, and which were security fixes."""
+        by_line: dict[Version, list[tuple[int, bool]]] = {}
+        for b in self.k.labels.backports:
+            original = self.by_id.get(b.commit)
+            by_line.setdefault(b.version, []).append((b.when, bool(original and original.security)))
+        return {v: LinePace.of(h.forked, by_line.get(v, ())) for v, h in self.k.labels.lines.items()}
+
+    def _fixed_by(self) -> dict[str, list[int]]:
+        """commit -> when each later commit whose Fixes: names it landed."""
+        fixed_by: dict[str, list[int]] = {}
+        for c in self.k.commits:
             for written in c.fixes:
                 target = self.k.resolved.get(written)
                 if target:
-                    self.fixed_by.setdefault(target, []).append(c.committed)
+                    fixed_by.setdefault(target, []).append(c.committed)
+        return fixed_by
 
     # -- which lines, which commits ------------------------------------------
 

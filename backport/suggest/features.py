@@ -166,18 +166,30 @@ def commit_tokens(
     # and took 2.5 times as long to train on.
     if _SECURITY.search(subject) or _SECURITY.search(body):
         tokens.add("security")
+    tokens.update(_trailer_tokens(trailers))
+    tokens.update(_path_tokens(paths))
+    return tuple(sorted(tokens))
+
+
+def _trailer_tokens(trailers: Sequence[tuple[str, str]]) -> set[str]:
+    """The people of the trailers (reviewers, ackers, ...), and each key with its count."""
+    tokens: set[str] = set()
     counts: dict[str, int] = {}
     for key, value in trailers:
         counts[key] = counts.get(key, 0) + 1
         short = _PEOPLE.get(key)
-        if short:
-            mail = _MAIL.search(value)
-            if mail:
-                tokens.add(f"{short}:{mail.group(1).lower()}")
+        mail = _MAIL.search(value) if short else None
+        if mail:
+            tokens.add(f"{short}:{mail.group(1).lower()}")
     for key, n in counts.items():
         tokens.add(f"t:{key}")
         tokens.add(f"t:{key}:{min(n, 3)}")
-    tokens.add(f"files:{_bucket(len(paths), (1, 2, 4, 10))}")
+    return tokens
+
+
+def _path_tokens(paths: Sequence[str]) -> set[str]:
+    """How many files, the directories (three levels) and the kinds of file."""
+    tokens = {f"files:{_bucket(len(paths), (1, 2, 4, 10))}"}
     for path in paths:
         parts = path.split("/")
         for depth in range(1, min(len(parts), 4)):
@@ -185,7 +197,7 @@ def commit_tokens(
         name = parts[-1]
         if "." in name:
             tokens.add(f"ext:{name.rsplit('.', 1)[1].lower()}")
-    return tuple(sorted(tokens))
+    return tokens
 
 
 def _bucket(n: float, edges: Sequence[float]) -> str:
