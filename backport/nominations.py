@@ -234,6 +234,8 @@ def well_formed(parsed: Parsed, known: Sequence[Version]) -> tuple[list[Nominati
     return [n for n in parsed.nominations if n.text not in wrong], [*parsed.errors, *unknown]
 
 
+# complex: git's find_trailer_start statement for statement, so the two can be
+# read side by side (McCabe 11; radon, which adds each boolean operator, 18)
 def trailer_block(lines: Sequence[str]) -> range:
     """Indexes of the message's final trailer block, exactly as git finds it
     (trailer.c, find_trailer_start; tests/test_trailers.py holds the two

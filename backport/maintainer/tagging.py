@@ -109,6 +109,12 @@ def insert_trailer(git: Git, message: bytes, trailer: str, *, patch: bool) -> by
     wanted = trailer.encode()
     if new.count(wanted) <= old.count(wanted):
         return None
+    return _mapped_back(old, new, wanted, output)
+
+
+def _mapped_back(old: list[bytes], new: list[bytes], wanted: bytes, output: bytes) -> bytes:
+    """The original lines with the trailer git added (`new`, `output`) put
+    where git put it, and nothing else changed."""
     # git copies what follows the trailer block (final blank and comment
     # lines, a patch's `---` and diff) verbatim: that common tail places the
     # new trailer. Only the block before it may have been rewritten.
