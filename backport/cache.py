@@ -40,7 +40,9 @@ NAMESPACES: dict[str, int] = {
     "pick": 4,  # one simulated pick (verdict.simulate); also in the simulator's fingerprint
     "line": 4,  # a line's whole plan: alone, chained, after (verdict.simulate)
     "owners": 1,  # MAINTAINERS owners of each commit (verdict.judge)
-    "check": 1,  # the whole check result (verdict.check_cache)
+    # the whole check result (verdict.check_cache): up whenever what decides a
+    # verdict changes, detection and judging included (2: `similar` by tokens)
+    "check": 2,
     "went-in": 1,  # what a line gained since its last release (commands.report)
     "suggest": 2,  # ranked suggestions (suggest.rank)
     "suggest-model": 2,  # a trained model (suggest.rank)

@@ -141,6 +141,9 @@ def _measure(repo: str, unstable: str, window: Window, taken: set[str], python: 
             elif state == "applied":
                 how = f" by {t['evidence']}"
             counts[f"no reference lines: {state}{how}"] += 1
+            if state == "pending":
+                print(f"  missed without reference lines: {commit[:12]} (on the line as {line_commit[:12]})",
+                      file=sys.stderr)
         for commit in negatives:
             t = without.get(commit)
             if t and t["state"] == "applied" and t["evidence"] in ("similar", "patch-id"):

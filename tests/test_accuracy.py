@@ -77,6 +77,27 @@ def test_hand_resolved_backport_without_reference_line_is_similar(tmp_path: Path
     assert (t.state, t.evidence, t.applied_as) == (APPLIED, "similar", carrier)
 
 
+def test_a_backport_rewritten_line_by_line_is_similar_by_its_tokens(tmp_path: Path) -> None:
+    """As Xen's 1e12cbd6af2c on 4.20: the line's code was laid out
+    differently, so the hand-made copy shares no changed line with the
+    original, but nearly all of their words and symbols."""
+    repo, _ = xen_like(tmp_path)
+    on_line(repo, "stable-4.20", "line's layout", {"ci/wait.exp": 'expect {\n    -re "$env(PASSED)" {\n        exit 0\n    }\n}\n'})
+    repo.commit("unstable's layout", {"ci/wait.exp": 'expect -re "$env(PASSED)"\nexit 0\n'})
+    fix = repo.commit(
+        "CI: fix waiting for the final message\n\nBackport-to: 4.20\n",
+        {"ci/wait.exp": 'expect -notransfer -re "$env(PASSED)"\nexit 0\n'},
+    )
+    carrier = on_line(
+        repo,
+        "stable-4.20",
+        "CI: fix waiting for the final message",
+        {"ci/wait.exp": 'expect {\n    -notransfer -re "$env(PASSED)" {\n        exit 0\n    }\n}\n'},
+    )
+    t = target(check(tmp_path), fix, V20)
+    assert (t.state, t.evidence, t.applied_as) == (APPLIED, "similar", carrier)
+
+
 def test_same_subject_for_another_change_is_not_similar(tmp_path: Path) -> None:
     repo, _ = xen_like(tmp_path)
     on_line(repo, "stable-4.20", "tools: fix the build", {"tools/Makefile": "CFLAGS += -Wno-error\n"})

@@ -36,14 +36,12 @@ if TYPE_CHECKING:
     from backport.cache import Cache
     from backport.session import Session
 
-FORMAT = 1  # bump when what an entry means changes
-NAMESPACE = "check"
+NAMESPACE = "check"  # its version, in backport.cache.NAMESPACES, goes up when what decides a verdict changes
 
 
 def key(session: Session, scan_inputs: dict[str, Any], simulator: str, only: Collection[str] | None) -> dict[str, Any]:
     """The cache key of the check result for `only` (None: every candidate)."""
     return {
-        "format": FORMAT,
         "unstable": session.unstable.ref,  # the name shown, beside the commit in the scan's inputs
         "scan": scan_inputs,
         "lines": session.lines,  # versions, refs, tips and releases
