@@ -43,9 +43,8 @@ from backport.verdict.detect import (  # noqa: E402
 REFERENCE = re.compile(r"^(?:master commit: |\(cherry picked from commit )([0-9a-f]{7,40})", re.M)
 
 
-def git(repo: str, *args: str, check: bool = True) -> str:
-    proc = subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, errors="replace", check=check)
-    return proc.stdout
+def git(repo: str, *args: str) -> str:
+    return subprocess.run(["git", "-C", repo, *args], capture_output=True, text=True, errors="replace", check=True).stdout
 
 
 def log(repo: str, *revisions: str) -> list[tuple[str, list[str], str, str]]:
@@ -56,6 +55,15 @@ def log(repo: str, *revisions: str) -> list[tuple[str, list[str], str, str]]:
         commit, parents, subject, message = fields[i : i + 4]
         rows.append((commit.strip("\n"), parents.split()[:1], subject, message))
     return rows
+
+
+def resolve(repo: str, written: list[str]) -> dict[str, str]:
+    """Each id as written -> the full id of the commit it names, in one
+    `git cat-file --batch-check`; ids that name no commit are left out."""
+    query = "".join(f"{n}^{{commit}}\n" for n in written)
+    out = subprocess.run(["git", "-C", repo, "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                         input=query, capture_output=True, text=True, check=True).stdout.splitlines()
+    return {n: row.split()[0] for n, row in zip(written, out, strict=True) if row.endswith(" commit")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,18 +79,20 @@ def main(argv: list[str] | None = None) -> int:
     by_subject: dict[str, list[str]] = defaultdict(list)
     for commit, _, subject, _ in unstable:
         by_subject[compared_subject(subject)].append(commit)
-    pairs: list[tuple[str, str, str]] = []  # (U, L, kind)
     branches = git(repo, "for-each-ref", "--format=%(refname)", args.branches).split()
+    line_commits = []
     for branch in branches:
         fork = git(repo, "merge-base", args.unstable, branch).strip()
-        for commit, first, subject, message in log(repo, f"{fork}..{branch}"):
-            parents[commit] = first
-            written = REFERENCE.findall(message)
-            named = {git(repo, "rev-parse", "--verify", "-q", f"{n}^{{commit}}", check=False).strip() for n in written}
-            named.discard("")
-            for original in by_subject.get(compared_subject(subject), []):
-                kind = "true" if original in named else "look-alike" if named else "unreferenced"
-                pairs.append((original, commit, kind))
+        line_commits += log(repo, f"{fork}..{branch}")
+    written = sorted({n for _, _, _, message in line_commits for n in REFERENCE.findall(message)})
+    full = resolve(repo, written)
+    pairs: list[tuple[str, str, str]] = []  # (U, L, kind)
+    for commit, first, subject, message in line_commits:
+        parents[commit] = first
+        named = {full[n] for n in REFERENCE.findall(message) if n in full}
+        for original in by_subject.get(compared_subject(subject), []):
+            kind = "true" if original in named else "look-alike" if named else "unreferenced"
+            pairs.append((original, commit, kind))
     ids = list(dict.fromkeys(x for u, line, _ in pairs for x in (u, line)))
     changed: dict[str, Counter[str]] = {}
     for start in range(0, len(ids), 500):
