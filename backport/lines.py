@@ -319,8 +319,9 @@ def _cutoff(
 ) -> int | None:
     """The oldest activity that still makes a line maintained: `within`
     months before the unstable tip was committed. Measured from the tip, not
-    from today, so that an old clone gives the answer it gave then. None
-    when there is no unstable tip to measure from."""
+    from today, so that an old clone gives the answer it gave then; from
+    `now` (the run's `now` setting, seconds) when that is earlier than the
+    tip or there is no tip. None when there is neither."""
     when = None
     if unstable is None:
         unstable = _usual_unstable(rows)

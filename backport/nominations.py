@@ -283,7 +283,11 @@ def trailer_block(lines: Sequence[str]) -> range:
 def end_of_message(lines: Sequence[str]) -> int:
     """Where the message ends for trailers, as git's ignore_non_trailer
     says: before its closing run of empty and comment lines and an
-    old-style `Conflicts:` list (a tab-indented path per line)."""
+    old-style `Conflicts:` list (a tab-indented path per line). Two
+    differences, neither reachable from our callers: git's scissors line
+    (`# ------------------------ >8 ------------------------`) is cut by
+    message_body first; and git matches `Conflicts:` only with its newline,
+    which a message git commits always has."""
     start = None
     in_conflicts = False
     for index, line in enumerate(lines):

@@ -626,8 +626,9 @@ def test_format_patch_into_a_place_that_cannot_hold_it_stops_before_any_pick(
     no_run_left(project)
 
 
+@pytest.mark.parametrize("obstacle", ["a file instead of the directory", "a directory where git writes a patch"])
 def test_patches_that_cannot_be_written_at_the_end_keep_the_run_for_continue(
-    conflicting: Any, run: Run, tmp_path: Path
+    conflicting: Any, run: Run, tmp_path: Path, obstacle: str
 ) -> None:
     project, clean, hard, later = conflicting
     series = tmp_path / "series"
@@ -635,14 +636,21 @@ def test_patches_that_cannot_be_written_at_the_end_keep_the_run_for_continue(
     tree = worktree_of(project)
     (tree / "b.c").write_text(edited("b", {3: "resolved"}))
     subprocess.run(["git", "add", "b.c"], cwd=tree, check=True, env=project.repo.env())
-    series.rmdir()
-    series.write_text("in the way\n")  # the directory went, a file took its name
+    if obstacle.startswith("a file"):
+        series.rmdir()
+        series.write_text("in the way\n")  # the directory went, a file took its name: Python fails
+    else:
+        (series / "0000-cover-letter.patch").mkdir()  # git format-patch fails
     stuck = pick(run, project, "--continue")
     assert stuck.code == 2 and "every pick is done, but the patches could not be written" in stuck.err
     assert "then backport pick --continue" in stuck.err and "Traceback" not in stuck.err
+    assert stuck.err.count("\n") == 1
     assert len(picked_commits(project)) == 3 and tree.is_dir()
-    series.unlink()
-    series.mkdir()
+    if obstacle.startswith("a file"):
+        series.unlink()
+        series.mkdir()
+    else:
+        (series / "0000-cover-letter.patch").rmdir()
     done = pick(run, project, "--continue")
     assert done.code == 0, done
     assert len(list(series.iterdir())) == 4

@@ -277,3 +277,15 @@ def test_prerequisite_of_a_pending_commit(run: Callable, tmp_path: Path) -> None
     assert found[first]["needed_by"] == nominated
     report = json.loads(run("--line", "3.0", "report", "--suggest", "--format", "json", repo=repo.path).out)
     assert first in {s["commit"] for s in report["suggestions"]}
+
+
+def test_reasons_say_counts_in_words() -> None:
+    """The feature names are the model's; the words are the reader's."""
+    from backport.suggest.wording import reason_text
+
+    assert [reason_text(f"files:{v}") for v in ("1", "2-4", "4-10", "10+")] == [
+        "changes 1 file",
+        "changes 2 or 3 files",
+        "changes 4 to 9 files",
+        "changes 10+ files",
+    ]

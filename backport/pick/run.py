@@ -404,7 +404,8 @@ class Runner:
         """Every pick again with the original's author and the line's message;
         empty ones left out. Idempotent: a stop in the middle redoes it."""
         s = self.state
-        if s.phase == "rewriting" and s.rewritten and not s.onto_current and not _registered(self.git, s.worktree):
+        finishing = s.phase == "rewriting" and s.rewritten and self.git.resolve(s.branch) == s.rewritten
+        if finishing and not s.onto_current and not _registered(self.git, s.worktree):
             return self._finish()  # stopped while finishing, its worktree removed already
         head = self._head()
         if s.phase == "rewriting" and s.rewritten and head == s.rewritten:
@@ -464,10 +465,10 @@ class Runner:
         if s.format_patch and picked:
             try:
                 patches = write_series(self.git, s)
-            except OSError as err:
+            except (OSError, GitError) as err:
+                why = err.message if isinstance(err, GitError) else err.strerror or str(err)
                 raise UsageError(
-                    f"every pick is done, but the patches could not be written to {s.format_patch}: "
-                    f"{err.strerror or err}",
+                    f"every pick is done, but the patches could not be written to {s.format_patch}: {why}",
                     "make that directory writable, then backport pick --continue",
                 ) from None
         if not s.onto_current and _registered(self.git, s.worktree):

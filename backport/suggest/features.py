@@ -201,7 +201,9 @@ def _path_tokens(paths: Sequence[str]) -> set[str]:
 
 
 def _bucket(n: float, edges: Sequence[float]) -> str:
-    """A count as a range name: 0, 1, 2-3, 4-9, 10+ for edges (1, 2, 4, 10)."""
+    """A count as a range name: 0, 1, 2-4, 4-10, 10+ for edges (1, 2, 4, 10),
+    each range without its upper end ("2-4" is 2 or 3). The names are the
+    model's tokens: changing them changes what a trained model reads."""
     low = 0.0
     for edge in edges:
         if n < edge:

@@ -51,6 +51,14 @@ _VALUED = {
 _KIND = {"sec": "a security fix", "fix": "a fix of a bug on the line", "other": "this kind of commit"}
 
 
+def _count_range(value: str) -> str:
+    """A bucket's name in words: "2-4" (upper end left out) is "2 to 3"."""
+    low, dash, high = value.partition("-")
+    if dash and low.isdigit() and high.isdigit():
+        return f"{low} to {int(high) - 1}" if int(high) - int(low) > 2 else f"{low} or {int(low) + 1}"
+    return value
+
+
 def reason_text(token: str) -> str:
     """`token` (a feature name) in words."""
     if "&" in token:
@@ -65,7 +73,7 @@ def reason_text(token: str) -> str:
         key, _, count = value.partition(":")
         return f"{count} {key} trailers" if count else f"has {key} trailers"
     if name == "files":
-        return f"changes {value} {'file' if value == '1' else 'files'}"
+        return f"changes {_count_range(value)} {'file' if value == '1' else 'files'}"
     if name in _VALUED:
         return _VALUED[name].format(value)
     return token

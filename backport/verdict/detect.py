@@ -510,8 +510,9 @@ class Detector:
         commit that carries nothing else (no reference line naming a commit
         here, no patch-id match), with the same subject as compared
         (compared_subject), whose diff shares at least SIMILAR_SHARE of the
-        larger side's changed lines. Both conditions are needed: a subject
-        alone repeats ("x86: fix build"), and so does a one-line change."""
+        larger side's changed lines, or SIMILAR_TOKENS of its tokens
+        (_most_alike). Both conditions are needed: a subject alone repeats
+        ("x86: fix build"), and so does a one-line change."""
         undecided = [c for c in wanted if any((c, line.version) not in found for line in self.lines)]
         free = self._free_by_subject(resolved, {a.commit for a in found.values()})
         if not undecided or not any(free.values()):
