@@ -8,7 +8,9 @@ thread backport starts is started here, for one of two reasons:
 - a git command and what is made of its answer, beside the caller's own
   work: the scanner's notes and its listing of the range
   (backport.scan.history), the fork points' walk (backport.forks), the
-  candidates' patch-ids while the lines' are read (backport.verdict.detect);
+  candidates' patch-ids while the lines' are read (backport.verdict.detect),
+  a line's `after` lists completed one candidate behind its virtual branch
+  (backport.verdict.chain);
 - a pump between a git process and us (backport.git: Stream and
   ObjectReader read git's stdout as it comes, Git.pipe writes stdin): it
   lives as long as its process, and ends when the process does; killing

@@ -235,6 +235,27 @@ def test_after_brings_the_prerequisites_of_a_prerequisite(forked: RepoBuilder) -
     assert replayed(forked, "line", [second, needs])[0] is False  # what the path overlap alone named
 
 
+def test_after_lists_completed_beside_the_chain_are_those_completed_after_it(forked: RepoBuilder) -> None:
+    """A series where each commit needs the one before, with unrelated ones
+    between: the `after` lists completed on their own thread, one candidate
+    behind the virtual branch (two jobs), are those worked out after it
+    (one job), and picking each list then its commit with git is clean."""
+    on_line(forked, "line", {"a.c": edit(TEN, 9, "line's own")})
+    text, series = edit(TEN, 9, "line's own"), []
+    for n in range(1, 6):
+        text = edit(text, n, f"step {n}")
+        series.append(forked.commit(f"step {n}", {"a.c": text}))
+        forked.commit(f"aside {n}", {f"aside{n}.c": f"{n}\n"})
+    commits = [c for c in forked.git("rev-list", "--reverse", "line..HEAD").split()]
+    with simulator(forked, jobs=2) as sim:
+        beside = sim.plan_line(forked.head("line"), commits)
+    with simulator(forked, jobs=1) as sim:
+        assert sim.plan_line(forked.head("line"), commits) == beside
+    last = beside[series[-1]]
+    assert not last.alone.clean and last.chained.clean and last.after
+    assert replayed(forked, "line", [*last.after, series[-1]]) == [True] * (len(last.after) + 1)
+
+
 def test_after_leaves_out_what_touches_the_same_file_elsewhere(forked: RepoBuilder) -> None:
     """`far` changes another part of the file `second` needs: sharing the path
     is not needing it."""

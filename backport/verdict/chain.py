@@ -10,8 +10,10 @@ picks as a coordinator would.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+import queue
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
+from backport.background import background
 from backport.record import record, replace
 from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
 
@@ -41,10 +43,14 @@ def plan_chain(
     tip_tree: str,
     names: Sequence[str],
     trials: Collection[str] = (),
+    *,
+    beside: bool = True,
 ) -> dict[str, LinePlan]:
     """Pick a line's candidates (`names`, in unstable order) onto a virtual
     branch that takes each clean one; `alone` is each one's pick onto the tip.
     `trials` (the last of `names`) are tried on the branch but not taken.
+    `beside`: the `after` lists are completed on a thread of their own,
+    beside the branch (False: after it, on this one).
 
     The chained merge is skipped, and the alone pick stands for it, when the
     candidate touches no path the virtual branch changed: three-way merges
@@ -53,14 +59,49 @@ def plan_chain(
     the branch adds or deletes files): git could then pair renames or see a
     directory rename differently.
     """
-    branch = VirtualBranch(scratch, commits, tip_tree)
     plans: dict[str, LinePlan] = {}
     before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
+    replay = Replay(scratch, commits, tip_tree, {commits[n].id: alone[n] for n in names})
+    ids = [commits[n].id for n in names]
+    steps = _chained(VirtualBranch(scratch, commits, tip_tree), commits, own, alone, names, trials, plans, before)
+    if not beside:
+        for _ in steps:
+            pass
+        return completed(replay, ids, names, plans, before)
+    # Each `after` is completed beside the chain, one candidate behind it:
+    # the two wait on different merges, and a candidate's completion needs
+    # only what the chain and the completion said of the ones before it.
+    arrived: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+    completing = background(lambda: completed(replay, ids, names, plans, before, _until_none(arrived)), "after")
+    try:
+        for name in steps:
+            arrived.put(name)
+    except BaseException:
+        arrived.put(None)
+        completing.close()  # the chain's own error wins
+        raise
+    arrived.put(None)
+    return completing.result()
+
+
+def _chained(
+    branch: VirtualBranch,
+    commits: Mapping[str, Commit],
+    own: Mapping[str, tuple[Change, ...]],
+    alone: Mapping[str, Outcome],
+    names: Sequence[str],
+    trials: Collection[str],
+    plans: dict[str, LinePlan],
+    before: dict[str, tuple[str, ...]],
+) -> Iterator[str]:
+    """Each candidate picked onto the branch in turn: its plan (and what
+    the branch had taken before it) written, then its name yielded."""
     for name in names:
         c = commits[name]
         single = alone[name]
         if single.failure is not None:  # nothing is known of it: it stays off the branch
             plans[name] = LinePlan(single.pick(c.merge), single.pick(c.merge))
+            yield name
             continue
         chained, chained_pick, footprint = branch.pick(c, single, own.get(c.id, ()))
         after = branch.sharing(footprint) if not single.clean and chained.clean else ()
@@ -68,8 +109,13 @@ def plan_chain(
         if chained.clean and chained.changes and name not in trials:
             branch.take(c.id, chained, footprint, on_tip=chained is single)
         plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
-    replay = Replay(scratch, commits, tip_tree, {commits[n].id: alone[n] for n in names})
-    return completed(replay, [commits[n].id for n in names], names, plans, before)
+        yield name
+
+
+def _until_none(arrived: queue.SimpleQueue[str | None]) -> Iterator[str]:
+    """The names the chain hands over, in its order, until it says it is done."""
+    while (name := arrived.get()) is not None:
+        yield name
 
 
 def completed(
@@ -78,6 +124,7 @@ def completed(
     names: Sequence[str],
     plans: dict[str, LinePlan],
     before: Mapping[str, tuple[str, ...]],
+    arrivals: Iterable[str] | None = None,
 ) -> dict[str, LinePlan]:
     """Each `after` made complete and minimal, and checked.
 
@@ -92,11 +139,15 @@ def completed(
     candidate does: that is the branch it picked clean on. Then what the
     replay does without is left out (trimmed), while the list has at most
     MINIMIZE commits; a longer list stays complete but is not trimmed.
+
+    `arrivals`, when given, hands over the names in order as the chain
+    has planned them (plan_chain); else every name is planned already.
     """
     position = {commit: i for i, commit in enumerate(ids)}
+    id_of = dict(zip(names, ids, strict=True))
     done: dict[str, tuple[str, ...]] = {}
-    for name, commit in zip(names, ids, strict=True):
-        plan = plans[name]
+    for name in arrivals if arrivals is not None else names:
+        commit, plan = id_of[name], plans[name]
         if not plan.after or plan.alone.clean or not plan.chained.clean:
             done[commit] = ()
             continue

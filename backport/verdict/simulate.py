@@ -221,7 +221,8 @@ class Simulator:
 
     def _chain(self, tip_tree: str, names: Sequence[str], trials: Collection[str] = ()) -> dict[str, LinePlan]:
         alone = {name: self._outcomes[(self._commits[name].id, tip_tree)] for name in names}
-        return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names, trials)
+        beside = self.jobs > 1  # one job: nothing runs beside anything
+        return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names, trials, beside=beside)
 
 
 def _with_trials(work: Sequence[tuple[str, Sequence[str]]], tried: Sequence[list[str]]) -> list[tuple[str, list[str]]]:
