@@ -170,9 +170,9 @@ def _line(key: str, value: str, comment: str | None) -> str:
 
 
 def _landed(session: Session, commit: str) -> str:
-    sha = session.git.resolve(commit)
-    if sha is None:
-        raise UsageError(f"unknown commit {commit!r}", "give a commit id or revision on the unstable branch")
+    from backport.verdict.result import resolve_commits
+
+    sha = resolve_commits(session, [commit])[commit]
     if not session.git.is_ancestor(sha, session.unstable.commit):
         raise UsageError(
             f"commit {sha[:12]} is not on {session.unstable.ref}",

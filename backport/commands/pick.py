@@ -133,9 +133,10 @@ def prepare(g: Globals, specs: Sequence[str], commits: Sequence[str], *, onto_cu
     judged = session
     if place.start != line.commit:  # an earlier run's branch, continued: judge what it holds
         judged = Session(session.repo, session.git, config, session.unstable, [LineSpec(spec.version, place.start)])
-    from backport.verdict.result import check_session
+    from backport.verdict.result import check_session, resolve_commits
 
-    resolved = _resolve(session, commits)
+    found = resolve_commits(session, commits)
+    resolved = [found[c] for c in commits]
     result = check_session(judged, datetime.now(timezone.utc))
     plan = Plan(line, planning.build(result, spec.version, resolved).items)
     style = styles.choose(config["pick.reference"], config.source("pick.reference"), _line_index(session, line))
@@ -194,16 +195,6 @@ def _patch_directory(given: str) -> str:
     if not writable:
         raise UsageError(f"--format-patch {given}: not writable", "give a directory you can write")
     return path
-
-
-def _resolve(session: Session, commits: Sequence[str]) -> list[str]:
-    if not commits:
-        return []
-    found = session.git.resolve_many(check_revision(c) for c in commits)
-    for name in commits:
-        if name not in found:
-            raise UsageError(f"unknown commit {name!r}", "give a commit id or revision on the unstable branch")
-    return [found[name] for name in commits]
 
 
 def _line_refname(session: Session, line: Line) -> str:

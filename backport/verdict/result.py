@@ -30,7 +30,7 @@ def check_session(
     that names nothing, or nothing nominated, is a usage error.
     """
     session.require_history()
-    wanted = _resolve(session, commits)
+    wanted = resolve_commits(session, commits)
     only = set(wanted.values()) if wanted else None
     cache = session.cache
     inputs, entry, result = None, None, None
@@ -88,7 +88,8 @@ def _not_nominated(session: Session, name: str, sha: str) -> UsageError:
     )
 
 
-def _resolve(session: Session, commits: Sequence[str]) -> dict[str, str]:
+def resolve_commits(session: Session, commits: Sequence[str]) -> dict[str, str]:
+    """Each commit a user named -> its full id, in one process; an unknown one is a usage error."""
     resolved = session.git.resolve_many(check_revision(name) for name in commits)  # one process
     for name in commits:
         if name not in resolved:
