@@ -34,15 +34,14 @@ HOOKS = ("commit-msg", "applypatch-msg")
 
 def main(argv: Sequence[str], repo: str = ".", *, preset: str | None = None, unstable: str | None = None) -> int:
     """`python -m backport.hook HOOK MESSAGE_FILE`: 1 blocks the commit, 0 lets it through.
-    `preset` and `unstable` are `backport hook run`'s global options: with
-    either, the quick look (which knows only the configuration) is skipped."""
+    `preset` and `unstable` are `backport hook run`'s global options."""
     if len(argv) != 2 or argv[0] not in HOOKS:
         print(f"usage: python -m backport.hook {{{','.join(HOOKS)}}} MESSAGE_FILE", file=sys.stderr)
         return 2
     name, message_file = argv
     git = Git(repo)
     try:
-        if preset is None and unstable is None and nothing_to_say(message_file, repo, git):
+        if nothing_to_say(message_file, repo, git, preset=preset, unstable=unstable):
             return 0
         git.ahead(BRANCHES_QUERY)  # the check's first question: git answers it while we import the check
         from backport.maintainer.message_check import run_hook
@@ -68,10 +67,12 @@ def main(argv: Sequence[str], repo: str = ".", *, preset: str | None = None, uns
     return 0
 
 
-def nothing_to_say(message_file: str, repo: str, git: Git | None = None) -> bool:
+def nothing_to_say(
+    message_file: str, repo: str, git: Git | None = None, *, preset: str | None = None, unstable: str | None = None
+) -> bool:
     """True when the check is sure to find nothing in this message; False
     when it must run (including when we cannot tell). `git`, when given,
-    runs in `repo`."""
+    runs in `repo`; `preset` and `unstable` as the global options give them."""
     with open(message_file, encoding="utf-8", errors="replace") as handle:
         text = handle.read().replace("\r\n", "\n").replace("\r", "\n")
     defaults = cfg.defaults()
@@ -80,15 +81,16 @@ def nothing_to_say(message_file: str, repo: str, git: Git | None = None) -> bool
     git = git or Git(repo)
     # both at once; when the check runs after all, its session takes both answers
     git.ahead(config_query(cfg.GIT_CONFIG_KEYS))
-    probe, names = cfg.unstable_query(cfg.UNSTABLE_NAMES)
+    probe, names = cfg.unstable_query([unstable] if unstable else cfg.UNSTABLE_NAMES)
     git.ahead(probe, input=names)
     try:
         values = cfg.parse_git_config(git.config_regexp(cfg.GIT_CONFIG_KEYS))
+        effective = cfg.with_preset(defaults, preset, {}, values)
     except ConfigError:
         return False  # the full check says what is wrong
-    if _project_config(git, [values["unstable"][0]] if "unstable" in values else []):
+    configured = [unstable] if unstable else [values["unstable"][0]] if "unstable" in values else []
+    if _project_config(git, configured):
         return False
-    effective = cfg.with_preset(defaults, None, {}, values)
     effective = cfg.layer(effective, {name: value for name, (value, _) in values.items()}, "git config")
     return not _mentions(text, effective)
 

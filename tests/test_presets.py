@@ -273,3 +273,8 @@ def test_pick_and_hook_run_take_the_preset_given_on_the_command_line(
     assert "Backport-to" in plain.err  # the default form asked for
     linux = run("--preset", "linux", "hook", "run", "commit-msg", str(message), repo=repo.path)
     assert linux.code == 0 and linux.err == ""  # on Linux a Fixes: alone is the request
+    # a line only the preset reads: the hook's quick look must not wave it through
+    message.write_text("mm: plug a hole\n\nCc: stable@vger.kernel.org # 9.9+\n")
+    assert run("hook", "run", "commit-msg", str(message), repo=repo.path).err == ""
+    wrong = run("--preset", "linux", "hook", "run", "commit-msg", str(message), repo=repo.path)
+    assert "no stable line 9.9 or newer" in wrong.err
