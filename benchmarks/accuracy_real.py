@@ -41,9 +41,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import backport_env, git  # noqa: E402
+from common import REFERENCE, backport_env, git, resolve_commits  # noqa: E402
 
-REFERENCE = re.compile(r"^(?:master commit:\s*|\(cherry picked from commit )([0-9a-f]{7,40})", re.M)
 STRIPPED = re.compile(r"^(?:master commit:|master date:|\(cherry picked from commit ).*\n?", re.M)
 NEGATIVES = 150
 
@@ -85,18 +84,13 @@ def _window(repo: str, text: str) -> Window:
     window = Window(version, start, end)
     log = git(repo, "log", "-z", "--format=%H%x00%B", f"{start}..{end}")
     fields = log.split("\0")
-    for sha, body in zip(fields[0::2], fields[1::2], strict=False):
-        for written in REFERENCE.findall(body):
-            full = _resolve(repo, written)
-            if full:
-                window.originals.setdefault(full, sha.strip())
+    pairs = [(sha.strip(), written) for sha, body in zip(fields[0::2], fields[1::2], strict=False)
+             for written in REFERENCE.findall(body)]
+    full = resolve_commits(repo, [written for _, written in pairs])
+    for sha, written in pairs:
+        if written in full:
+            window.originals.setdefault(full[written], sha)
     return window
-
-
-def _resolve(repo: str, name: str) -> str | None:
-    proc = subprocess.run(["git", "-C", repo, "rev-parse", "--verify", "--quiet", f"{name}^{{commit}}"],
-                          capture_output=True, text=True)
-    return proc.stdout.strip() or None
 
 
 def _everything_taken(repo: str) -> set[str]:

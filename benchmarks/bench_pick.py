@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -45,10 +44,6 @@ from collections import Counter
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import common  # noqa: E402
-
-REFERENCE = re.compile(
-    r"^(?:master commit: ([0-9a-f]{7,40})|\(cherry picked from commit ([0-9a-f]{7,40})\))", re.M
-)
 
 
 def git(repo: str, *args: str, input: str | None = None) -> str:
@@ -63,16 +58,13 @@ def window(repo: str, start: str, end: str, unstable: str) -> list[str]:
     log = git(repo, "log", "--reverse", "--no-merges", "--format=%B%x00", f"{start}..{end}")
     written = []
     for body in log.split("\0"):
-        match = REFERENCE.search(body)
+        match = common.REFERENCE.search(body)
         if match:
-            written.append(match.group(1) or match.group(2))
-    full = git(repo, "rev-parse", *written).split() if written else []
-    on_unstable = [c for c in dict.fromkeys(full) if _is_ancestor(repo, c, unstable)]
+            written.append(match.group(1))
+    resolved = common.resolve_commits(repo, written)
+    full = [resolved[w] for w in written if w in resolved]
+    on_unstable = common.on_branch(repo, full, unstable)
     return on_unstable
-
-
-def _is_ancestor(repo: str, commit: str, tip: str) -> bool:
-    return subprocess.run(["git", "-C", repo, "merge-base", "--is-ancestor", commit, tip]).returncode == 0
 
 
 def throwaway_clone(source: str, into: str, line: str, start: str, version: str, originals: list[str]) -> str:

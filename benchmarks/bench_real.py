@@ -64,10 +64,6 @@ CHECK_TARGET = 1.0
 WARM_LIMIT = 0.3  # seconds
 WINDOW_MIN = 60
 NOTES_REF = "refs/notes/backport"
-_REFERENCE = re.compile(
-    r"^[ \t]*(?:master commit:[ \t]*|\(cherry picked from commit |commit (?=[0-9a-f]{40}\s+upstream))([0-9a-f]{7,40})",
-    re.M | re.I,
-)
 _QUIET = {"GIT_CONFIG_NOSYSTEM": "1", "GIT_TERMINAL_PROMPT": "0"}
 _IDENTITY = {"GIT_AUTHOR_NAME": "bench", "GIT_AUTHOR_EMAIL": "bench@example.org",
              "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.org"}
@@ -126,14 +122,9 @@ def releases(clone: str, version: str) -> list[str]:
 def window_commits(clone: str, unstable: str, older: str, newer: str) -> list[str]:
     """The unstable commits the line took between two releases, oldest first."""
     messages = git(clone, "log", "--reverse", "--format=%B%x00", f"{older}..{newer}")
-    written = list(dict.fromkeys(m.group(1) for m in _REFERENCE.finditer(messages)))
-    if not written:
-        return []
-    resolved = git(clone, "cat-file", "--batch-check=%(objectname) %(objecttype)",
-                   stdin="".join(f"{w}^{{commit}}\n" for w in written))
-    ids = [row.split()[0] for row in resolved.splitlines() if row.endswith(" commit")]
-    off = set(git(clone, "rev-list", "--stdin", stdin="".join(f"{c}\n" for c in [*ids, f"^{unstable}"])).split())
-    return [c for c in dict.fromkeys(ids) if c not in off]  # on unstable
+    written = common.REFERENCE.findall(messages)
+    full = common.resolve_commits(clone, written)
+    return common.on_branch(clone, [full[w] for w in written if w in full], unstable)
 
 
 def choose_window(clone: str, unstable: str, versions: Sequence[str], window: str | None) -> tuple[str, str, str, list[str]]:

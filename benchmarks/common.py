@@ -19,6 +19,7 @@ from other processes on a shared machine hit both sides alike.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -250,6 +251,40 @@ def git(repo: str, *args: str) -> str:
             res.stderr.decode(errors="replace"),
         )
     return res.stdout.decode().strip()
+
+
+# The answer key's reading of a stable commit's reference lines: which
+# unstable commit it names (Xen's `master commit:`, git's `(cherry picked
+# from commit …)`, Linux's `commit <sha> upstream.`). Written here rather
+# than taken from backport, so the benchmarks do not grade the tool by its
+# own rules.
+REFERENCE = re.compile(
+    r"^[ \t]*(?:master commit:[ \t]*|\(cherry picked from commit |commit (?=[0-9a-f]{40}\s+upstream))([0-9a-f]{7,40})",
+    re.M | re.I,
+)
+
+
+def resolve_commits(repo: str, written: Sequence[str]) -> dict[str, str]:
+    """Each id as written -> the full id of the commit it names, in one
+    `git cat-file --batch-check`; ids that name no commit are left out."""
+    names = list(dict.fromkeys(written))
+    if not names:
+        return {}
+    query = "".join(f"{n}^{{commit}}\n" for n in names)
+    rows = subprocess.run(["git", "-C", repo, "cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                          input=query, capture_output=True, text=True, check=True).stdout.splitlines()
+    return {n: row.split()[0] for n, row in zip(names, rows, strict=True) if row.endswith(" commit")}
+
+
+def on_branch(repo: str, commits: Sequence[str], tip: str) -> list[str]:
+    """Those of `commits` that `tip` reaches, in order, without repeats: one rev-list."""
+    wanted = list(dict.fromkeys(commits))
+    if not wanted:
+        return []
+    query = "".join(f"{c}\n" for c in [*wanted, f"^{tip}"])
+    off = set(subprocess.run(["git", "-C", repo, "rev-list", "--stdin"], input=query,
+                             capture_output=True, text=True, check=True).stdout.split())
+    return [c for c in wanted if c not in off]
 
 
 def version_key(text: str) -> tuple[int, ...]:

@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import re
 import subprocess
 import sys
 from collections import Counter, defaultdict
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from common import REFERENCE, resolve_commits  # noqa: E402
 
 from backport.git import Git  # noqa: E402
 from backport.verdict.detect import (  # noqa: E402
@@ -39,8 +41,6 @@ from backport.verdict.detect import (  # noqa: E402
     share,
     tokens,
 )
-
-REFERENCE = re.compile(r"^(?:master commit: |\(cherry picked from commit )([0-9a-f]{7,40})", re.M)
 
 
 def git(repo: str, *args: str) -> str:
@@ -55,15 +55,6 @@ def log(repo: str, *revisions: str) -> list[tuple[str, list[str], str, str]]:
         commit, parents, subject, message = fields[i : i + 4]
         rows.append((commit.strip("\n"), parents.split()[:1], subject, message))
     return rows
-
-
-def resolve(repo: str, written: list[str]) -> dict[str, str]:
-    """Each id as written -> the full id of the commit it names, in one
-    `git cat-file --batch-check`; ids that name no commit are left out."""
-    query = "".join(f"{n}^{{commit}}\n" for n in written)
-    out = subprocess.run(["git", "-C", repo, "cat-file", "--batch-check=%(objectname) %(objecttype)"],
-                         input=query, capture_output=True, text=True, check=True).stdout.splitlines()
-    return {n: row.split()[0] for n, row in zip(written, out, strict=True) if row.endswith(" commit")}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -85,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         fork = git(repo, "merge-base", args.unstable, branch).strip()
         line_commits += log(repo, f"{fork}..{branch}")
     written = sorted({n for _, _, _, message in line_commits for n in REFERENCE.findall(message)})
-    full = resolve(repo, written)
+    full = resolve_commits(repo, written)
     pairs: list[tuple[str, str, str]] = []  # (U, L, kind)
     for commit, first, subject, message in line_commits:
         parents[commit] = first
