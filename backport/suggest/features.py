@@ -189,7 +189,7 @@ def _trailer_tokens(trailers: Sequence[tuple[str, str]]) -> set[str]:
 
 def _path_tokens(paths: Sequence[str]) -> set[str]:
     """How many files, the directories (three levels) and the kinds of file."""
-    tokens = {f"files:{_bucket(len(paths), (1, 2, 4, 10))}"}
+    tokens = {f"files:{bucket(len(paths), (1, 2, 4, 10))}"}
     for path in paths:
         parts = path.split("/")
         for depth in range(1, min(len(parts), 4)):
@@ -200,7 +200,7 @@ def _path_tokens(paths: Sequence[str]) -> set[str]:
     return tokens
 
 
-def _bucket(n: float, edges: Sequence[float]) -> str:
+def bucket(n: float, edges: Sequence[float]) -> str:
     """A count as a range name: 0, 1, 2-4, 4-10, 10+ for edges (1, 2, 4, 10),
     each range without its upper end ("2-4" is 2 or 3). The names are the
     model's tokens: changing them changes what a trained model reads."""
@@ -211,9 +211,6 @@ def _bucket(n: float, edges: Sequence[float]) -> str:
         low = edge
     return f"{low:g}+"
 
-
-def bucket(n: float, edges: Sequence[float]) -> str:
-    return _bucket(n, edges)
 
 
 def series(commits: Sequence[Commit]) -> dict[str, tuple[str, ...]]:
