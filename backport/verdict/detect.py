@@ -661,8 +661,9 @@ def _most_alike(changed: Mapping[str, Counter[str]], commit: str, carriers: Sequ
     ours = changed.get(commit)
     if not ours:
         return None
-    scored = [(share(ours, changed[x]), share(tokens(ours), tokens(changed[x])), x) for x in carriers if x in changed]
-    alike = [(lines, words, x) for lines, words, x in scored if lines >= SIMILAR_SHARE or words >= SIMILAR_TOKENS]
+    words = tokens(ours)
+    scored = [(share(ours, changed[x]), share(words, tokens(changed[x])), x) for x in carriers if x in changed]
+    alike = [(lines, shared, x) for lines, shared, x in scored if lines >= SIMILAR_SHARE or shared >= SIMILAR_TOKENS]
     return max(alike)[2] if alike else None
 
 
