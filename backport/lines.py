@@ -67,6 +67,7 @@ class Selection:
     branches: dict[str, Version]  # full ref name -> version, for the run's lines that are a branch's tip
     dormant: tuple[Dormant, ...] = ()  # lines left out for their age, oldest first
     cutoff: int | None = None  # the oldest activity that counted (seconds), when age decided
+    from_now: bool = False  # the cutoff was measured from the `now` setting, not the unstable tip
 
 
 def _rank(refname: str) -> tuple[int, str]:
@@ -203,7 +204,7 @@ def select(
     _add_configured(discovered, branches, configured)
     known = sorted(discovered)
     dormant: tuple[Dormant, ...] = ()
-    cutoff = None
+    cutoff, from_now = None, False
     wanted: dict[Version, str]
     if specs:
         wanted = _flagged(specs, discovered, branches, known)
@@ -211,13 +212,15 @@ def select(
     elif maintained or oldest:
         wanted = {v: discovered[v].ref for v in _configured(maintained, oldest, discovered, known)}
     else:
-        cutoff = _cutoff(git, rows, unstable, within, now) if within else None
+        if within:
+            cutoff, from_now = _cutoff(git, rows, unstable, within, now)
         dormant = _idle(git, discovered, branches, cutoff, release_patterns)
         left_out = {d.version for d in dormant}
         wanted = {v: discovered[v].ref for v in known if v not in left_out}
     # a discovered branch's tip came with the listing; only other refs need resolving
     tips = {v: discovered[v].commit for v in wanted if v in branches and discovered[v].commit}
-    return Selection(_resolved(git, wanted, tips), known, {branches[v]: v for v in tips}, dormant, cutoff)
+    lines = _resolved(git, wanted, tips)
+    return Selection(lines, known, {branches[v]: v for v in tips}, dormant, cutoff, from_now)
 
 
 def _add_configured(discovered: dict[Version, Branch], branches: dict[Version, str], configured: Iterable[str]) -> None:
@@ -316,12 +319,13 @@ MONTH = 2_629_746  # seconds
 
 def _cutoff(
     git: Git, rows: Sequence[Sequence[str]], unstable: str | None, within: int, now: int | None = None
-) -> int | None:
+) -> tuple[int | None, bool]:
     """The oldest activity that still makes a line maintained: `within`
     months before the unstable tip was committed. Measured from the tip, not
     from today, so that an old clone gives the answer it gave then; from
     `now` (the run's `now` setting, seconds) when that is earlier than the
-    tip or there is no tip. None when there is neither."""
+    tip or there is no tip (then the second value is True). None when
+    there is neither."""
     when = None
     if unstable is None:
         unstable = _usual_unstable(rows)
@@ -330,9 +334,10 @@ def _cutoff(
         when = next((_seconds(row[4]) for row in rows if row[1] == unstable and row[2] == "commit"), None)
         if when is None:
             when = _commit_time(git, unstable)
-    if now is not None and (when is None or now < when):
+    from_now = now is not None and (when is None or now < when)
+    if from_now:
         when = now
-    return None if when is None else when - within * MONTH
+    return (None if when is None else when - within * MONTH), from_now
 
 
 def _usual_unstable(rows: Sequence[Sequence[str]]) -> str | None:

@@ -6,7 +6,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from backport.config import SETTINGS, describe_form, form_table, git_key
-from backport.lines import MONTH
 from backport.models import Form
 from backport.output import SCHEMA, dumps, emit
 from backport.session import Session
@@ -56,12 +55,9 @@ def _text(session: Session) -> str:
         out.append("  none found; name them with --line VERSION=REF or git config backport.lines")
     dormant = session.selection.dormant
     if dormant:
-        basis = f"{session.unstable.ref}'s tip"
-        cutoff = session.selection.cutoff
-        if config["now"] and cutoff == int(session.now.timestamp()) - config["maintained-within"] * MONTH:
-            basis = f"now ({session.clock})"
+        basis = f"now ({session.clock})" if session.selection.from_now else f"{session.unstable.ref}'s tip"
         out.append(
-            f"  not maintained: no commit or release since {_date(cutoff)}, "
+            f"  not maintained: no commit or release since {_date(session.selection.cutoff)}, "
             f"{config['maintained-within']} months before {basis}"
             " (maintained, oldest or maintained-within change that):"
         )
