@@ -404,9 +404,8 @@ class Runner:
         """Every pick again with the original's author and the line's message;
         empty ones left out. Idempotent: a stop in the middle redoes it."""
         s = self.state
-        finishing = s.phase == "rewriting" and s.rewritten and self.git.resolve(s.branch) == s.rewritten
-        if finishing and not s.onto_current and not _registered(self.git, s.worktree):
-            return self._finish()  # stopped while finishing, its worktree removed already
+        if self._stopped_while_finishing():
+            return self._finish()
         head = self._head()
         if s.phase == "rewriting" and s.rewritten and head == s.rewritten:
             return self._finish()  # done before the run stopped
@@ -451,6 +450,14 @@ class Runner:
             if original is not None:
                 outcomes[original.commit] = Done(original.commit, PICKED, new)
         return parent, outcomes
+
+    def _stopped_while_finishing(self) -> bool:
+        """The rewrite was done (the branch is at it) and _finish had removed
+        the worktree when the run stopped: only finishing is left."""
+        s = self.state
+        if s.phase != "rewriting" or not s.rewritten or s.onto_current:
+            return False
+        return self.git.resolve(s.branch) == s.rewritten and not _registered(self.git, s.worktree)
 
     # -- the end ------------------------------------------------------------------
 
