@@ -64,6 +64,9 @@ class Change:
     status: str  # A, D, M or T
     mode: str  # new mode, 000000 when deleted
     blob: str  # new object id
+    # the old side, where the diff was read with it (not kept in the cache)
+    old_mode: str = ""
+    old_blob: str = ""
 
 
 @record
@@ -145,6 +148,7 @@ class Scratch:
         self._algorithm = "sha1"
         self._seq = 0
         self._folders: set[str] = set()  # object folders made
+        self._deferred: dict[str, list[tuple[str, bytes]]] = {}  # tree: its objects not written yet (defer())
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -200,6 +204,7 @@ class Scratch:
             self._tmp = None
         self._scratch = None
         self._folders.clear()
+        self._deferred.clear()
         self.live.clear()
 
     def index_file(self) -> str:
@@ -237,7 +242,7 @@ class Scratch:
         2.39's merge-ort trips an assertion on some renames on real Xen),
         costs this pick, not the run."""
         try:
-            clean, conflicts, tree = self._merge_tree(commit, onto)
+            clean, conflicts, tree = self.merge_tree(*self.merge_args(commit, onto))
         except MissingObject as err:
             return False, (), "", missing_text(err.object_id)
         except GitError as err:
@@ -267,9 +272,11 @@ class Scratch:
             return ["--allow-unrelated-histories", onto, commit.id]
         return [onto, commit.id]
 
-    def _merge_tree(self, commit: Commit, onto: str) -> tuple[bool, tuple[str, ...], str]:
+    def merge_tree(self, *commits: str) -> tuple[bool, tuple[str, ...], str]:
+        """`git merge-tree --write-tree` of two commits (and options before
+        them): whether it is clean, the conflicted paths, the tree written."""
         args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"]
-        proc = self.objects().run([*args, *self.merge_args(commit, onto)], check=False)
+        proc = self.objects().run([*args, *commits], check=False)
         if proc.returncode not in (0, 1):
             raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
         tree, *paths = proc.stdout.decode("utf-8", "surrogateescape").split("\0")
@@ -289,13 +296,33 @@ class Scratch:
         self.objects()
         ids = []
         for commit, tree in items:
+            self._write_deferred(tree)
             parent = f"parent {commit.base}\n" if commit.base else ""
             who = f"backport <backport@invalid> {commit.date}"
             text = f"tree {tree}\n{parent}author {who}\ncommitter {who}\n\nbackport simulation of {commit.id}\n"
-            ids.append(self._write_object("commit", text.encode()))
+            ids.append(self.write_object("commit", text.encode()))
         return ids
 
-    def _write_object(self, kind: str, body: bytes) -> str:
+    def object_id(self, kind: str, body: bytes) -> str:
+        """The id git gives an object, without writing it."""
+        self.objects()
+        return hashlib.new(self._algorithm, f"{kind} {len(body)}\0".encode() + body).hexdigest()
+
+    def defer(self, tree: str, objects: Sequence[tuple[str, bytes]]) -> None:
+        """The objects of a tree (`objects`: (kind, body), the root's among
+        them) to write only when a synthetic commit names the tree: most
+        picks' trees are never read by git, and writing a loose object
+        costs a file."""
+        with self._lock:
+            self._deferred[tree] = list(objects)
+
+    def _write_deferred(self, tree: str) -> None:
+        with self._lock:
+            objects = self._deferred.pop(tree, ())
+        for kind, body in objects:
+            self.write_object(kind, body)
+
+    def write_object(self, kind: str, body: bytes) -> str:
         """A loose object, written whole or not at all (a temporary file
         renamed into place), even with two threads writing the same one.
         The temporary name is ours alone (thread and a counter): mkstemp's
@@ -390,8 +417,8 @@ def parse_raw(out: bytes) -> dict[str, list[Change]]:
         if not field.startswith(":"):
             current = found.setdefault(field, [])
             continue
-        _old_mode, mode, _old, blob, status = field[1:].split(" ")
-        current.append(Change(next(fields), status[0], mode, blob))
+        old_mode, mode, old, blob, status = field[1:].split(" ")
+        current.append(Change(next(fields), status[0], mode, blob, old_mode, old))
     return found
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from backport.cache import Cache, version
 from backport.errors import UsageError
 from backport.git import Git, Repository, check_revision
+from backport.verdict.batch import merge_batched
 from backport.verdict.chain import LinePlan, plan_chain
 from backport.verdict.conflicts import conflict_hunks, reproduce_command
 from backport.verdict.merge import FULL_ID, Change, Commit, Outcome, Pick, Scratch, own_changes, read_commits
@@ -210,14 +211,21 @@ class Simulator:
             else:
                 todo.append((commit, tree))
         if todo:
-            ontos = self.scratch.synthetic(todo)
-            attempts = self._map(lambda i: self.scratch.attempt(todo[i][0], ontos[i]), range(len(todo)))
-            outcomes = self.scratch.merged([c for c, _ in todo], [t for _, t in todo], attempts)
-            for (commit, tree), outcome in zip(todo, outcomes, strict=True):
+            for (commit, tree), outcome in zip(todo, self._merged(todo), strict=True):
                 self._outcomes[(commit.id, tree)] = outcome
                 if outcome.failure is None:  # a fetch may bring the object, a git the fix: never remember a failure
                     self.cache.put("pick", [self._fingerprint, commit.id, tree], outcome.to_json())
         return [self._outcomes[(commit.id, tree)] for commit, tree in pairs]
+
+    def _merged(self, pairs: Sequence[tuple[Commit, str]]) -> list[Outcome]:
+        """Picks worked out: in batches where they only modify files
+        (backport.verdict.batch), else one merge each, in parallel."""
+        batched = merge_batched(self.scratch, pairs, self._own, self._map)
+        rest = [pair for pair, outcome in zip(pairs, batched, strict=True) if outcome is None]
+        ontos = self.scratch.synthetic(rest)
+        attempts = self._map(lambda i: self.scratch.attempt(rest[i][0], ontos[i]), range(len(rest)))
+        single = iter(self.scratch.merged([c for c, _ in rest], [t for _, t in rest], attempts))
+        return [outcome if outcome is not None else next(single) for outcome in batched]
 
     def _chain(self, tip_tree: str, names: Sequence[str], trials: Collection[str] = ()) -> dict[str, LinePlan]:
         alone = {name: self._outcomes[(self._commits[name].id, tip_tree)] for name in names}
