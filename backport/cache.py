@@ -37,7 +37,7 @@ NAMESPACES: dict[str, int] = {
     "line-index": 2,  # a line's own commits: references, reverts, subjects, patch-ids (verdict.detect)
     "ancestry": 1,  # which commits a line's tip reaches above a base (verdict.detect)
     "patch-id": 1,  # the candidates' patch-ids above a base (verdict.detect)
-    "pick": 4,  # one simulated pick (verdict.simulate); also in the simulator's fingerprint
+    "pick": 5,  # the simulated picks onto one tree (verdict.simulate); also in the simulator's fingerprint
     "line": 4,  # a line's whole plan: alone, chained, after (verdict.simulate)
     "owners": 1,  # MAINTAINERS owners of each commit (verdict.judge)
     # the whole check result (verdict.check_cache): up whenever what decides a

@@ -199,13 +199,20 @@ class Simulator:
     def _alone(self, pairs: Sequence[tuple[Commit, str]]) -> list[Outcome]:
         """Outcomes of picking each commit onto a tree.
 
-        Looked up in memory, then in the cache; the rest is merged in parallel.
+        Looked up in memory, then in the cache; the rest is merged in
+        parallel. The cache holds one entry per tree picked onto, with every
+        commit's pick onto it: on this machine creating a file costs half a
+        millisecond, and a cold report on Xen keeps 1,100 picks onto 6 trees.
         """
         todo: list[tuple[Commit, str]] = []
+        kept: dict[str, dict[str, Any]] = {}  # tree: the cache's picks onto it
         for commit, tree in dict.fromkeys(pairs):
             if (commit.id, tree) in self._outcomes:
                 continue
-            cached = Outcome.from_json(self.cache.get("pick", [self._fingerprint, commit.id, tree]))
+            if tree not in kept:
+                found = self.cache.get("pick", [self._fingerprint, tree])
+                kept[tree] = found if isinstance(found, dict) else {}
+            cached = Outcome.from_json(kept[tree].get(commit.id))
             if cached is not None:
                 self._outcomes[(commit.id, tree)] = cached
             else:
@@ -214,7 +221,9 @@ class Simulator:
             for (commit, tree), outcome in zip(todo, self._merged(todo), strict=True):
                 self._outcomes[(commit.id, tree)] = outcome
                 if outcome.failure is None:  # a fetch may bring the object, a git the fix: never remember a failure
-                    self.cache.put("pick", [self._fingerprint, commit.id, tree], outcome.to_json())
+                    kept[tree][commit.id] = outcome.to_json()
+            for tree in dict.fromkeys(tree for _, tree in todo):
+                self.cache.put("pick", [self._fingerprint, tree], kept[tree])
         return [self._outcomes[(commit.id, tree)] for commit, tree in pairs]
 
     def _merged(self, pairs: Sequence[tuple[Commit, str]]) -> list[Outcome]:
