@@ -39,6 +39,7 @@ FILE_MODES = frozenset({"100644", "100755", "120000"})  # what the batch merges;
 BATCH = 32
 
 Entry = tuple[str, str]  # (mode, object id) of a tree entry
+Overlay = dict[str, "Entry | None"]  # path: entry where a tree differs from another (None: deleted)
 Mapper = Callable[[Callable[[int], "_Merged | None"], Sequence[int]], list["_Merged | None"]]
 _Merged = tuple[frozenset[str], dict[str, Entry]]  # a batch's conflicted paths, and every path's merged entry
 
@@ -74,7 +75,11 @@ def merge_batched(
                 found[(i, path)] = None if path in conflicted else entries[path]
     outcomes: list[Outcome | None] = [None] * len(pairs)
     for i, sides in plans.items():
-        outcomes[i] = _outcome(trees, pairs[i][1], sides, {p: found[(i, p)] for p in _merge_paths(sides)})
+        tree = pairs[i][1]
+        conflicts, changes = _resolve(sides, {p: found[(i, p)] for p in _merge_paths(sides)})
+        # the tree with conflict markers is never read: not written
+        written = "" if conflicts else trees.written(tree, overlaid({}, changes))
+        outcomes[i] = Outcome(not conflicts, conflicts, written, changes)
     scratch.live.update(o.tree for o in outcomes if o is not None and o.tree)
     return outcomes
 
@@ -90,12 +95,14 @@ def _modifies_only(commit: Commit, changes: tuple[Change, ...] | None) -> bool:
     )
 
 
-def _sides(trees: TreeReader, tree: str, changes: tuple[Change, ...]) -> dict[str, tuple[Entry, Entry, Entry]] | None:
-    """Each path's entries in the commit's parent, the tree and the commit;
-    None unless the tree has every path as a file."""
+def _sides(
+    trees: TreeReader, tree: str, changes: tuple[Change, ...], overlay: Mapping[str, Entry | None] | None = None
+) -> dict[str, tuple[Entry, Entry, Entry]] | None:
+    """Each path's entries in the commit's parent, the tree (with `overlay`
+    on top) and the commit; None unless the tree has every path as a file."""
     sides = {}
     for ch in changes:
-        ours = trees.entry(tree, ch.path)
+        ours = overlay[ch.path] if overlay and ch.path in overlay else trees.entry(tree, ch.path)
         if ours is None or ours[0] not in FILE_MODES:
             return None
         sides[ch.path] = ((ch.old_mode, ch.old_blob), ours, (ch.mode, ch.blob))
@@ -166,10 +173,11 @@ def _commit(scratch: Scratch, tree: str, parent: str | None) -> str:
     return scratch.write_object("commit", f"{head}author {who}\ncommitter {who}\n\nbackport batch\n".encode())
 
 
-def _outcome(
-    trees: TreeReader, tree: str, sides: Mapping[str, tuple[Entry, Entry, Entry]], merged: Mapping[str, Entry | None]
-) -> Outcome:
-    """A pick's outcome from its paths' entries: the trivial ones, and git's merges."""
+def _resolve(
+    sides: Mapping[str, tuple[Entry, Entry, Entry]], merged: Mapping[str, Entry | None]
+) -> tuple[tuple[str, ...], tuple[Change, ...]]:
+    """A pick's conflicted paths and changed entries (against the tree
+    picked onto), from its paths' sides and git's merges of some of them."""
     result: dict[str, Entry] = {}
     for path, (_, _, theirs) in sides.items():
         # where git need not merge, ours is the parent's or already theirs: theirs it is
@@ -182,11 +190,46 @@ def _outcome(
         for path, entry in sorted(result.items())
         if entry != sides[path][1]
     )
-    if conflicts:
-        # the tree with conflict markers is never read: not written
-        return Outcome(False, conflicts, "", changes)
-    written = trees.replaced(tree, {ch.path: (ch.mode, ch.blob) for ch in changes}) if changes else tree
-    return Outcome(True, (), written, changes)
+    return conflicts, changes
+
+
+def overlaid(overlay: Mapping[str, Entry | None], changes: Iterable[Change]) -> Overlay:
+    """An overlay (path: entry, None where deleted) with the changes on top."""
+    found = dict(overlay)
+    found.update((ch.path, None if ch.status == "D" else (ch.mode, ch.blob)) for ch in changes)
+    return found
+
+
+def pick_on_overlay(
+    scratch: Scratch,
+    reader: TreeReader,
+    tree: str,
+    overlay: Mapping[str, Entry | None],
+    commit: Commit,
+    changes: tuple[Change, ...],
+) -> Outcome | None:
+    """`commit` (which changes `changes`) picked onto `tree` with `overlay`
+    on top, as git would, without a merge of the whole trees: its paths'
+    entries resolved here, the rest by one merge-tree of sparse trees. None
+    when the commit does more than modify files the tree has as files, or
+    git fails on it: that is a pick for Scratch.merge. The outcome's tree is
+    not worked out (""): its changes say what it is."""
+    if not _modifies_only(commit, changes):
+        return None
+    reader.load((tree, ch.path) for ch in changes if ch.path not in overlay)
+    sides = _sides(reader, tree, changes, overlay)
+    if sides is None:
+        return None
+    files = {p: sides[p] for p in _merge_paths(sides)}
+    merged: dict[str, Entry | None] = {}
+    if files:
+        result = _merge(scratch, files)
+        if result is None:
+            return None
+        conflicted, entries = result
+        merged = {p: None if p in conflicted else entries[p] for p in files}
+    conflicts, changed = _resolve(sides, merged)
+    return Outcome(not conflicts, conflicts, "", changed)
 
 
 class TreeReader:
@@ -228,35 +271,42 @@ class TreeReader:
                 return mode, oid
         return None
 
-    def replaced(self, tree: str, entries: Mapping[str, Entry]) -> str:
-        """`tree` with the entries at these paths (each one there already, as
-        a file) replaced: the new root's id, its objects deferred (written
-        when git is to read the tree: Scratch.defer)."""
-        by_folder: dict[str, dict[str, Entry]] = {}
-        for path, entry in entries.items():
+    def written(self, tree: str, overlay: Mapping[str, Entry | None]) -> str:
+        """`tree` with `overlay` on top (path: entry, None to delete; files
+        may come, go, and make or empty directories): the new root's id, its
+        objects deferred (written when git is to read the tree: Scratch.defer)."""
+        if not overlay:
+            return tree
+        self.load((tree, path) for path in overlay)
+        by_folder: dict[str, dict[str, Entry | None]] = {}
+        for path, entry in overlay.items():
             folder, _, name = path.rpartition("/")
             by_folder.setdefault(folder, {})[name] = entry
             while folder:  # every directory above it changes too
                 folder, _, name = folder.rpartition("/")
                 by_folder.setdefault(folder, {})
         objects: list[tuple[str, bytes]] = []
+        oid = tree
         for folder in sorted(by_folder, key=lambda f: f.count("/") if f else -1, reverse=True):
-            body = self._body(tree, folder, by_folder[folder])
-            objects.append(("tree", body))
+            rows = {name: (mode, oid) for mode, name, oid in self._raw.get((tree, folder)) or ()}
+            for name, entry in by_folder[folder].items():
+                if entry is None:
+                    rows.pop(name, None)
+                else:
+                    rows[name] = entry
+            body = _serialize((mode, name, oid) for name, (mode, oid) in rows.items())
             oid = self.scratch.object_id("tree", body)
-            if folder:
-                parent, _, name = folder.rpartition("/")
+            if not folder:
+                objects.append(("tree", body))
+                break
+            parent, _, name = folder.rpartition("/")
+            if rows:
+                objects.append(("tree", body))
                 by_folder[parent][name] = (TREE, oid)
+            elif overlay.get(folder) is None:
+                by_folder[parent][name] = None  # emptied: it goes (a file the overlay puts there stays)
         self.scratch.defer(oid, objects)
         return oid
-
-    def _body(self, tree: str, folder: str, changed: Mapping[str, Entry]) -> bytes:
-        raw = self._raw[(tree, folder)]
-        assert raw is not None
-        return _serialize(
-            (mode, name, oid) if name not in changed else (changed[name][0], name, changed[name][1])
-            for mode, name, oid in raw
-        )
 
 
 def write_sparse_tree(scratch: Scratch, files: Mapping[str, Entry]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from backport.background import background
 from backport.record import record, replace
+from backport.verdict.batch import Overlay, TreeReader, overlaid, pick_on_overlay
 from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
 
 # The longest `after` list that is trimmed to a minimal one (trimming replays
@@ -61,9 +62,10 @@ def plan_chain(
     """
     plans: dict[str, LinePlan] = {}
     before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
-    replay = Replay(scratch, commits, tip_tree, {commits[n].id: alone[n] for n in names})
+    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names})
     ids = [commits[n].id for n in names]
-    steps = _chained(VirtualBranch(scratch, commits, tip_tree), commits, own, alone, names, trials, plans, before)
+    branch = VirtualBranch(scratch, commits, own, tip_tree)
+    steps = _chained(branch, commits, own, alone, names, trials, plans, before)
     if not beside:
         for _ in steps:
             pass
@@ -189,53 +191,75 @@ def trimmed(replay: Replay, chosen: list[str], commit: str, lists: Mapping[str, 
 class Replay:
     """Picks replayed one after another from a line's tip, as a coordinator
     following `after` would do them: whether a sequence comes out clean.
-    Every prefix's tree is kept, so sequences that share a start share the
-    merges; a sequence of one is the candidate's pick onto the tip (`alone`),
-    known already unless its tree came from an earlier run's cache."""
+    Every prefix's result is kept (as the entries it changed on the tip), so
+    sequences that share a start share the picks; a sequence of one is the
+    candidate's pick onto the tip (`alone`), known already unless it came
+    from an earlier run's cache (its merged objects are gone then)."""
 
     def __init__(
-        self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str, alone: Mapping[str, Outcome]
+        self,
+        scratch: Scratch,
+        commits: Mapping[str, Commit],
+        own: Mapping[str, tuple[Change, ...]],
+        tip_tree: str,
+        alone: Mapping[str, Outcome],
     ) -> None:
         self.scratch = scratch
         self.commits = commits
-        self.trees: dict[tuple[str, ...], str | None] = {(): tip_tree}  # None: that prefix conflicts
+        self.own = own
+        self.tip_tree = tip_tree
+        self.reader = TreeReader(scratch)
+        self.states: dict[tuple[str, ...], Overlay | None] = {(): {}}  # None: that prefix conflicts
         for commit, outcome in alone.items():
             if outcome.failure is None and (not outcome.clean or outcome.tree in scratch.live):
-                self.trees[(commit,)] = outcome.tree if outcome.clean else None
+                self.states[(commit,)] = overlaid({}, outcome.changes) if outcome.clean else None
 
     def clean(self, commits: Sequence[str]) -> bool:
-        return self._tree(tuple(commits)) is not None
+        return self._state(tuple(commits)) is not None
 
-    def _tree(self, commits: tuple[str, ...]) -> str | None:
-        if commits in self.trees:
-            return self.trees[commits]
-        below = self._tree(commits[:-1])
-        tree = None if below is None else self.scratch.picked_tree(self.commits[commits[-1]], below)
-        self.trees[commits] = tree
-        return tree
+    def _state(self, commits: tuple[str, ...]) -> Overlay | None:
+        if commits in self.states:
+            return self.states[commits]
+        below = self._state(commits[:-1])
+        state = None if below is None else self._pick(self.commits[commits[-1]], below)
+        self.states[commits] = state
+        return state
+
+    def _pick(self, commit: Commit, below: Overlay) -> Overlay | None:
+        """What picking `commit` after `below` leaves, None on conflict."""
+        changes = self.own.get(commit.id, ())
+        outcome = pick_on_overlay(self.scratch, self.reader, self.tip_tree, below, commit, changes)
+        if outcome is None:
+            outcome = self.scratch.merge(commit, self.reader.written(self.tip_tree, below))
+        if not outcome.clean or outcome.failure is not None:
+            return None
+        return overlaid(below, outcome.changes)
 
 
 class VirtualBranch:
-    """A line's tip plus the candidates taken so far, written out only when a merge needs it.
+    """A line's tip plus the candidates taken so far, kept as the entries
+    they changed on the tip (an overlay). A candidate that only modifies
+    files is picked onto it path by path (backport.verdict.batch); the
+    branch is written out as a tree only for one that does more, whose
+    merge git does whole.
 
-    A skipped candidate is taken as its alone pick's changes against the tip;
-    its paths are disjoint from everything taken before, so writing those
-    changes over the tree is the merge. One scratch index per branch follows
-    the tree, so writing costs one `update-index` and one `write-tree`, not a
-    merge per candidate.
+    A candidate skipped as disjoint is taken as its alone pick's changes
+    against the tip: its paths are disjoint from everything taken before,
+    so writing those changes over the branch is the merge.
     """
 
-    def __init__(self, scratch: Scratch, commits: Mapping[str, Commit], tip_tree: str) -> None:
+    def __init__(
+        self, scratch: Scratch, commits: Mapping[str, Commit], own: Mapping[str, tuple[Change, ...]], tip_tree: str
+    ) -> None:
         self.scratch = scratch
         self.commits = commits
+        self.own = own
         self.tip_tree = tip_tree
-        self.tree = tip_tree  # written so far
-        self.touched: set[str] = set()  # paths where the branch differs from the tip
+        self.reader = TreeReader(scratch)
+        self.overlay: Overlay = {}  # path: entry where the branch differs from the tip (None: deleted)
         self.structural = False  # the branch adds or deletes files
         self.taken: list[tuple[str, set[str]]] = []  # (commit, paths it involves), in order
-        self._unwritten: list[tuple[str, Outcome]] = []  # taken on the tip, not in self.tree yet
-        self._index: str | None = None  # scratch index file, holds self.tree minus _index_lag
-        self._index_lag: list[Outcome] = []  # merged onto self.tree, not in the index yet
+        self._stale: list[str] = []  # taken from an earlier run's cache: their merged objects are gone
 
     def pick(self, c: Commit, single: Outcome, changes: tuple[Change, ...]) -> tuple[Outcome, Pick, set[str]]:
         """`c` picked onto the branch (`single`: its pick onto the tip, `changes`:
@@ -246,9 +270,12 @@ class VirtualBranch:
         if not self.taken:
             return single, single.pick(c.merge), footprint
         risky = self.structural and (structural(changes) or not single.clean)
-        if not footprint & self.touched and not risky:
+        if not footprint & self.overlay.keys() and not risky:
             return single, replace(single.pick(c.merge), tree=None), footprint
-        chained = self.scratch.merge(c, self.write())
+        self._refresh()
+        chained = pick_on_overlay(self.scratch, self.reader, self.tip_tree, self.overlay, c, changes)
+        if chained is None:
+            chained = self.scratch.merge(c, self.reader.written(self.tip_tree, self.overlay))
         return chained, chained.pick(c.merge), footprint
 
     def sharing(self, footprint: set[str]) -> tuple[str, ...]:
@@ -261,46 +288,17 @@ class VirtualBranch:
         return tuple(a for a, _ in self.taken)
 
     def take(self, commit: str, outcome: Outcome, footprint: set[str], *, on_tip: bool) -> None:
-        changed = {ch.path for ch in outcome.changes}
-        self.touched |= changed
+        """`outcome` onto the branch: its changes are against the tip
+        (`on_tip`, a skipped candidate's alone pick) or against the branch."""
+        self.overlay = overlaid(self.overlay, outcome.changes)
         self.structural = self.structural or structural(outcome.changes)
-        self.taken.append((commit, footprint | changed))
-        if on_tip:
-            self._unwritten.append((commit, outcome))
-        else:
-            # merged onto the written tree: its result is the branch
-            assert not self._unwritten
-            self.tree = outcome.tree
-            self._index_lag.append(outcome)
+        self.taken.append((commit, footprint | {ch.path for ch in outcome.changes}))
+        if on_tip and outcome.tree not in self.scratch.live:
+            self._stale.append(commit)
 
-    def write(self) -> str:
-        """The branch's tree, with everything taken written in."""
-        if not self._unwritten:
-            return self.tree
-        outcomes = []
-        for commit, outcome in self._unwritten:
-            if outcome.tree not in self.scratch.live:
-                # from an earlier run's cache: its merged blobs are gone, merge again
-                outcome = self.scratch.merge(self.commits[commit], self.tip_tree)
-            outcomes.append(outcome)
-        if self._index is None:
-            self._index = self.scratch.index_file()
-            self.scratch.objects().with_env({"GIT_INDEX_FILE": self._index}).run(["read-tree", self.tree])
-            self._index_lag = []
-        records = [_index_record(ch) for outcome in (*self._index_lag, *outcomes) for ch in outcome.changes]
-        index = self.scratch.objects().with_env({"GIT_INDEX_FILE": self._index})
-        index.run(
-            ["update-index", "-z", "--replace", "--index-info"],
-            input="".join(records).encode("utf-8", "surrogateescape"),
-        )
-        self.tree = index.out(["write-tree"])
-        self._unwritten, self._index_lag = [], []
-        self.scratch.live.add(self.tree)
-        return self.tree
-
-
-def _index_record(ch: Change) -> str:
-    """A `git update-index -z --index-info` record that makes the index agree with the change."""
-    if ch.status == "D":
-        return f"0 {'0' * len(ch.blob)}\t{ch.path}\0"
-    return f"{ch.mode} {ch.blob}\t{ch.path}\0"
+    def _refresh(self) -> None:
+        """Merge again what came from an earlier run's cache, before git
+        reads the branch: the same merges give the same objects."""
+        for commit in self._stale:
+            self.scratch.merge(self.commits[commit], self.tip_tree)
+        self._stale = []

@@ -100,7 +100,7 @@ class Outcome:
             clean=self.clean,
             conflicts=self.conflicts,
             empty=self.clean and not self.changes,
-            tree=self.tree if self.clean else None,
+            tree=self.tree if self.clean and self.tree else None,  # "": not worked out
             merge=merge,
             failure=self.failure,
         )
@@ -207,30 +207,11 @@ class Scratch:
         self._deferred.clear()
         self.live.clear()
 
-    def index_file(self) -> str:
-        """A fresh path for a scratch index."""
-        self.objects()
-        assert self._tmp is not None
-        with self._lock:
-            self._seq += 1
-            return os.path.join(self._tmp, f"index-{self._seq}")
-
     # -- merges -------------------------------------------------------------
 
     def merge(self, commit: Commit, tree: str) -> Outcome:
         """Pick `commit` onto `tree`, for real, here."""
         return self.merged([commit], [tree], [self.attempt(commit, self.onto(commit, tree))])[0]
-
-    def picked_tree(self, commit: Commit, tree: str) -> str | None:
-        """The tree of picking `commit` onto `tree` when the pick is clean,
-        else None: a merge without the diff-tree that merge() adds, for
-        replays that only go on from the tree."""
-        clean, _, result, failure = self.attempt(commit, self.onto(commit, tree))
-        if not clean or failure is not None:
-            return None
-        with self._lock:
-            self.live.add(result)
-        return result
 
     def onto(self, commit: Commit, tree: str) -> str:
         """The synthetic commit S that `commit` is merged with to pick it onto `tree`."""
