@@ -9,6 +9,8 @@ onto the line's tip and onto older trees of both branches.
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,27 @@ def test_written_trees_are_gits_own(tmp_path: Path) -> None:
             assert ours == index.out(["write-tree"]), overlay
     finally:
         scratch.close()
+
+
+def test_a_big_scratch_directory_is_removed_in_the_background(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from backport.verdict import merge
+
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"a.c": "a\n"})
+    fix = repo.commit("fix", {"a.c": "b\n"})
+    git = Git(str(repo.path))
+    [commit] = read_commits(git, [fix])
+    assert commit is not None
+    monkeypatch.setattr(merge, "DETACH_AFTER", 1)
+    inline: list[str] = []
+    monkeypatch.setattr(merge.shutil, "rmtree", lambda path, *a, **k: inline.append(path))
+    scratch = Scratch(git)
+    scratch.merge(commit, commit.tree)
+    directory = scratch.directory
+    assert directory is not None and os.path.isdir(directory)
+    scratch.close()
+    deadline = time.time() + 20
+    while os.path.exists(directory) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(directory)
+    assert inline == []  # not by us: by the rm we left running

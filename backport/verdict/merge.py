@@ -35,6 +35,7 @@ from backport.git import Git
 from backport.record import record
 
 FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+DETACH_AFTER = 2000  # merges after which the scratch directory is removed in the background
 
 
 @record
@@ -149,6 +150,7 @@ class Scratch:
         self._seq = 0
         self._folders: set[str] = set()  # object folders made
         self._deferred: dict[str, list[tuple[str, bytes]]] = {}  # tree: its objects not written yet (defer())
+        self._merges = 0  # merge-trees run: how big the directory has grown
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -198,7 +200,7 @@ class Scratch:
 
     def close(self) -> None:
         if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
+            _remove(self._tmp, detach=self._merges >= DETACH_AFTER)
             if self._finalizer is not None:
                 self._finalizer.detach()
             self._tmp = None
@@ -257,6 +259,7 @@ class Scratch:
         """`git merge-tree --write-tree` of two commits (and options before
         them): whether it is clean, the conflicted paths, the tree written."""
         args = ["merge-tree", "--write-tree", "--name-only", "--no-messages", "-z"]
+        self._merges += 1
         proc = self.objects().run([*args, *commits], check=False)
         if proc.returncode not in (0, 1):
             raise git_failure(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
@@ -334,6 +337,22 @@ class Scratch:
         out = self.objects().run(["diff-tree", "--stdin", "-r", "-z", "--no-renames"], input=data).stdout
         found = parse_raw(out)
         return {(a, b): tuple(found.get(f"{a} {b}", ())) for a, b in wanted}
+
+
+def _remove(path: str, *, detach: bool) -> None:
+    """Remove a scratch directory. A big one goes by a detached `rm -rf`
+    that outlives us, so the answer is not held up by it: a cold report on
+    1,000,000 commits leaves 270,000 loose objects, 21 s of unlinking."""
+    if detach:
+        import subprocess  # here: most runs remove a small directory themselves
+
+        try:
+            quiet = subprocess.DEVNULL
+            subprocess.Popen(["rm", "-rf", "--", path], stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
+            return
+        except OSError:
+            pass  # no rm here: remove it ourselves
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def read_commits(git: Git, names: Sequence[str]) -> list[Commit | None]:
