@@ -92,7 +92,9 @@ class Outcome:
 
     clean: bool
     conflicts: tuple[str, ...]
-    tree: str  # written even on conflict (files then carry conflict markers)
+    # the result tree; "" where it was not worked out (backport.verdict.batch: a
+    # conflict, or a pick onto an overlay); a merge writes it even on conflict
+    tree: str
     changes: tuple[Change, ...]  # result tree against the tree picked onto
     failure: str | None = None  # why git could not merge it (Pick.failure); nothing else is known then
 

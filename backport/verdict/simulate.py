@@ -7,6 +7,8 @@ is the caching and the work across lines; the parts are their own modules:
 
 - backport.verdict.merge: one pick, as git does it, in a scratch object
   directory (the engine);
+- backport.verdict.batch: picks that only modify files, worked out path by
+  path, their file merges many at once;
 - backport.verdict.chain: the virtual branch, and `after` made complete and
   minimal;
 - backport.verdict.conflicts: the conflicting hunks, and a command that
