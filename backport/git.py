@@ -368,6 +368,17 @@ def _feed(stream: IO[bytes], data: bytes) -> None:
             pass
 
 
+def remove_detached(path: str) -> bool:
+    """Start `rm -rf -- path` in a session of its own, not waited for: it
+    outlives us. False when it cannot be started (no rm here)."""
+    quiet = subprocess.DEVNULL
+    try:
+        subprocess.Popen(["rm", "-rf", "--", path], stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
+    except OSError:
+        return False
+    return True
+
+
 def config_query(pattern: str) -> list[str]:
     """The arguments of `Git.config_regexp(pattern)`: for `Git.ahead`."""
     return ["config", "-z", "--get-regexp", pattern]

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from backport.errors import GitError, MissingObject, git_failure, missing_text
-from backport.git import Git
+from backport.git import Git, remove_detached
 from backport.record import record
 
 FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
@@ -342,19 +342,11 @@ class Scratch:
 
 
 def _remove(path: str, *, detach: bool) -> None:
-    """Remove a scratch directory. A big one goes by a detached `rm -rf`
-    that outlives us, so the answer is not held up by it: a cold report on
-    1,000,000 commits leaves 270,000 loose objects, 21 s of unlinking."""
-    if detach:
-        import subprocess  # here: most runs remove a small directory themselves
-
-        try:
-            quiet = subprocess.DEVNULL
-            subprocess.Popen(["rm", "-rf", "--", path], stdin=quiet, stdout=quiet, stderr=quiet, start_new_session=True)
-            return
-        except OSError:
-            pass  # no rm here: remove it ourselves
-    shutil.rmtree(path, ignore_errors=True)
+    """Remove a scratch directory. A big one goes in the background, so the
+    answer is not held up by it: a cold report on 1,000,000 commits leaves
+    270,000 loose objects, 21 s of unlinking."""
+    if not (detach and remove_detached(path)):
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def read_commits(git: Git, names: Sequence[str]) -> list[Commit | None]:
