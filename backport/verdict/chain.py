@@ -65,6 +65,10 @@ def plan_chain(
     replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names})
     ids = [commits[n].id for n in names]
     branch = VirtualBranch(scratch, commits, own, tip_tree)
+    # the tip's directories on every candidate's paths, read once for each (one `cat-file`)
+    paths = [(tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ())]
+    replay.reader.load(paths)
+    branch.reader.load(paths)
     steps = _chained(branch, commits, own, alone, names, trials, plans, before)
     if not beside:
         for _ in steps:
