@@ -10,16 +10,19 @@ onto the line's tip and onto older trees of both branches.
 from __future__ import annotations
 
 import os
+import subprocess
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from builder import RepoBuilder
-from test_pick_agreement import SEEDS, grow
+from test_pick_agreement import SEEDS, Clone, grow
 
-from backport.git import Git
+from backport.git import Git, open_repository
 from backport.verdict.batch import TreeReader, merge_batched
 from backport.verdict.merge import Outcome, Scratch, own_changes, read_commits
+from backport.verdict.simulate import LinePlan, Simulator
 
 
 def both_ways(repo: RepoBuilder, picks: list[str], ontos: list[str]) -> list[tuple[Outcome | None, Outcome]]:
@@ -146,9 +149,7 @@ def test_written_trees_are_gits_own(tmp_path: Path) -> None:
             ours = reader.written(tip, overlay)
             index = scratch.objects().with_env({"GIT_INDEX_FILE": str(tmp_path / f"index-{len(overlay)}")})
             index.run(["read-tree", tip])
-            records = "".join(
-                f"{e[0]} {e[1]}\t{p}\0" if e else f"0 {'0' * 40}\t{p}\0" for p, e in overlay.items()
-            )
+            records = "".join(f"{e[0]} {e[1]}\t{p}\0" if e else f"0 {'0' * 40}\t{p}\0" for p, e in overlay.items())
             index.run(["update-index", "-z", "--replace", "--index-info"], input=records.encode())
             assert ours == index.out(["write-tree"]), overlay
     finally:
@@ -177,3 +178,146 @@ def test_a_big_scratch_directory_is_removed_in_the_background(tmp_path: Path, mo
         time.sleep(0.05)
     assert not os.path.exists(directory)
     assert inline == []  # not by us: by the rm we left running
+
+
+# -- what a review found: each against real `git cherry-pick` ----------------
+
+
+def _git_says(repo: RepoBuilder, tmp_path: Path, commit: str, onto: str) -> tuple[bool, tuple[str, ...]]:
+    clone = Clone(repo, tmp_path / f"clone-{commit[:8]}-{onto[:8]}")
+    real = clone.pick(commit, onto, False)
+    return real.clean, _aside(real.conflicts)
+
+
+def _aside(paths: tuple[str, ...]) -> tuple[str, ...]:
+    """Paths with the name of a side git moved aside cut at its "~" (the
+    simulator names it after its synthetic commit, cherry-pick after the commit)."""
+    return tuple(p.split("~")[0] + "~" if "~" in p else p for p in paths)
+
+
+def _planned(repo: RepoBuilder, tip: str, picks: list[str]) -> dict[str, LinePlan]:
+    info = open_repository(str(repo.path))
+    with Simulator(Git(info.path), info, cache=False, jobs=2) as sim:
+        return sim.plan_line(tip, picks)
+
+
+def test_a_path_that_is_a_file_on_the_tip_does_not_confuse_what_is_read_after_it(tmp_path: Path) -> None:
+    """The branch reads the tip's directories on the candidates' paths; one
+    of those (d/e.c) is a file there, and a line of it reads like a tree."""
+    repo = RepoBuilder(tmp_path / "r")
+    lines = lambda tag: "".join(f"{tag} {i}\n" for i in range(12))  # noqa: E731
+    repo.commit("base", {"d/e.c": "see tree below\n" + lines("e"), "x/y.c": lines("y"), "x/z.c": lines("z")})
+    repo.branch("line")
+    repo.write({"d/e.c": None})
+    first = repo.commit("d/e.c becomes a directory", {"d/e.c/inner.c": lines("inner")})
+    second = repo.commit("edit x/y.c", {"x/y.c": lines("y").replace("y 3", "Y3")})
+    third = repo.commit("edit x/z.c, add x/new.c", {"x/z.c": lines("z").replace("z 5", "Z5"), "x/new.c": lines("n")})
+    repo.checkout("line")
+    repo.commit("line", {"other.c": "o\n"})
+    tip = repo.head("line")
+    plan = _planned(repo, tip, [first, second, third])
+    branch = Clone(repo, tmp_path / "branch")
+    virtual = tip
+    for commit in (first, second, third):
+        real = branch.pick(commit, virtual, False)
+        assert (plan[commit].chained.clean, plan[commit].chained.conflicts) == (real.clean, real.conflicts), commit
+        if real.clean:
+            virtual = branch.advance(virtual, str(real.tree))
+
+
+def test_odd_directory_names_and_a_symlink_for_a_file(tmp_path: Path) -> None:
+    """A directory gone from the tip whose name ends in " tree", one whose
+    name ends in a carriage return beside one that does not, and a file the
+    tip made a symlink: as git says, and no error."""
+    repo = RepoBuilder(tmp_path / "r")
+    text = "a\nb\nc\nd\ne\nf\n"
+    repo.commit("base", {"my tree/f.c": text, "dir/x.c": text, "dir\r/x.c": text, "f": text, "other.c": "o\n"})
+    repo.branch("line")
+    gone = repo.commit("edit my tree/f.c", {"my tree/f.c": text.replace("b", "B")})
+    odd = repo.commit("edit dir\\r/x.c", {"dir\r/x.c": text.replace("e", "E")})
+    linked = repo.commit("edit f", {"f": text.replace("c", "C")})
+    repo.checkout("line")
+    (repo.path / "f").unlink()
+    os.symlink("target", repo.path / "f")
+    repo.commit("line", {"my tree/f.c": None, "dir/x.c": text.replace("e", "line's")})
+    tip = repo.head("line")
+    plan = _planned(repo, tip, [gone, odd, linked])
+    for commit in (gone, odd, linked):
+        said = (plan[commit].alone.clean, _aside(plan[commit].alone.conflicts))
+        assert said == _git_says(repo, tmp_path, commit, tip)
+    assert plan[linked].alone.conflicts[0] == "f" and len(plan[linked].alone.conflicts) == 2
+
+
+def test_odd_modes_on_the_tip_give_gits_tree(tmp_path: Path) -> None:
+    """Old trees may hold modes git no longer writes (100664, 040000): the
+    trees written here hold the ones git writes, as a merge's do."""
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"d/f.c": "a\nb\nc\nd\ne\nf\n", "d/odd.c": "odd\n", "top.c": "t\n"})
+    fix = repo.commit("fix", {"d/f.c": "a\nb\nc\nd\ne\nF\n"})
+    tip = repo.head("HEAD~1")
+    sub = repo.git("rev-parse", f"{tip}:d")
+    rows = [r.split(None, 3) for r in repo.git("ls-tree", sub).splitlines()]
+    body = b"".join(
+        ("100664" if name == "odd.c" else mode).encode() + b" " + name.encode() + b"\0" + bytes.fromhex(oid)
+        for mode, _, oid, name in rows
+    )
+    odd = (
+        subprocess.run(
+            ["git", "hash-object", "--literally", "-w", "-t", "tree", "--stdin"],
+            cwd=repo.path,
+            env=repo.env(),
+            input=body,
+            capture_output=True,
+            check=True,
+        )
+        .stdout.decode()
+        .strip()
+    )
+    top = repo.git(
+        "mktree", input=f"040000 tree {odd}\td\n100644 blob {repo.git('rev-parse', f'{tip}:top.c')}\ttop.c\n"
+    )
+    git = Git(str(repo.path))
+    [commit] = read_commits(git, [fix])
+    assert commit is not None
+    scratch = Scratch(git)
+    try:
+        [batched] = merge_batched(scratch, [(commit, top)], own_changes(git, [commit]), lambda f, i: [f(x) for x in i])
+        assert batched is not None and batched.clean
+        assert batched.tree == scratch.merge(commit, top).tree
+    finally:
+        scratch.close()
+
+
+def test_a_deferred_tree_is_there_for_every_thread_that_asks(tmp_path: Path) -> None:
+    """Two threads want the same deferred tree: the second must not hand it
+    to git while the first is still writing it (git would read an empty tree)."""
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"d/a.c": "a\n", "b.c": "b\n"})
+    git = Git(str(repo.path))
+    base = git.out(["rev-parse", "HEAD^{tree}"])
+    blob = git.out(["hash-object", "-w", "--stdin"], input=b"a2\n")
+    scratch = Scratch(git)
+    try:
+        tree = TreeReader(scratch).written(base, {"d/a.c": ("100644", blob)})
+        started, release = threading.Event(), threading.Event()
+        write = scratch.write_object
+
+        def slow(kind: str, body: bytes) -> str:
+            if threading.current_thread().name == "first":
+                started.set()
+                release.wait(10)
+            return write(kind, body)
+
+        scratch.write_object = slow  # type: ignore[method-assign]
+        [commit] = read_commits(git, ["HEAD"])
+        assert commit is not None
+        first = threading.Thread(target=scratch.synthetic, args=([(commit, tree)],), name="first")
+        first.start()
+        started.wait(10)
+        scratch.synthetic([(commit, tree)])  # this thread, while the first one is held
+        there = scratch.objects().run(["cat-file", "-e", f"{tree}:d/a.c"], check=False).returncode == 0
+        release.set()
+        first.join()
+        assert there
+    finally:
+        scratch.close()

@@ -88,10 +88,7 @@ def _modifies_only(commit: Commit, changes: tuple[Change, ...] | None) -> bool:
     return (
         len(commit.parents) == 1
         and bool(changes)
-        and all(
-            ch.status == "M" and ch.mode in FILE_MODES and ch.old_mode in FILE_MODES and "\n" not in ch.path
-            for ch in changes or ()
-        )
+        and all(ch.status == "M" and ch.mode in FILE_MODES and ch.old_mode in FILE_MODES for ch in changes or ())
     )
 
 
@@ -103,10 +100,16 @@ def _sides(
     sides = {}
     for ch in changes:
         ours = overlay[ch.path] if overlay and ch.path in overlay else trees.entry(tree, ch.path)
-        if ours is None or ours[0] not in FILE_MODES:
+        if ours is None or ours[0] not in FILE_MODES or _is_link(ours[0]) != _is_link(ch.old_mode):
+            # not a file there, or a symlink for a file (or the other way
+            # round): git then also keeps one side aside under another name
             return None
         sides[ch.path] = ((ch.old_mode, ch.old_blob), ours, (ch.mode, ch.blob))
     return sides
+
+
+def _is_link(mode: str) -> bool:
+    return mode == "120000"
 
 
 def _needs_merge(base: Entry, ours: Entry, theirs: Entry) -> bool:
@@ -241,28 +244,28 @@ class TreeReader:
         self._raw: dict[tuple[str, str], list[tuple[str, str, str]] | None] = {}  # (tree, dir): (mode, name, oid)
 
     def load(self, wanted: Iterable[tuple[str, str]]) -> None:
-        """Read every directory on the way to each (tree, path)."""
-        names: dict[tuple[str, str], None] = {}
+        """Read every directory on the way to each (tree, path): by object
+        id, a level at a time (one `git cat-file --batch` for each depth),
+        never by `tree:path`, which a path's own characters could change."""
+        folders: dict[str, set[str]] = {}  # tree: the directories wanted in it
         for tree, path in wanted:
             parts = path.split("/")[:-1]
-            for depth in range(len(parts) + 1):
-                names[(tree, "/".join(parts[:depth]))] = None
-        todo = [key for key in names if key not in self._raw]
-        if not todo:
-            return
-        query = "".join(f"{tree}:{folder}\n" if folder else f"{tree}\n" for tree, folder in todo)
-        out = self.scratch.objects().run(["cat-file", "--batch"], input=query.encode("utf-8", "surrogateescape")).stdout
-        pos = 0
-        for key in todo:
-            end = out.index(b"\n", pos)
-            header = out[pos:end].split()
-            if len(header) != 3 or header[1] != b"tree":
-                self._raw[key] = None  # missing, or not a directory there
-                pos = end + 1
-                continue
-            size = int(header[2])
-            self._raw[key] = _parse_tree(out[end + 1 : end + 1 + size], (len(header[0]) // 2))
-            pos = end + 1 + size + 1
+            folders.setdefault(tree, set()).update("/".join(parts[:depth]) for depth in range(len(parts) + 1))
+        level = [(tree, "", tree) for tree in folders]
+        while level:
+            bodies = _read_trees(self.scratch, {oid for tree, folder, oid in level if (tree, folder) not in self._raw})
+            below = []
+            for tree, folder, oid in level:
+                if (tree, folder) not in self._raw:
+                    self._raw[(tree, folder)] = bodies.get(oid)
+                for mode, name, child in self._raw[(tree, folder)] or ():
+                    inner = f"{folder}/{name}" if folder else name
+                    if mode == TREE and inner in folders[tree]:
+                        below.append((tree, inner, child))
+            level = below
+        for tree, wanted_folders in folders.items():
+            for folder in wanted_folders:
+                self._raw.setdefault((tree, folder), None)  # not a directory there
 
     def entry(self, tree: str, path: str) -> Entry | None:
         folder, _, name = path.rpartition("/")
@@ -336,8 +339,41 @@ def _serialize(rows: Iterable[tuple[str, str, str]]) -> bytes:
     return b"".join(mode + b" " + name + b"\0" + bytes.fromhex(oid) for mode, name, oid in encoded)
 
 
+def _read_trees(scratch: Scratch, ids: Iterable[str]) -> dict[str, list[tuple[str, str, str]]]:
+    """The entries of each tree named by id, in one `git cat-file --batch`; what is not a tree is left out."""
+    wanted = sorted(ids)
+    if not wanted:
+        return {}
+    out = scratch.objects().run(["cat-file", "--batch"], input="".join(f"{i}\n" for i in wanted).encode()).stdout
+    found: dict[str, list[tuple[str, str, str]]] = {}
+    pos = 0
+    for oid in wanted:
+        end = out.index(b"\n", pos)
+        header = out[pos:end].split(b" ")
+        pos = end + 1
+        if len(header) != 3:  # "<id> missing"
+            continue
+        size = int(header[2])
+        if header[1] == b"tree":
+            found[oid] = _parse_tree(out[pos : pos + size], len(header[0]) // 2)
+        pos += size + 1
+    return found
+
+
+def _canonical(mode: str) -> str:
+    """The mode git writes for an entry (old trees hold 100664, 040000 and the like)."""
+    number = int(mode, 8)
+    kind = number & 0o170000
+    if kind == 0o040000:
+        return TREE
+    if kind == 0o100000:
+        return "100755" if number & 0o100 else "100644"
+    return f"{number:o}"
+
+
 def _parse_tree(body: bytes, width: int) -> list[tuple[str, str, str]]:
-    """A raw tree object's entries: (mode, name, hex id); `width`: an id's length in bytes."""
+    """A raw tree object's entries: (mode as git writes it, name, hex id);
+    `width`: an id's length in bytes."""
     rows = []
     pos = 0
     while pos < len(body):
@@ -345,7 +381,7 @@ def _parse_tree(body: bytes, width: int) -> list[tuple[str, str, str]]:
         nul = body.index(b"\0", space)
         rows.append(
             (
-                body[pos:space].decode(),
+                _canonical(body[pos:space].decode()),
                 body[space + 1 : nul].decode("utf-8", "surrogateescape"),
                 body[nul + 1 : nul + 1 + width].hex(),
             )

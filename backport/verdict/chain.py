@@ -243,9 +243,10 @@ class Replay:
 class VirtualBranch:
     """A line's tip plus the candidates taken so far, kept as the entries
     they changed on the tip (an overlay). A candidate that only modifies
-    files is picked onto it path by path (backport.verdict.batch); the
-    branch is written out as a tree only for one that does more, whose
-    merge git does whole.
+    files the branch has as files is picked onto it path by path
+    (backport.verdict.batch); the branch is written out as a tree only for
+    any other (one that adds, deletes or renames, or modifies a file the
+    branch deleted or made a directory or a symlink), whose merge git does whole.
 
     A candidate skipped as disjoint is taken as its alone pick's changes
     against the tip: its paths are disjoint from everything taken before,

@@ -95,7 +95,9 @@ class Outcome:
     # the result tree; "" where it was not worked out (backport.verdict.batch: a
     # conflict, or a pick onto an overlay); a merge writes it even on conflict
     tree: str
-    changes: tuple[Change, ...]  # result tree against the tree picked onto
+    # result tree against the tree picked onto (on a conflict worked out in
+    # a batch, without the conflicted paths: `conflicts` names them)
+    changes: tuple[Change, ...]
     failure: str | None = None  # why git could not merge it (Pick.failure); nothing else is known then
 
     def pick(self, merge: bool) -> Pick:
@@ -303,10 +305,15 @@ class Scratch:
             self._deferred[tree] = list(objects)
 
     def _write_deferred(self, tree: str) -> None:
+        """Write a deferred tree's objects, and only then forget them: a
+        thread that comes meanwhile writes them too (the same objects, each
+        written whole or not at all) rather than hand git a tree not there yet."""
         with self._lock:
-            objects = self._deferred.pop(tree, ())
+            objects = self._deferred.get(tree, ())
         for kind, body in objects:
             self.write_object(kind, body)
+        with self._lock:
+            self._deferred.pop(tree, None)
 
     def write_object(self, kind: str, body: bytes) -> str:
         """A loose object, written whole or not at all (a temporary file

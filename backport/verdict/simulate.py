@@ -14,8 +14,8 @@ is the caching and the work across lines; the parts are their own modules:
 - backport.verdict.conflicts: the conflicting hunks, and a command that
   replays a pick by hand.
 
-Results are cached by content: a pick by (fingerprint, commit, tree picked
-onto), a line's whole plan by (fingerprint, tip, candidates). The
+Results are cached by content: the picks onto a tree by (fingerprint, tree
+picked onto), a line's whole plan by (fingerprint, tip, candidates). The
 fingerprint holds what else decides a merge: git's version, the merge
 settings, and the versions of the two namespaces (backport.cache).
 """
