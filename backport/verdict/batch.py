@@ -2,9 +2,10 @@
 file merges done a batch at a time in sparse trees.
 
 Picking C onto a tree T is a three-way merge of C's parent, T and C. When
-C only modifies files, and T has each of them as a file too, no file comes
-or goes on either side at C's paths, so git has no rename and no directory
-rename to pair there (merge-ort pairs renames only among files added and
+C only modifies files, and T has each of them as a file of the same kind
+(a symlink where the parent had one, a regular file where it had one), no
+file comes or goes on either side at C's paths, so git has no rename and
+no directory rename to pair there (merge-ort pairs renames only among files added and
 deleted). The pick's result is then T with each of C's paths merged on its
 own: C's entry where T has it as C's parent had it, T's where T has C's
 already, else git's three-way merge of the file (content and mode).
@@ -16,11 +17,17 @@ drivers, binary files) apply to them as they would. Each pick's result tree
 is then T's trees with the merged entries put in, written here; the
 changed entries are exactly what diff-tree would report between T and it.
 
-On real Xen one pick costs git about 6 ms, walking the trees of a
-line and an unstable commit years apart (a report's untagged fixes on six
-lines: 1,100 merges); a batch of a hundred file merges costs about the
-same. tests/test_batch.py holds every result to the single merge's, and
-benchmarks/batch_real.py does on a real repository.
+The same rules pick a commit onto an overlay (a tree with entries changed
+on top: the virtual branch, the `after` replays) without writing the tree
+out: pick_on_overlay.
+
+On real Xen most of what a pick costs git is merging large files (6-8 ms
+for xen/arch/x86/hvm/hvm.c or vmx.c, in sparse trees as in whole ones); a
+batch spares a process and a walk of two trees years apart per pick, and
+our diff-tree after it. A cold report's untagged fixes on six lines went
+from 1,099 merge-trees (5.4 s of git's time) to 121 (4.1 s).
+tests/test_batch.py holds every result to the single merge's and to git's
+cherry-pick, and benchmarks/batch_real.py does on a real repository.
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ from backport.verdict.merge import Change, Commit, Outcome, Scratch
 TREE = "40000"
 FILE_MODES = frozenset({"100644", "100755", "120000"})  # what the batch merges; never a tree or submodule
 
-# File merges per batch: enough to spread the work over the workers (one
-# file merge of a large file can take git 100 ms), few enough processes.
+# File merges per batch: few enough that the batches spread over the
+# workers (a batch of large files took git half a second on Xen), many
+# enough that the processes are few.
 BATCH = 32
 
 Entry = tuple[str, str]  # (mode, object id) of a tree entry
@@ -236,8 +244,8 @@ def pick_on_overlay(
 
 
 class TreeReader:
-    """Trees of the trees picked onto, read raw in one `git cat-file`, and
-    written back with entries replaced."""
+    """The directories of the trees picked onto, read raw (TreeReader.load),
+    and trees written from them with an overlay on top (TreeReader.written)."""
 
     def __init__(self, scratch: Scratch) -> None:
         self.scratch = scratch
