@@ -48,6 +48,7 @@ BATCH = 32
 
 Entry = tuple[str, str]  # (mode, object id) of a tree entry
 Overlay = dict[str, "Entry | None"]  # path: entry where a tree differs from another (None: deleted)
+Memo = dict[tuple[str, tuple[Entry, ...]], "Outcome"]  # (commit, the tree's entries at its paths): the pick
 Mapper = Callable[[Callable[[int], "_Merged | None"], Sequence[int]], list["_Merged | None"]]
 _Merged = tuple[frozenset[str], dict[str, Entry]]  # a batch's conflicted paths, and every path's merged entry
 
@@ -218,19 +219,29 @@ def pick_on_overlay(
     overlay: Mapping[str, Entry | None],
     commit: Commit,
     changes: tuple[Change, ...],
+    memo: Memo | None = None,
 ) -> Outcome | None:
     """`commit` (which changes `changes`) picked onto `tree` with `overlay`
     on top, as git would, without a merge of the whole trees: its paths'
     entries resolved here, the rest by one merge-tree of sparse trees. None
     when the commit does more than modify files the tree has as files, or
     git fails on it: that is a pick for Scratch.merge. The outcome's tree is
-    not worked out (""): its changes say what it is."""
+    not worked out (""): its changes say what it is.
+
+    Such a pick depends only on what the tree has at the commit's paths:
+    `memo` keeps each by those entries, for the next pick of the commit onto
+    a tree that has them too (the `after` replays drop one commit at a time,
+    and most picks after it see the same files: on the Xen 4.21.1..2
+    window, 86 of 315 picks)."""
     if not _modifies_only(commit, changes):
         return None
     reader.load((tree, ch.path) for ch in changes if ch.path not in overlay)
     sides = _sides(reader, tree, changes, overlay)
     if sides is None:
         return None
+    key = (commit.id, tuple(ours for _, ours, _ in sides.values()))
+    if memo is not None and key in memo:
+        return memo[key]
     files = {p: sides[p] for p in _merge_paths(sides)}
     merged: dict[str, Entry | None] = {}
     if files:
@@ -240,7 +251,10 @@ def pick_on_overlay(
         conflicted, entries = result
         merged = {p: None if p in conflicted else entries[p] for p in files}
     conflicts, changed = _resolve(sides, merged)
-    return Outcome(not conflicts, conflicts, "", changed)
+    outcome = Outcome(not conflicts, conflicts, "", changed)
+    if memo is not None:
+        memo[key] = outcome
+    return outcome
 
 
 class TreeReader:

@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from backport.background import background
 from backport.record import record, replace
-from backport.verdict.batch import Overlay, TreeReader, overlaid, pick_on_overlay
+from backport.verdict.batch import Memo, Overlay, TreeReader, overlaid, pick_on_overlay
 from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
 
 # The longest `after` list that is trimmed to a minimal one (trimming replays
@@ -62,10 +62,11 @@ def plan_chain(
     """
     plans: dict[str, LinePlan] = {}
     before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
-    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names})
+    memo: Memo = {}  # the same pick onto the same files, whichever of the two asks
+    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names}, memo)
     ids = [commits[n].id for n in names]
-    branch = VirtualBranch(scratch, commits, own, tip_tree)
-    # the tip's directories on every candidate's paths, read once for each (one `cat-file`)
+    branch = VirtualBranch(scratch, commits, own, tip_tree, memo)
+    # the tip's directories on every candidate's paths, read once for each (one `cat-file` a depth)
     paths = [(tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ())]
     replay.reader.load(paths)
     branch.reader.load(paths)
@@ -207,12 +208,14 @@ class Replay:
         own: Mapping[str, tuple[Change, ...]],
         tip_tree: str,
         alone: Mapping[str, Outcome],
+        memo: Memo,
     ) -> None:
         self.scratch = scratch
         self.commits = commits
         self.own = own
         self.tip_tree = tip_tree
         self.reader = TreeReader(scratch)
+        self.memo = memo  # picks by what the tree has at the commit's paths (pick_on_overlay)
         self.states: dict[tuple[str, ...], Overlay | None] = {(): {}}  # None: that prefix conflicts
         for commit, outcome in alone.items():
             if outcome.failure is None and (not outcome.clean or outcome.tree in scratch.live):
@@ -232,7 +235,7 @@ class Replay:
     def _pick(self, commit: Commit, below: Overlay) -> Overlay | None:
         """What picking `commit` after `below` leaves, None on conflict."""
         changes = self.own.get(commit.id, ())
-        outcome = pick_on_overlay(self.scratch, self.reader, self.tip_tree, below, commit, changes)
+        outcome = pick_on_overlay(self.scratch, self.reader, self.tip_tree, below, commit, changes, self.memo)
         if outcome is None:
             outcome = self.scratch.merge(commit, self.reader.written(self.tip_tree, below))
         if not outcome.clean or outcome.failure is not None:
@@ -254,13 +257,19 @@ class VirtualBranch:
     """
 
     def __init__(
-        self, scratch: Scratch, commits: Mapping[str, Commit], own: Mapping[str, tuple[Change, ...]], tip_tree: str
+        self,
+        scratch: Scratch,
+        commits: Mapping[str, Commit],
+        own: Mapping[str, tuple[Change, ...]],
+        tip_tree: str,
+        memo: Memo,
     ) -> None:
         self.scratch = scratch
         self.commits = commits
         self.own = own
         self.tip_tree = tip_tree
         self.reader = TreeReader(scratch)
+        self.memo = memo  # picks by what the branch has at the commit's paths (pick_on_overlay)
         self.overlay: Overlay = {}  # path: entry where the branch differs from the tip (None: deleted)
         self.structural = False  # the branch adds or deletes files
         self.taken: list[tuple[str, set[str]]] = []  # (commit, paths it involves), in order
@@ -278,7 +287,7 @@ class VirtualBranch:
         if not footprint & self.overlay.keys() and not risky:
             return single, replace(single.pick(c.merge), tree=None), footprint
         self._refresh()
-        chained = pick_on_overlay(self.scratch, self.reader, self.tip_tree, self.overlay, c, changes)
+        chained = pick_on_overlay(self.scratch, self.reader, self.tip_tree, self.overlay, c, changes, self.memo)
         if chained is None:
             chained = self.scratch.merge(c, self.reader.written(self.tip_tree, self.overlay))
         return chained, chained.pick(c.merge), footprint
