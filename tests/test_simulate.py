@@ -345,6 +345,7 @@ def test_warm_cache_gives_the_same_plan(forked: RepoBuilder) -> None:
     extra = forked.commit("four", {"b.c": edit(edit(edit(TEN, 5, "one"), 6, "three"), 7, "four")})
     with simulator(forked, cache=True) as sim:
         longer = sim.plan_line(tip, [*commits, extra])
+        assert sim.merged == 1  # the new one: the other three picks came from the cache
     with simulator(forked, cache=False) as sim:
         assert sim.plan_line(tip, [*commits, extra]) == longer
     assert longer[extra].after == (commits[0], commits[2])

@@ -62,6 +62,7 @@ class Simulator:
         self._own: dict[str, tuple[Change, ...]] = {}  # what each commit changes against its first parent
         self._outcomes: dict[tuple[str, str], Outcome] = {}  # (commit, onto tree) -> alone pick
         self._fingerprint = ""
+        self._worked = 0  # single picks worked out, not found in the cache
 
     # -- lifetime -----------------------------------------------------------
 
@@ -81,8 +82,8 @@ class Simulator:
 
     @property
     def merged(self) -> int:
-        """How many picks this simulator has worked out (not taken from the cache)."""
-        return len(self._outcomes)
+        """How many single picks this simulator has worked out (not taken from the cache)."""
+        return self._worked
 
     def _prepare(self) -> None:
         """What every cache key needs: git's version and the settings that change a merge's outcome."""
@@ -220,6 +221,7 @@ class Simulator:
             else:
                 todo.append((commit, tree))
         if todo:
+            self._worked += len(todo)
             for (commit, tree), outcome in zip(todo, self._merged(todo), strict=True):
                 self._outcomes[(commit.id, tree)] = outcome
                 if outcome.failure is None:  # a fetch may bring the object, a git the fix: never remember a failure
