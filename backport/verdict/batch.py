@@ -54,17 +54,22 @@ _Merged = tuple[frozenset[str], dict[str, Entry]]  # a batch's conflicted paths,
 
 
 def merge_batched(
-    scratch: Scratch, pairs: Sequence[tuple[Commit, str]], own: Mapping[str, tuple[Change, ...]], mapper: Mapper
+    scratch: Scratch,
+    pairs: Sequence[tuple[Commit, str]],
+    own: Mapping[str, tuple[Change, ...]],
+    mapper: Mapper,
+    trees: TreeReader | None = None,
 ) -> list[Outcome | None]:
     """Each pick (commit, tree) worked out here when it only modifies files
     the tree has as files (`own`: what each commit changes, old sides and
     all); None for the rest, and for any whose batch git failed to merge:
     those are for Scratch.merge. `mapper` runs the batches' merges (on the
-    simulator's workers)."""
+    simulator's workers); `trees` reads the trees picked onto (one of the
+    simulator's, which keeps what it read, or a new one)."""
     candidates = {i: own[c.id] for i, (c, _) in enumerate(pairs) if _modifies_only(c, own.get(c.id))}
     if not candidates:
         return [None] * len(pairs)
-    trees = TreeReader(scratch)
+    trees = trees if trees is not None else TreeReader(scratch)
     trees.load((pairs[i][1], ch.path) for i, changes in candidates.items() for ch in changes)
     plans: dict[int, dict[str, tuple[Entry, Entry, Entry]]] = {}  # path: (parent's, tree's, commit's)
     for i, changes in candidates.items():
@@ -259,7 +264,11 @@ def pick_on_overlay(
 
 class TreeReader:
     """The directories of the trees picked onto, read raw (TreeReader.load),
-    and trees written from them with an overlay on top (TreeReader.written)."""
+    and trees written from them with an overlay on top (TreeReader.written).
+
+    What it read it keeps: a tree's contents never change. Threads may share
+    one: each read or kept directory is one dict operation, and two threads
+    reading the same directory at once only read it twice."""
 
     def __init__(self, scratch: Scratch) -> None:
         self.scratch = scratch

@@ -46,6 +46,7 @@ def plan_chain(
     trials: Collection[str] = (),
     *,
     beside: bool = True,
+    reader: TreeReader | None = None,
 ) -> dict[str, LinePlan]:
     """Pick a line's candidates (`names`, in unstable order) onto a virtual
     branch that takes each clean one; `alone` is each one's pick onto the tip.
@@ -63,13 +64,12 @@ def plan_chain(
     plans: dict[str, LinePlan] = {}
     before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
     memo: Memo = {}  # the same pick onto the same files, whichever of the two asks
-    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names}, memo)
+    reader = reader if reader is not None else TreeReader(scratch)
+    # the tip's directories on every candidate's paths, read at once (one `cat-file` a depth)
+    reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
+    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names}, memo, reader)
     ids = [commits[n].id for n in names]
-    branch = VirtualBranch(scratch, commits, own, tip_tree, memo)
-    # the tip's directories on every candidate's paths, read once for each (one `cat-file` a depth)
-    paths = [(tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ())]
-    replay.reader.load(paths)
-    branch.reader.load(paths)
+    branch = VirtualBranch(scratch, commits, own, tip_tree, memo, reader)
     steps = _chained(branch, commits, own, alone, names, trials, plans, before)
     if not beside:
         for _ in steps:
@@ -209,12 +209,13 @@ class Replay:
         tip_tree: str,
         alone: Mapping[str, Outcome],
         memo: Memo,
+        reader: TreeReader,
     ) -> None:
         self.scratch = scratch
         self.commits = commits
         self.own = own
         self.tip_tree = tip_tree
-        self.reader = TreeReader(scratch)
+        self.reader = reader
         self.memo = memo  # picks by what the tree has at the commit's paths (pick_on_overlay)
         self.states: dict[tuple[str, ...], Overlay | None] = {(): {}}  # None: that prefix conflicts
         for commit, outcome in alone.items():
@@ -263,12 +264,13 @@ class VirtualBranch:
         own: Mapping[str, tuple[Change, ...]],
         tip_tree: str,
         memo: Memo,
+        reader: TreeReader,
     ) -> None:
         self.scratch = scratch
         self.commits = commits
         self.own = own
         self.tip_tree = tip_tree
-        self.reader = TreeReader(scratch)
+        self.reader = reader
         self.memo = memo  # picks by what the branch has at the commit's paths (pick_on_overlay)
         self.overlay: Overlay = {}  # path: entry where the branch differs from the tip (None: deleted)
         self.structural = False  # the branch adds or deletes files

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from backport.cache import Cache, version
 from backport.errors import UsageError
 from backport.git import Git, Repository, check_revision
-from backport.verdict.batch import merge_batched
+from backport.verdict.batch import TreeReader, merge_batched
 from backport.verdict.chain import LinePlan, plan_chain
 from backport.verdict.conflicts import conflict_hunks, reproduce_command
 from backport.verdict.merge import FULL_ID, Change, Commit, Outcome, Pick, Scratch, own_changes, read_commits
@@ -63,6 +63,7 @@ class Simulator:
         self._outcomes: dict[tuple[str, str], Outcome] = {}  # (commit, onto tree) -> alone pick
         self._fingerprint = ""
         self._worked = 0  # single picks worked out, not found in the cache
+        self._trees = TreeReader(self.scratch)  # the tips' directories, read once for every plan
 
     # -- lifetime -----------------------------------------------------------
 
@@ -233,7 +234,7 @@ class Simulator:
     def _merged(self, pairs: Sequence[tuple[Commit, str]]) -> list[Outcome]:
         """Picks worked out: in batches where they only modify files
         (backport.verdict.batch), else one merge each, in parallel."""
-        batched = merge_batched(self.scratch, pairs, self._own, self._map)
+        batched = merge_batched(self.scratch, pairs, self._own, self._map, self._trees)
         rest = [pair for pair, outcome in zip(pairs, batched, strict=True) if outcome is None]
         ontos = self.scratch.synthetic(rest)
         attempts = self._map(lambda i: self.scratch.attempt(rest[i][0], ontos[i]), range(len(rest)))
@@ -243,7 +244,9 @@ class Simulator:
     def _chain(self, tip_tree: str, names: Sequence[str], trials: Collection[str] = ()) -> dict[str, LinePlan]:
         alone = {name: self._outcomes[(self._commits[name].id, tip_tree)] for name in names}
         beside = self.jobs > 1  # one job: nothing runs beside anything
-        return plan_chain(self.scratch, self._commits, self._own, alone, tip_tree, names, trials, beside=beside)
+        return plan_chain(
+            self.scratch, self._commits, self._own, alone, tip_tree, names, trials, beside=beside, reader=self._trees
+        )
 
 
 def _with_trials(work: Sequence[tuple[str, Sequence[str]]], tried: Sequence[list[str]]) -> list[tuple[str, list[str]]]:
