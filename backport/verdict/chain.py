@@ -63,13 +63,12 @@ def plan_chain(
     """
     plans: dict[str, LinePlan] = {}
     before: dict[str, tuple[str, ...]] = {}  # what the branch had taken when each candidate came
-    memo: Memo = {}  # the same pick onto the same files, whichever of the two asks
-    reader = reader if reader is not None else TreeReader(scratch)
+    picks = OntoTip(scratch, commits, own, tip_tree, reader if reader is not None else TreeReader(scratch))
     # the tip's directories on every candidate's paths, read at once (one `cat-file` a depth)
-    reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
-    replay = Replay(scratch, commits, own, tip_tree, {commits[n].id: alone[n] for n in names}, memo, reader)
+    picks.reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
+    replay = Replay(picks, {commits[n].id: alone[n] for n in names})
     ids = [commits[n].id for n in names]
-    branch = VirtualBranch(scratch, commits, own, tip_tree, memo, reader)
+    branch = VirtualBranch(picks)
     steps = _chained(branch, commits, own, alone, names, trials, plans, before)
     if not beside:
         for _ in steps:
@@ -193,6 +192,38 @@ def trimmed(replay: Replay, chosen: list[str], commit: str, lists: Mapping[str, 
     return chosen
 
 
+class OntoTip:
+    """What picking a line's candidates onto its tip, with an overlay of
+    entries on top, needs: the picks themselves for the virtual branch and
+    the replays alike, and what they share (the tip's directories read, and
+    the picks already worked out by what the tree has at a commit's paths)."""
+
+    def __init__(
+        self,
+        scratch: Scratch,
+        commits: Mapping[str, Commit],
+        own: Mapping[str, tuple[Change, ...]],
+        tip_tree: str,
+        reader: TreeReader,
+    ) -> None:
+        self.scratch = scratch
+        self.commits = commits
+        self.own = own
+        self.tip_tree = tip_tree
+        self.reader = reader
+        self.memo: Memo = {}  # the same pick onto the same files, whichever asks (pick_on_overlay)
+
+    def pick(self, commit: Commit, overlay: Overlay) -> Outcome:
+        """`commit` picked onto the tip with `overlay` on top: path by path
+        where it only modifies files (backport.verdict.batch), else by git's
+        merge of the whole trees, the overlay written out."""
+        changes = self.own.get(commit.id, ())
+        outcome = pick_on_overlay(self.scratch, self.reader, self.tip_tree, overlay, commit, changes, self.memo)
+        if outcome is None:
+            outcome = self.scratch.merge(commit, self.reader.written(self.tip_tree, overlay))
+        return outcome
+
+
 class Replay:
     """Picks replayed one after another from a line's tip, as a coordinator
     following `after` would do them: whether a sequence comes out clean.
@@ -201,25 +232,11 @@ class Replay:
     candidate's pick onto the tip (`alone`), known already unless it came
     from an earlier run's cache (its merged objects are gone then)."""
 
-    def __init__(
-        self,
-        scratch: Scratch,
-        commits: Mapping[str, Commit],
-        own: Mapping[str, tuple[Change, ...]],
-        tip_tree: str,
-        alone: Mapping[str, Outcome],
-        memo: Memo,
-        reader: TreeReader,
-    ) -> None:
-        self.scratch = scratch
-        self.commits = commits
-        self.own = own
-        self.tip_tree = tip_tree
-        self.reader = reader
-        self.memo = memo  # picks by what the tree has at the commit's paths (pick_on_overlay)
+    def __init__(self, picks: OntoTip, alone: Mapping[str, Outcome]) -> None:
+        self.picks = picks
         self.states: dict[tuple[str, ...], Overlay | None] = {(): {}}  # None: that prefix conflicts
         for commit, outcome in alone.items():
-            if outcome.failure is None and (not outcome.clean or outcome.tree in scratch.live):
+            if outcome.failure is None and (not outcome.clean or outcome.tree in picks.scratch.live):
                 self.states[(commit,)] = overlaid({}, outcome.changes) if outcome.clean else None
 
     def clean(self, commits: Sequence[str]) -> bool:
@@ -229,16 +246,13 @@ class Replay:
         if commits in self.states:
             return self.states[commits]
         below = self._state(commits[:-1])
-        state = None if below is None else self._pick(self.commits[commits[-1]], below)
+        state = None if below is None else self._pick(self.picks.commits[commits[-1]], below)
         self.states[commits] = state
         return state
 
     def _pick(self, commit: Commit, below: Overlay) -> Overlay | None:
         """What picking `commit` after `below` leaves, None on conflict."""
-        changes = self.own.get(commit.id, ())
-        outcome = pick_on_overlay(self.scratch, self.reader, self.tip_tree, below, commit, changes, self.memo)
-        if outcome is None:
-            outcome = self.scratch.merge(commit, self.reader.written(self.tip_tree, below))
+        outcome = self.picks.pick(commit, below)
         if not outcome.clean or outcome.failure is not None:
             return None
         return overlaid(below, outcome.changes)
@@ -257,21 +271,8 @@ class VirtualBranch:
     so writing those changes over the branch is the merge.
     """
 
-    def __init__(
-        self,
-        scratch: Scratch,
-        commits: Mapping[str, Commit],
-        own: Mapping[str, tuple[Change, ...]],
-        tip_tree: str,
-        memo: Memo,
-        reader: TreeReader,
-    ) -> None:
-        self.scratch = scratch
-        self.commits = commits
-        self.own = own
-        self.tip_tree = tip_tree
-        self.reader = reader
-        self.memo = memo  # picks by what the branch has at the commit's paths (pick_on_overlay)
+    def __init__(self, picks: OntoTip) -> None:
+        self.picks = picks
         self.overlay: Overlay = {}  # path: entry where the branch differs from the tip (None: deleted)
         self.structural = False  # the branch adds or deletes files
         self.taken: list[tuple[str, set[str]]] = []  # (commit, paths it involves), in order
@@ -289,9 +290,7 @@ class VirtualBranch:
         if not footprint & self.overlay.keys() and not risky:
             return single, replace(single.pick(c.merge), tree=None), footprint
         self._refresh()
-        chained = pick_on_overlay(self.scratch, self.reader, self.tip_tree, self.overlay, c, changes, self.memo)
-        if chained is None:
-            chained = self.scratch.merge(c, self.reader.written(self.tip_tree, self.overlay))
+        chained = self.picks.pick(c, self.overlay)
         return chained, chained.pick(c.merge), footprint
 
     def sharing(self, footprint: set[str]) -> tuple[str, ...]:
@@ -309,12 +308,12 @@ class VirtualBranch:
         self.overlay = overlaid(self.overlay, outcome.changes)
         self.structural = self.structural or structural(outcome.changes)
         self.taken.append((commit, footprint | {ch.path for ch in outcome.changes}))
-        if on_tip and outcome.tree not in self.scratch.live:
+        if on_tip and outcome.tree not in self.picks.scratch.live:
             self._stale.append(commit)
 
     def _refresh(self) -> None:
         """Merge again what came from an earlier run's cache, before git
         reads the branch: the same merges give the same objects."""
         for commit in self._stale:
-            self.scratch.merge(self.commits[commit], self.tip_tree)
+            self.picks.scratch.merge(self.picks.commits[commit], self.picks.tip_tree)
         self._stale = []
