@@ -229,14 +229,22 @@ class Git:
         with tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2:
             try:
                 producer = subprocess.Popen(
-                    commands[0], cwd=self.cwd, env=self.env,
-                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err1,
+                    commands[0],
+                    cwd=self.cwd,
+                    env=self.env,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=err1,
                 )
             except FileNotFoundError:
                 raise _not_found(self.cwd) from None
             consumer = subprocess.Popen(
-                commands[1], cwd=self.cwd, env=self.env,
-                stdin=producer.stdout, stdout=subprocess.PIPE, stderr=err2,
+                commands[1],
+                cwd=self.cwd,
+                env=self.env,
+                stdin=producer.stdout,
+                stdout=subprocess.PIPE,
+                stderr=err2,
             )
             assert producer.stdout is not None and producer.stdin is not None
             producer.stdout.close()  # the consumer owns it now; a dead consumer then stops the producer
@@ -301,6 +309,29 @@ class Git:
             if len(parts) == 2 and parts[1] == "commit":
                 result[name] = parts[0]
         return result
+
+    def read_objects(self, names: Sequence[str]) -> list[tuple[str, str, bytes] | None]:
+        """Each object named, as (id, type, raw body), None where git has no
+        such object; one `git cat-file --batch`. Names with a newline are
+        never sent (git would read two): None for them."""
+        asked = [n for n in names if "\n" not in n]
+        if not asked:
+            return [None] * len(names)
+        out = self.run(["cat-file", "--batch"], input=os.fsencode("".join(f"{n}\n" for n in asked))).stdout
+        found: dict[str, tuple[str, str, bytes] | None] = {}
+        pos = 0
+        for name in asked:
+            end = out.index(b"\n", pos)
+            header = out[pos:end].split(b" ")
+            pos = end + 1
+            # "<id> <type> <size>", else "<name as given> missing" (the name may hold spaces)
+            if len(header) != 3 or not header[2].isdigit():
+                found[name] = None
+                continue
+            size = int(header[2])
+            found[name] = (header[0].decode(), header[1].decode(), out[pos : pos + size])
+            pos += size + 1
+        return [found.get(n) for n in names]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         proc = self.run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)

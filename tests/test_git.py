@@ -1,4 +1,4 @@
-"""backport.git's Git.ahead: commands started early, answered later."""
+"""backport.git: commands started early and answered later, and objects read in a batch."""
 
 from __future__ import annotations
 
@@ -160,3 +160,14 @@ def test_a_directory_gone_is_not_a_missing_git(tmp_path: Path) -> None:
         Git(str(gone)).run(["version"])
     assert str(gone) in str(caught.value) and "no such directory" in str(caught.value)
     assert "not installed" not in str(caught.value)
+
+
+def test_objects_read_in_one_batch_whatever_the_names_hold(repo: RepoBuilder) -> None:
+    """A missing name with spaces (git echoes it back, then "missing")
+    must not be read as a found object, and must not shift what follows."""
+    repo.commit("two", {"a": "1 2\n", "b": "x\n"})
+    git = Git(str(repo.path))
+    found = git.read_objects(["HEAD:a", "no 5", "no tree 12", "two\nlines", "HEAD:b", "HEAD"])
+    assert [f and (f[1], f[2]) for f in found[:5]] == [("blob", b"1 2\n"), None, None, None, ("blob", b"x\n")]
+    assert found[5] is not None and found[5][1] == "commit" and found[5][0] == repo.head()
+    assert git.read_objects([]) == []

@@ -5,10 +5,11 @@ Picking C onto a tree T is a three-way merge of C's parent, T and C. When
 C only modifies files, and T has each of them as a file of the same kind
 (a symlink where the parent had one, a regular file where it had one), no
 file comes or goes on either side at C's paths, so git has no rename and
-no directory rename to pair there (merge-ort pairs renames only among files added and
-deleted). The pick's result is then T with each of C's paths merged on its
-own: C's entry where T has it as C's parent had it, T's where T has C's
-already, else git's three-way merge of the file (content and mode).
+no directory rename to pair there (merge-ort pairs renames only among
+files added and deleted). The pick's result is then T with each of C's
+paths merged on its own: C's entry where T has it as C's parent had it,
+T's where T has C's already, else git's three-way merge of the file
+(content and mode).
 
 Those file merges are git's own, for many picks at once: three sparse trees
 (parents' entries, T's, the commits'), each path once in a batch, merged
@@ -48,6 +49,7 @@ BATCH = 32
 
 Entry = tuple[str, str]  # (mode, object id) of a tree entry
 Overlay = dict[str, "Entry | None"]  # path: entry where a tree differs from another (None: deleted)
+Sides = dict[str, tuple[Entry, Entry, Entry]]  # path: its entries in the commit's parent, the tree, the commit
 Memo = dict[tuple[str, tuple[Entry, ...]], "Outcome"]  # (commit, the tree's entries at its paths): the pick
 Mapper = Callable[[Callable[[int], "_Merged | None"], Sequence[int]], list["_Merged | None"]]
 _Merged = tuple[frozenset[str], dict[str, Entry]]  # a batch's conflicted paths, and every path's merged entry
@@ -71,26 +73,25 @@ def merge_batched(
         return [None] * len(pairs)
     trees = trees if trees is not None else TreeReader(scratch)
     trees.load((pairs[i][1], ch.path) for i, changes in candidates.items() for ch in changes)
-    plans: dict[int, dict[str, tuple[Entry, Entry, Entry]]] = {}  # path: (parent's, tree's, commit's)
+    plans: dict[int, Sides] = {}
     for i, changes in candidates.items():
         sides = _sides(trees, pairs[i][1], changes)
         if sides is not None:
             plans[i] = sides
-    batches = _batches({i: {p: sides[p] for p in _merge_paths(sides)} for i, sides in plans.items()}, pairs)
+    files = {i: _to_merge(sides) for i, sides in plans.items()}
+    batches = _batches(files, pairs)
     merged = mapper(lambda b: _merge(scratch, batches[b][1]), range(len(batches)))
-    found: dict[tuple[int, str], Entry | None] = {}  # (pick, path): merged entry (None: conflicted)
+    found: dict[int, dict[str, Entry | None]] = {i: {} for i in plans}  # pick: its merged files
     for (members, _), result in zip(batches, merged, strict=True):
         for i in members:
             if result is None:
-                plans.pop(i, None)  # git failed on the batch: these go one by one
-                continue
-            conflicted, entries = result
-            for path in _merge_paths(plans[i]):
-                found[(i, path)] = None if path in conflicted else entries[path]
+                plans.pop(i)  # git failed on the batch: these go one by one
+            else:
+                found[i] = _taken(result, files[i])
     outcomes: list[Outcome | None] = [None] * len(pairs)
     for i, sides in plans.items():
         tree = pairs[i][1]
-        conflicts, changes = _resolve(sides, {p: found[(i, p)] for p in _merge_paths(sides)})
+        conflicts, changes = _resolve(sides, found[i])
         # the tree with conflict markers is never read: not written
         written = "" if conflicts else trees.written(tree, overlaid({}, changes))
         outcomes[i] = Outcome(not conflicts, conflicts, written, changes)
@@ -108,7 +109,7 @@ def _modifies_only(commit: Commit, changes: tuple[Change, ...] | None) -> bool:
 
 def _sides(
     trees: TreeReader, tree: str, changes: tuple[Change, ...], overlay: Mapping[str, Entry | None] | None = None
-) -> dict[str, tuple[Entry, Entry, Entry]] | None:
+) -> Sides | None:
     """Each path's entries in the commit's parent, the tree (with `overlay`
     on top) and the commit; None unless the tree has every path as a file."""
     sides = {}
@@ -131,17 +132,22 @@ def _needs_merge(base: Entry, ours: Entry, theirs: Entry) -> bool:
     return ours != base and ours != theirs
 
 
-def _merge_paths(sides: Mapping[str, tuple[Entry, Entry, Entry]]) -> list[str]:
-    return [p for p, (base, ours, theirs) in sides.items() if _needs_merge(base, ours, theirs)]
+def _to_merge(sides: Sides) -> Sides:
+    """The files git must merge: both sides changed them, differently."""
+    return {p: s for p, s in sides.items() if _needs_merge(*s)}
 
 
-def _batches(
-    wanted: Mapping[int, Mapping[str, tuple[Entry, Entry, Entry]]], pairs: Sequence[tuple[Commit, str]]
-) -> list[tuple[list[int], dict[str, tuple[Entry, Entry, Entry]]]]:
+def _taken(result: _Merged, files: Iterable[str]) -> dict[str, Entry | None]:
+    """What a batch's merge gave each of these files (None: it conflicts)."""
+    conflicted, entries = result
+    return {p: None if p in conflicted else entries[p] for p in files}
+
+
+def _batches(wanted: Mapping[int, Sides], pairs: Sequence[tuple[Commit, str]]) -> list[tuple[list[int], Sides]]:
     """The file merges grouped into batches: each pick's paths in one batch,
     a path at most once in a batch, and one tree picked onto per batch (two
     trees may hold a name as a file and as a directory)."""
-    batches: list[tuple[list[int], dict[str, tuple[Entry, Entry, Entry]]]] = []
+    batches: list[tuple[list[int], Sides]] = []
     open_for: dict[str, list[int]] = {}  # tree: its batches
     for i, files in wanted.items():
         if not files:
@@ -164,7 +170,7 @@ def _batches(
     return batches
 
 
-def _merge(scratch: Scratch, files: Mapping[str, tuple[Entry, Entry, Entry]]) -> _Merged | None:
+def _merge(scratch: Scratch, files: Sides) -> _Merged | None:
     """One merge-tree of the sparse trees holding `files`: the conflicted
     paths and each path's merged entry; None when git cannot do it."""
     trees = [write_sparse_tree(scratch, {path: sides[k] for path, sides in files.items()}) for k in range(3)]
@@ -190,9 +196,7 @@ def _commit(scratch: Scratch, tree: str, parent: str | None) -> str:
     return scratch.write_object("commit", f"{head}author {who}\ncommitter {who}\n\nbackport batch\n".encode())
 
 
-def _resolve(
-    sides: Mapping[str, tuple[Entry, Entry, Entry]], merged: Mapping[str, Entry | None]
-) -> tuple[tuple[str, ...], tuple[Change, ...]]:
+def _resolve(sides: Sides, merged: Mapping[str, Entry | None]) -> tuple[tuple[str, ...], tuple[Change, ...]]:
     """A pick's conflicted paths and changed entries (against the tree
     picked onto), from its paths' sides and git's merges of some of them."""
     result: dict[str, Entry] = {}
@@ -247,14 +251,13 @@ def pick_on_overlay(
     key = (commit.id, tuple(ours for _, ours, _ in sides.values()))
     if memo is not None and key in memo:
         return memo[key]
-    files = {p: sides[p] for p in _merge_paths(sides)}
+    files = _to_merge(sides)
     merged: dict[str, Entry | None] = {}
     if files:
         result = _merge(scratch, files)
         if result is None:
             return None
-        conflicted, entries = result
-        merged = {p: None if p in conflicted else entries[p] for p in files}
+        merged = _taken(result, files)
     conflicts, changed = _resolve(sides, merged)
     outcome = Outcome(not conflicts, conflicts, "", changed)
     if memo is not None:
@@ -375,20 +378,12 @@ def _read_trees(scratch: Scratch, ids: Iterable[str]) -> dict[str, list[tuple[st
     wanted = sorted(ids)
     if not wanted:
         return {}
-    out = scratch.objects().run(["cat-file", "--batch"], input="".join(f"{i}\n" for i in wanted).encode()).stdout
-    found: dict[str, list[tuple[str, str, str]]] = {}
-    pos = 0
-    for oid in wanted:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].split(b" ")
-        pos = end + 1
-        if len(header) != 3:  # "<id> missing"
-            continue
-        size = int(header[2])
-        if header[1] == b"tree":
-            found[oid] = _parse_tree(out[pos : pos + size], len(header[0]) // 2)
-        pos += size + 1
-    return found
+    read = scratch.objects().read_objects(wanted)
+    return {
+        oid: _parse_tree(found[2], len(found[0]) // 2)
+        for oid, found in zip(wanted, read, strict=True)
+        if found is not None and found[1] == "tree"
+    }
 
 
 def _canonical(mode: str) -> str:

@@ -358,21 +358,10 @@ def _remove(path: str, *, detach: bool) -> None:
 
 def read_commits(git: Git, names: Sequence[str]) -> list[Commit | None]:
     """Tree, parents and date of each commit named (None: no commit), in one `git cat-file`."""
-    data = "".join(f"{n}^{{commit}}\n" for n in names).encode()
-    out = git.run(["cat-file", "--batch"], input=data).stdout
-    pos = 0
-    found: list[Commit | None] = []
-    for _ in names:
-        end = out.index(b"\n", pos)
-        header = out[pos:end].decode().split()
-        if len(header) != 3 or header[1] != "commit":
-            found.append(None)
-            pos = end + 1
-            continue
-        size = int(header[2])
-        found.append(_parse_commit(header[0], out[end + 1 : end + 1 + size]))
-        pos = end + 1 + size + 1
-    return found
+    return [
+        _parse_commit(found[0], found[2]) if found is not None and found[1] == "commit" else None
+        for found in git.read_objects([f"{n}^{{commit}}" for n in names])
+    ]
 
 
 def own_changes(git: Git, commits: Sequence[Commit]) -> dict[str, tuple[Change, ...]]:
