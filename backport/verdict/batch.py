@@ -173,7 +173,7 @@ def _batches(wanted: Mapping[int, Sides], pairs: Sequence[tuple[Commit, str]]) -
 def _merge(scratch: Scratch, files: Sides) -> _Merged | None:
     """One merge-tree of the sparse trees holding `files`: the conflicted
     paths and each path's merged entry; None when git cannot do it."""
-    trees = [write_sparse_tree(scratch, {path: sides[k] for path, sides in files.items()}) for k in range(3)]
+    trees = [_write_sparse_tree(scratch, {path: sides[k] for path, sides in files.items()}) for k in range(3)]
     base = _commit(scratch, trees[0], None)
     ours, theirs = (_commit(scratch, tree, base) for tree in trees[1:])
     try:
@@ -346,7 +346,7 @@ class TreeReader:
         return oid
 
 
-def write_sparse_tree(scratch: Scratch, files: Mapping[str, Entry]) -> str:
+def _write_sparse_tree(scratch: Scratch, files: Mapping[str, Entry]) -> str:
     """A tree holding just these files (and the directories above them)."""
     nested: dict[str, Any] = {}  # name: subdirectory (a dict), or an Entry at a leaf
     for path, entry in files.items():
