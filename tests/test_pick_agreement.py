@@ -40,8 +40,9 @@ class Real:
 class History:
     """Random but reproducible edits on a small set of files."""
 
-    def __init__(self, repo: RepoBuilder, rnd: random.Random) -> None:
+    def __init__(self, repo: RepoBuilder, rnd: random.Random, *, modify_only: bool = False) -> None:
         self.repo, self.rnd = repo, rnd
+        self.modify_only = modify_only  # only edits and mode changes: every pick path by path
         self.files: dict[str, list[str]] = {}
         self.serial = 0
 
@@ -53,6 +54,8 @@ class History:
         rnd, files = self.rnd, self.files
         roll = rnd.random()
         name = rnd.choice(sorted(files))
+        if self.modify_only:
+            roll = 0.2 + 0.8 * roll  # an edit, now and then an executable bit
         if roll < 0.06 and len(files) > 4:
             del files[name]
             return {name: None}
@@ -83,11 +86,12 @@ class History:
         return self.repo.commit(message, self.change())
 
 
-def grow(root: Path, seed: int) -> tuple[RepoBuilder, str, list[str]]:
-    """A repository, its line tip and the unstable commits to pick (oldest first)."""
+def grow(root: Path, seed: int, *, modify_only: bool = False) -> tuple[RepoBuilder, str, list[str]]:
+    """A repository, its line tip and the unstable commits to pick (oldest
+    first); `modify_only`: no file comes or goes, no merge."""
     rnd = random.Random(seed)
     repo = RepoBuilder(root / f"seed{seed}")
-    history = History(repo, rnd)
+    history = History(repo, rnd, modify_only=modify_only)
     for name in ("a.c", "b.c", "c.c", "g.c", "h.c", "j.c", "d/e.c", "d/f.c", "d/i.c", "d/k.c"):
         history.files[name] = [f"{name} {n}" for n in range(LENGTH)]
     repo.commit("base", {n: "".join(s + "\n" for s in c) for n, c in history.files.items()} | {"blob.bin": b"\0base"})
@@ -104,7 +108,7 @@ def grow(root: Path, seed: int) -> tuple[RepoBuilder, str, list[str]]:
     history.files = unstable_files
     start = repo.head()
     for n in range(UNSTABLE_COMMITS):
-        if rnd.random() < 0.1:
+        if rnd.random() < 0.1 and not modify_only:
             repo.checkout(f"topic{n}", new=True)
             history.commit(f"topic {n} a")
             history.commit(f"topic {n} b")
@@ -155,9 +159,15 @@ def same(sim: Pick, real: Real, what: str) -> None:
         assert sim.tree == real.tree, what
 
 
+# "edits": histories where every pick is worked out path by path, and the
+# virtual branch's picks are foreseen a level at a time (chain.foresee)
+KINDS = ["mixed", "edits"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_simulated_picks_agree_with_git_cherry_pick(tmp_path: Path, seed: int) -> None:
-    repo, tip, picks = grow(tmp_path, seed)
+def test_simulated_picks_agree_with_git_cherry_pick(tmp_path: Path, seed: int, kind: str) -> None:
+    repo, tip, picks = grow(tmp_path, seed, modify_only=kind == "edits")
     clone = Clone(repo, tmp_path / "clone")
     info = open_repository(str(repo.path))
     merges = {line.split()[0] for line in repo.git("rev-list", "--parents", "--min-parents=2", "master").splitlines()}
@@ -193,12 +203,13 @@ def replay(clone: Clone, tip: str, commits: list[str], merges: set[str]) -> bool
     return True
 
 
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("seed", SEEDS)
-def test_after_lists_replayed_with_git_are_clean_and_minimal(tmp_path: Path, seed: int) -> None:
+def test_after_lists_replayed_with_git_are_clean_and_minimal(tmp_path: Path, seed: int, kind: str) -> None:
     """Every "clean after these" the simulator reports: picking `after` in
     order and then the commit with real git is clean (complete), and leaving
     any one of `after` out makes some pick conflict (minimal)."""
-    repo, tip, picks = grow(tmp_path, seed)
+    repo, tip, picks = grow(tmp_path, seed, modify_only=kind == "edits")
     clone = Clone(repo, tmp_path / "clone")
     info = open_repository(str(repo.path))
     merges = {line.split()[0] for line in repo.git("rev-list", "--parents", "--min-parents=2", "master").splitlines()}

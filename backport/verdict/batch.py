@@ -68,7 +68,7 @@ def merge_batched(
     those are for Scratch.merge. `mapper` runs the batches' merges (on the
     simulator's workers); `trees` reads the trees picked onto (one of the
     simulator's, which keeps what it read, or a new one)."""
-    candidates = {i: own[c.id] for i, (c, _) in enumerate(pairs) if _modifies_only(c, own.get(c.id))}
+    candidates = {i: own[c.id] for i, (c, _) in enumerate(pairs) if modifies_only(c, own.get(c.id))}
     if not candidates:
         return [None] * len(pairs)
     trees = trees if trees is not None else TreeReader(scratch)
@@ -79,7 +79,7 @@ def merge_batched(
         if sides is not None:
             plans[i] = sides
     files = {i: _to_merge(sides) for i, sides in plans.items()}
-    batches = _batches(files, pairs)
+    batches = _batches(files, [tree for _, tree in pairs])
     merged = mapper(lambda b: _merge(scratch, batches[b][1]), range(len(batches)))
     found: dict[int, dict[str, Entry | None]] = {i: {} for i in plans}  # pick: its merged files
     for (members, _), result in zip(batches, merged, strict=True):
@@ -99,7 +99,7 @@ def merge_batched(
     return outcomes
 
 
-def _modifies_only(commit: Commit, changes: tuple[Change, ...] | None) -> bool:
+def modifies_only(commit: Commit, changes: tuple[Change, ...] | None) -> bool:
     return (
         len(commit.parents) == 1
         and bool(changes)
@@ -143,7 +143,7 @@ def _taken(result: _Merged, files: Iterable[str]) -> dict[str, Entry | None]:
     return {p: None if p in conflicted else entries[p] for p in files}
 
 
-def _batches(wanted: Mapping[int, Sides], pairs: Sequence[tuple[Commit, str]]) -> list[tuple[list[int], Sides]]:
+def _batches(wanted: Mapping[int, Sides], trees: Sequence[str]) -> list[tuple[list[int], Sides]]:
     """The file merges grouped into batches: each pick's paths in one batch,
     a path at most once in a batch, and one tree picked onto per batch (two
     trees may hold a name as a file and as a directory)."""
@@ -152,7 +152,7 @@ def _batches(wanted: Mapping[int, Sides], pairs: Sequence[tuple[Commit, str]]) -
     for i, files in wanted.items():
         if not files:
             continue
-        tree = pairs[i][1]
+        tree = trees[i]
         home = next(
             (
                 b
@@ -228,7 +228,7 @@ def pick_on_overlay(
     overlay: Mapping[str, Entry | None],
     commit: Commit,
     changes: tuple[Change, ...],
-    memo: Memo | None = None,
+    memo: Memo,
 ) -> Outcome | None:
     """`commit` (which changes `changes`) picked onto `tree` with `overlay`
     on top, as git would, without a merge of the whole trees: its paths'
@@ -242,27 +242,54 @@ def pick_on_overlay(
     a tree that has them too (the `after` replays drop one commit at a time,
     and most picks after it see the same files: on the Xen 4.21.1..2
     window, 86 of 315 picks)."""
-    if not _modifies_only(commit, changes):
-        return None
-    reader.load((tree, ch.path) for ch in changes if ch.path not in overlay)
-    sides = _sides(reader, tree, changes, overlay)
-    if sides is None:
-        return None
-    key = (commit.id, tuple(ours for _, ours, _ in sides.values()))
-    if memo is not None and key in memo:
-        return memo[key]
-    files = _to_merge(sides)
-    merged: dict[str, Entry | None] = {}
-    if files:
-        result = _merge(scratch, files)
-        if result is None:
-            return None
-        merged = _taken(result, files)
-    conflicts, changed = _resolve(sides, merged)
-    outcome = Outcome(not conflicts, conflicts, "", changed)
-    if memo is not None:
-        memo[key] = outcome
-    return outcome
+    return picks_on_overlays(scratch, reader, tree, [(commit, changes, overlay)], memo)[0]
+
+
+def picks_on_overlays(
+    scratch: Scratch,
+    reader: TreeReader,
+    tree: str,
+    wanted: Sequence[tuple[Commit, tuple[Change, ...], Mapping[str, Entry | None]]],
+    memo: Memo,
+) -> list[Outcome | None]:
+    """Each (commit, its changes, an overlay on `tree`) picked as
+    pick_on_overlay does, into `memo` too; the file merges of them all in
+    as few merge-trees as a path once in each allows."""
+    outcomes: list[Outcome | None] = [None] * len(wanted)
+    local = [i for i, (commit, changes, _) in enumerate(wanted) if modifies_only(commit, changes)]
+    reader.load((tree, ch.path) for i in local for ch in wanted[i][1] if ch.path not in wanted[i][2])
+    plans: dict[int, Sides] = {}
+    keys: dict[tuple[str, tuple[Entry, ...]], int] = {}  # a pick's memo key: the first of `wanted` asking for it
+    same: dict[int, int] = {}  # a repeat in `wanted`: the first asking for the same pick
+    for i in local:
+        commit, changes, overlay = wanted[i]
+        sides = _sides(reader, tree, changes, overlay)
+        if sides is None:
+            continue
+        key = (commit.id, tuple(ours for _, ours, _ in sides.values()))
+        if key in memo:
+            outcomes[i] = memo[key]
+        elif key in keys:
+            same[i] = keys[key]
+        else:
+            keys[key] = i
+            plans[i] = sides
+    files = {i: _to_merge(sides) for i, sides in plans.items()}
+    found: dict[int, dict[str, Entry | None]] = {i: {} for i in plans}
+    for members, batch in _batches(files, [tree] * len(wanted)):
+        result = _merge(scratch, batch)
+        for i in members:
+            if result is None:
+                plans.pop(i)  # git failed: a pick for Scratch.merge
+            else:
+                found[i] = _taken(result, files[i])
+    for key, i in keys.items():
+        if i in plans:
+            conflicts, changed = _resolve(plans[i], found[i])
+            outcomes[i] = memo[key] = Outcome(not conflicts, conflicts, "", changed)
+    for i, first in same.items():
+        outcomes[i] = outcomes[first]
+    return outcomes
 
 
 class TreeReader:

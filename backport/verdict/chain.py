@@ -15,7 +15,15 @@ from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 
 from backport.background import background
 from backport.record import record, replace
-from backport.verdict.batch import Memo, Overlay, TreeReader, overlaid, pick_on_overlay
+from backport.verdict.batch import (
+    Memo,
+    Overlay,
+    TreeReader,
+    modifies_only,
+    overlaid,
+    pick_on_overlay,
+    picks_on_overlays,
+)
 from backport.verdict.merge import Change, Commit, Outcome, Pick, Scratch, structural
 
 # The longest `after` list that is trimmed to a minimal one (trimming replays
@@ -66,6 +74,7 @@ def plan_chain(
     picks = OntoTip(scratch, commits, own, tip_tree, reader if reader is not None else TreeReader(scratch))
     # the tip's directories on every candidate's paths, read at once (one `cat-file` a depth)
     picks.reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
+    foresee(picks, alone, names, trials)
     replay = Replay(picks, {commits[n].id: alone[n] for n in names})
     ids = [commits[n].id for n in names]
     branch = VirtualBranch(picks)
@@ -116,6 +125,55 @@ def _chained(
             branch.take(c.id, chained, footprint, on_tip=chained is single)
         plans[name] = LinePlan(single.pick(c.merge), chained_pick, after)
         yield name
+
+
+def foresee(picks: OntoTip, alone: Mapping[str, Outcome], names: Sequence[str], trials: Collection[str]) -> None:
+    """The virtual branch's picks worked out ahead, into the memo, a level
+    at a time: the file merges of a level's picks in one merge-tree.
+
+    Picked path by path (backport.verdict.batch), a candidate depends only
+    on the branch's entries at its paths: on the earlier candidates that
+    share a path with it. Its level is one more than theirs, so a level's
+    candidates share no path, and each level's picks need only what the
+    levels below decided. The chain then finds its picks in the memo, which
+    is keyed by the very entries a pick saw: a guess that went wrong costs
+    a merge, never a wrong answer. On the Xen 4.21.1..2 window the chain's
+    115 merges, one after another, fall to a level each of 24 levels.
+
+    What a merge of the whole trees does (a candidate that adds, deletes or
+    renames, on paths the branch changed) cannot be foreseen: the levels
+    end at the first such candidate.
+    """
+    levels: list[list[tuple[str, set[str]]]] = []
+    level_of: dict[str, int] = {}  # path: the level of the last candidate involving it
+    for name in names:
+        single = alone[name]
+        if single.failure is not None:  # it stays off the branch
+            continue
+        commit = picks.commits[name]
+        changes = picks.own.get(commit.id, ())
+        paths = _footprint(single, changes)
+        level = max((level_of[p] + 1 for p in paths if p in level_of), default=0)
+        if level and not modifies_only(commit, changes):
+            break
+        level_of.update(dict.fromkeys(paths, level))
+        levels[len(levels) : level + 1] = [[] for _ in range(level + 1 - len(levels))]
+        levels[level].append((name, paths))
+    branch: Overlay = {}  # what the branch is foreseen to have changed at the paths decided so far
+    for group in levels:
+        asked = [(name, paths & branch.keys()) for name, paths in group if paths & branch.keys()]
+        wanted = [(c := picks.commits[n], picks.own.get(c.id, ()), {p: branch[p] for p in on}) for n, on in asked]
+        outcomes = picks_on_overlays(picks.scratch, picks.reader, picks.tip_tree, wanted, picks.memo)
+        found = {name: outcome for (name, _), outcome in zip(asked, outcomes, strict=True)}
+        for name, _ in group:
+            outcome = found[name] if name in found else alone[name]
+            if outcome is not None and outcome.clean and outcome.changes and name not in trials:
+                branch.update(overlaid({}, outcome.changes))
+
+
+def _footprint(single: Outcome, changes: tuple[Change, ...]) -> set[str]:
+    """The paths a candidate involves: what it changes, and what its pick onto the tip changed or conflicted on."""
+    return single.footprint() | {ch.path for ch in changes}
 
 
 def _until_none(arrived: queue.SimpleQueue[str | None]) -> Iterator[str]:
@@ -283,7 +341,7 @@ class VirtualBranch:
         its own): the outcome, as a Pick, and the paths it involves. The alone
         pick stands for it while nothing is taken, and when it touches no path
         the branch changed and no file comes or goes on both sides (see plan_chain)."""
-        footprint = single.footprint() | {ch.path for ch in changes}
+        footprint = _footprint(single, changes)
         if not self.taken:
             return single, single.pick(c.merge), footprint
         risky = self.structural and (structural(changes) or not single.clean)
