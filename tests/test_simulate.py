@@ -6,6 +6,7 @@ import gc
 import os
 import re
 import subprocess
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -502,3 +503,41 @@ def test_bare_clone_and_linked_worktree_work_and_stay_untouched(busy: RepoBuilde
         assert snapshot(where) == before
     assert plans[0] == plans[1]
     assert [plans[0][c].alone.clean for c in commits] == [False, True, False]
+
+
+@pytest.fixture
+def no_tmpdir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """As on a machine where the user named no temporary directory."""
+    for name in ("TMPDIR", "TEMP", "TMP"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(tempfile, "tempdir", None)  # gettempdir() asks the environment again
+
+
+def test_scratch_goes_in_memory_when_it_fits_else_where_the_user_said(
+    busy: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, no_tmpdir: None
+) -> None:
+    from backport.verdict import merge
+
+    memory = tmp_path / "run"
+    memory.mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(memory))
+    with simulator(busy) as sim:
+        sim.plan_line("line", busy.git("rev-list", "--reverse", "line..master").split())
+        assert sim.scratch.directory and Path(sim.scratch.directory).parent == memory
+    assert list(memory.iterdir()) == []
+    # more picks than memory is to hold: the system's temporary directory
+    assert merge.scratch_parent(merge.MEMORY_AT_MOST // merge.PICK_BYTES + 1) != str(memory)
+    # a directory in memory without room (a container's 64 MiB /dev/shm): not there either
+    monkeypatch.setattr(merge, "IN_MEMORY", ("XDG_RUNTIME_DIR", "/nonexistent"))
+    monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 1, 1, 1, 1, 1, 1, 0, 255)))
+    assert merge.scratch_parent(1) != str(memory)
+    monkeypatch.undo()
+    # the user's own choice wins
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(memory))
+    monkeypatch.setenv("TMPDIR", str(chosen))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    with simulator(busy) as sim:
+        sim.pick("master", "line")
+        assert sim.scratch.directory and Path(sim.scratch.directory).parent == chosen

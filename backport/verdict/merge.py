@@ -13,7 +13,9 @@ git this runs on in CI is 2.39: one way, tested, is kept.
 
 Everything git writes meanwhile (S, merged blobs, trees) goes to a
 temporary object directory that borrows the repository's objects as an
-alternate, removed on close().
+alternate, removed on close(). It is in memory when there is room
+(scratch_parent): a pick writes a dozen small files or more, and on a disk
+each file can cost more than the merge of a small one.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ from backport.record import record
 
 FULL_ID = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 DETACH_AFTER = 2000  # merges after which the scratch directory is removed in the background
+
+# Where a scratch directory may go in memory (scratch_parent), and what it may
+# take there: a pick leaves up to about 64 KiB (a cold report on Xen, 1,100
+# picks onto six lines and their chains, peaked at 37 MB).
+IN_MEMORY = ("XDG_RUNTIME_DIR", "/dev/shm")
+PICK_BYTES = 64 << 10
+MEMORY_AT_MOST = 512 << 20
 
 
 @record
@@ -155,6 +164,7 @@ class Scratch:
         self._folders: set[str] = set()  # object folders made
         self._deferred: dict[str, list[tuple[str, bytes]]] = {}  # tree: its objects not written yet (defer())
         self._merges = 0  # merge-trees run: how big the directory has grown
+        self._expected = 0  # picks announced (expect()): where the directory goes
         self._finalizer: weakref.finalize | None = None
 
     @property
@@ -165,6 +175,11 @@ class Scratch:
     @property
     def directory(self) -> str | None:
         return self._tmp
+
+    def expect(self, picks: int) -> None:
+        """Announce about `picks` more picks, before the first: the directory
+        goes in memory only when they fit there (scratch_parent)."""
+        self._expected += picks
 
     def objects(self) -> Git:
         """A git that reads the repository's objects and the scratch ones."""
@@ -193,7 +208,7 @@ class Scratch:
         before it exists: Ctrl-C arriving in the middle (inside mkdtemp,
         after its mkdir) would otherwise leave it behind, unnamed."""
         while True:
-            path = os.path.join(tempfile.gettempdir(), f"backport-sim-{secrets.token_hex(6)}")
+            path = os.path.join(scratch_parent(self._expected), f"backport-sim-{secrets.token_hex(6)}")
             self._tmp = path
             self._finalizer = weakref.finalize(self, shutil.rmtree, path, True)
             try:
@@ -346,6 +361,33 @@ class Scratch:
         out = self.objects().run(["diff-tree", "--stdin", "-r", "-z", "--no-renames"], input=data).stdout
         found = parse_raw(out)
         return {(a, b): tuple(found.get(f"{a} {b}", ())) for a, b in wanted}
+
+
+def scratch_parent(picks: int) -> str:
+    """Where the scratch directory for about `picks` picks goes: where the
+    user said (TMPDIR, TEMP or TMP); else in memory (XDG_RUNTIME_DIR, else
+    /dev/shm) when the picks fit there twice over, with 64 MiB to spare;
+    else the system's temporary directory.
+
+    On a disk, creating a file costs 0.1 to 0.7 ms (ext4 on this project's
+    test machine), and a pick writes a dozen or more: a cold check of the
+    Xen 4.21.1..2 window took 4.3 s with its objects in /tmp, 2.5 s in
+    memory. A container's small /dev/shm (64 MiB by default), a run too big
+    for memory (1,000,000 commits), and a system without one all get the disk.
+    """
+    if any(os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")):
+        return tempfile.gettempdir()
+    need = picks * PICK_BYTES
+    if need <= MEMORY_AT_MOST:
+        for place in (os.environ.get(IN_MEMORY[0]), IN_MEMORY[1]):
+            if place and os.path.isdir(place) and os.access(place, os.W_OK | os.X_OK):
+                try:
+                    room = os.statvfs(place)
+                except OSError:
+                    continue
+                if room.f_bavail * room.f_frsize >= 2 * need + (64 << 20):
+                    return place
+    return tempfile.gettempdir()
 
 
 def _remove(path: str, *, detach: bool) -> None:

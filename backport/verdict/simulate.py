@@ -108,6 +108,7 @@ class Simulator:
         """Cherry-pick `commit` onto the commit `onto`, as `git cherry-pick` would."""
         self._prepare()
         self._load([commit, onto])
+        self.scratch.expect(1)
         c, tip = self._commits[commit], self._commits[onto]
         return self._alone([(c, tip.tree)])[0].pick(c.merge)
 
@@ -158,6 +159,7 @@ class Simulator:
     def _plan(self, work: Sequence[tuple[str, list[str]]], tried: Sequence[list[str]]) -> list[dict[str, LinePlan]]:
         """Plans worked out: every pick alone at once (in parallel), then each
         line's virtual branch (a line to a worker)."""
+        self.scratch.expect(sum(len(commits) for _, commits in work))
         self._load_own([c for _, commits in work for c in commits])
         trees = [self._commits[tip].tree for tip, _ in work]
         self._alone([(self._commits[c], tree) for tree, (_, commits) in zip(trees, work, strict=True) for c in commits])
@@ -168,6 +170,7 @@ class Simulator:
         """The conflicting hunks of picking `commit` onto `onto`, as unified diff text."""
         self._prepare()
         self._load([commit, onto])
+        self.scratch.expect(1)
         return conflict_hunks(self.scratch, self._commits[commit], self._commits[onto], onto)
 
     # -- metadata -----------------------------------------------------------
