@@ -3,6 +3,8 @@ references, reverts on the line, patch-id corner cases, and the process budget."
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -292,6 +294,48 @@ def test_warm_cache_gives_the_same_answers_with_almost_no_git(tmp_path: Path) ->
     repo.checkout("staging")
     found = detector(repo, V19, V20, cache=cache).detect([*wanted, later])
     assert found.find(later, V19).evidence == CHERRY_PICKED_FROM
+
+
+class LateAhead(Git):
+    """Real git, whose work ahead comes late: the detection asking for it must wait for it."""
+
+    def pipe(self, first: Sequence[str], second: Sequence[str], input: bytes) -> bytes:
+        if threading.current_thread().name == "patch-ids ahead":
+            time.sleep(0.5)
+        return super().pipe(first, second, input)
+
+
+def test_patch_ids_worked_out_ahead_answer_the_later_detection_and_are_all_kept(tmp_path: Path) -> None:
+    """The report's two detections: the fixed commits', while the fixes'
+    patch-ids are worked out beside it (Detector.ahead). Each finds its
+    backports by patch-id, and the cache keeps both sets: a warm run asks
+    git for no patch-id."""
+    from backport.cache import Cache
+    from backport.git import open_repository
+
+    repo, _ = xen_like(tmp_path)
+    bugs = [repo.commit(f"bug {i}", {f"b{i}.c": f"{i}\n"}) for i in range(4)]
+    fixes = [repo.commit(f"fix {i}", {f"b{i}.c": f"{i} fixed\n"}) for i in range(4)]
+    repo.checkout("stable-4.20")
+    copies = {c: repo.cherry_pick(c, x=False) for c in (bugs[0], bugs[1], fixes[0])}
+    repo.checkout("staging")
+    cache = Cache.open(open_repository(str(repo.path)))
+    both = detector(repo, V19, V20, cache=cache, git=LateAhead(str(repo.path)))
+    ahead = both.ahead(fixes, {})
+    try:
+        fixed = both.detect(bugs)
+        found = both.detect(fixes)
+    finally:
+        ahead.close()
+    assert {c for c in bugs if fixed.on_line(c, V20)} == {bugs[0], bugs[1]}
+    assert {c for c in fixes if found.on_line(c, V20)} == {fixes[0]}
+    for commit, copy in copies.items():
+        answer = (fixed if commit in bugs else found).find(commit, V20)
+        assert answer is not None and (answer.evidence, answer.commit) == (PATCH_ID, copy)
+    git = CountingGit(str(repo.path))
+    warm = detector(repo, V19, V20, git=git, cache=cache)
+    assert warm.detect([*bugs, *fixes]).applied == {**fixed.applied, **found.applied}
+    assert not [call for call in git.calls if "patch-id" in call], git.calls
 
 
 def test_pipeline_failure_is_a_git_error(tmp_path: Path) -> None:
