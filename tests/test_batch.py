@@ -62,6 +62,55 @@ def test_batched_picks_are_the_single_merges(tmp_path: Path, seed: int) -> None:
     assert any(not s.clean for _, s in taken) and any(s.clean and s.changes for _, s in taken)
 
 
+@pytest.mark.parametrize("seed", SEEDS)
+def test_batched_picks_whose_objects_go_in_a_pack_are_the_single_merges(
+    tmp_path: Path, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same, with every write of more than one object a pack (Scratch.write_objects)."""
+    from backport.verdict import merge
+
+    monkeypatch.setattr(merge, "PACK_AT", 2)
+    repo, tip, picks = grow(tmp_path, seed)
+    results = both_ways(repo, picks, [tip, repo.head("line~3")])
+    taken = [(b, s) for b, s in results if b is not None]
+    assert len(taken) >= 0.3 * len(results)
+    for batched, single in taken:
+        same(batched, single)
+
+
+@pytest.mark.parametrize("object_format", ["sha1", "sha256"])
+def test_objects_written_as_a_pack_are_read_back_by_git(tmp_path: Path, object_format: str) -> None:
+    from backport.verdict.merge import PACK_AT
+
+    repo = tmp_path / "r"
+    subprocess.run(["git", "init", "-q", f"--object-format={object_format}", str(repo)], check=True)
+    scratch = Scratch(Git(str(repo)))
+    try:
+        blobs = [("blob", f"file {n}\n".encode() * (n % 7)) for n in range(PACK_AT)]
+        blob_ids = scratch.write_objects(blobs)
+        listing = b"".join(b"100644 f%d\0" % n + bytes.fromhex(oid) for n, oid in enumerate(blob_ids[:3]))
+        tree = scratch.object_id("tree", listing)
+        # the blobs again (now in a pack and in the new one), a tree, and a
+        # body whose size takes more than one byte of the entry's header
+        written = scratch.write_objects([*blobs, ("tree", listing), ("blob", b"x" * 100_000)])
+        assert written[:PACK_AT] == blob_ids and written[PACK_AT] == tree
+        folder = Path(scratch.directory or "") / "objects" / "pack"
+        packs = sorted(folder.glob("*.pack"))
+        assert len(packs) == 2 and len(list(folder.glob("*.idx"))) == 2
+        assert not [
+            p for p in (Path(scratch.directory or "") / "objects").iterdir() if len(p.name) == 2
+        ]  # no loose one
+        git = scratch.objects()
+        for pack in packs:  # checksums, index and every object as git reads them
+            git.run(["verify-pack", str(pack.with_suffix(".idx"))])
+        shown = git.run(["ls-tree", tree]).stdout.decode()
+        assert shown.splitlines()[0] == f"100644 blob {blob_ids[0]}\tf0"
+        assert git.run(["cat-file", "blob", written[-1]]).stdout == b"x" * 100_000
+        assert git.run(["cat-file", "blob", blob_ids[5]]).stdout == blobs[5][1]
+    finally:
+        scratch.close()
+
+
 def test_what_the_batch_leaves_to_single_merges(tmp_path: Path) -> None:
     """A commit that adds a file, one whose path is a directory on the tree
     picked onto, and one that only modifies: the batch takes the last one."""

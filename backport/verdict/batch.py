@@ -80,7 +80,8 @@ def merge_batched(
             plans[i] = sides
     files = {i: _to_merge(sides) for i, sides in plans.items()}
     batches = _batches(files, [tree for _, tree in pairs])
-    merged = mapper(lambda b: _merge(scratch, batches[b][1]), range(len(batches)))
+    merges = _prepared(scratch, [batch for _, batch in batches])
+    merged = mapper(lambda b: _merge(scratch, *merges[b]), range(len(batches)))
     found: dict[int, dict[str, Entry | None]] = {i: {} for i in plans}  # pick: its merged files
     for (members, _), result in zip(batches, merged, strict=True):
         for i in members:
@@ -170,12 +171,24 @@ def _batches(wanted: Mapping[int, Sides], trees: Sequence[str]) -> list[tuple[li
     return batches
 
 
-def _merge(scratch: Scratch, files: Sides) -> _Merged | None:
-    """One merge-tree of the sparse trees holding `files`: the conflicted
+def _prepared(scratch: Scratch, batches: Sequence[Sides]) -> list[tuple[str, str]]:
+    """Each batch's merge made ready: the sparse trees holding its files
+    (the parents' entries, the tree's, the commits') and a commit of each,
+    every batch's objects written at once (Scratch.write_objects: a pack
+    when they are many). Per batch, the two commits merge-tree is to merge."""
+    objects: list[tuple[str, bytes]] = []
+    ready = []
+    for files in batches:
+        trees = [_sparse_tree(scratch, {path: sides[k] for path, sides in files.items()}, objects) for k in range(3)]
+        base = _commit(scratch, trees[0], None, objects)
+        ready.append((_commit(scratch, trees[1], base, objects), _commit(scratch, trees[2], base, objects)))
+    scratch.write_objects(objects)
+    return ready
+
+
+def _merge(scratch: Scratch, ours: str, theirs: str) -> _Merged | None:
+    """One merge-tree of a batch's two commits (_prepared): the conflicted
     paths and each path's merged entry; None when git cannot do it."""
-    trees = [_write_sparse_tree(scratch, {path: sides[k] for path, sides in files.items()}) for k in range(3)]
-    base = _commit(scratch, trees[0], None)
-    ours, theirs = (_commit(scratch, tree, base) for tree in trees[1:])
     try:
         _, conflicts, result = scratch.merge_tree(ours, theirs)
         listing = scratch.objects().run(["ls-tree", "-r", "-z", "--full-tree", result]).stdout
@@ -190,10 +203,13 @@ def _merge(scratch: Scratch, files: Sides) -> _Merged | None:
     return frozenset(conflicts), entries
 
 
-def _commit(scratch: Scratch, tree: str, parent: str | None) -> str:
+def _commit(scratch: Scratch, tree: str, parent: str | None, objects: list[tuple[str, bytes]]) -> str:
+    """A commit of `tree`, its object put in `objects` to be written."""
     who = "backport <backport@invalid> 0 +0000"
     head = f"tree {tree}\n" + (f"parent {parent}\n" if parent else "")
-    return scratch.write_object("commit", f"{head}author {who}\ncommitter {who}\n\nbackport batch\n".encode())
+    body = f"{head}author {who}\ncommitter {who}\n\nbackport batch\n".encode()
+    objects.append(("commit", body))
+    return scratch.object_id("commit", body)
 
 
 def _resolve(sides: Sides, merged: Mapping[str, Entry | None]) -> tuple[tuple[str, ...], tuple[Change, ...]]:
@@ -276,8 +292,9 @@ def picks_on_overlays(
             plans[i] = sides
     files = {i: _to_merge(sides) for i, sides in plans.items()}
     found: dict[int, dict[str, Entry | None]] = {i: {} for i in plans}
-    for members, batch in _batches(files, [tree] * len(wanted)):
-        result = _merge(scratch, batch)
+    batches = _batches(files, [tree] * len(wanted))
+    for (members, _), merge in zip(batches, _prepared(scratch, [batch for _, batch in batches]), strict=True):
+        result = _merge(scratch, *merge)
         for i in members:
             if result is None:
                 plans.pop(i)  # git failed: a pick for Scratch.merge
@@ -373,8 +390,9 @@ class TreeReader:
         return oid
 
 
-def _write_sparse_tree(scratch: Scratch, files: Mapping[str, Entry]) -> str:
-    """A tree holding just these files (and the directories above them)."""
+def _sparse_tree(scratch: Scratch, files: Mapping[str, Entry], objects: list[tuple[str, bytes]]) -> str:
+    """A tree holding just these files (and the directories above them),
+    its objects put in `objects` to be written."""
     nested: dict[str, Any] = {}  # name: subdirectory (a dict), or an Entry at a leaf
     for path, entry in files.items():
         *folders, name = path.split("/")
@@ -388,7 +406,9 @@ def _write_sparse_tree(scratch: Scratch, files: Mapping[str, Entry]) -> str:
             (TREE, name, write(child)) if isinstance(child, dict) else (child[0], name, child[1])
             for name, child in node.items()
         ]
-        return scratch.write_object("tree", _serialize(rows))
+        body = _serialize(rows)
+        objects.append(("tree", body))
+        return scratch.object_id("tree", body)
 
     return write(nested)
 
