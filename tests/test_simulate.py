@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -541,3 +542,31 @@ def test_scratch_goes_in_memory_when_it_fits_else_where_the_user_said(
     with simulator(busy) as sim:
         sim.pick("master", "line")
         assert sim.scratch.directory and Path(sim.scratch.directory).parent == chosen
+
+
+def test_scratch_directories_of_runs_killed_outright_are_removed_by_the_next(
+    busy: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parent = tmp_path / "tmp"
+    parent.mkdir()
+    monkeypatch.setenv("TMPDIR", str(parent))
+    monkeypatch.setattr(tempfile, "tempdir", None)
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a pid no process has now
+    old = time.time() - 2 * 3600
+    left = {
+        "killed": f"backport-sim-{gone.pid}-0a1b2c",  # its run is gone, untouched for two hours: removed
+        "fresh": f"backport-sim-{gone.pid}-3d4e5f",  # its run is gone, but only just: kept
+        "running": f"backport-sim-{os.getpid()}-6a7b8c",  # its run is alive: kept
+        "other": "backport-sim-notes",  # not named as ours: kept
+    }
+    for kind, name in left.items():
+        (parent / name / "objects").mkdir(parents=True)
+        if kind != "fresh":
+            os.utime(parent / name, (old, old))
+    with simulator(busy) as sim:
+        sim.pick("master", "line")
+    deadline = time.time() + 20
+    while (parent / left["killed"]).exists() and time.time() < deadline:
+        time.sleep(0.05)  # removed by an rm left running
+    assert sorted(p.name for p in parent.iterdir()) == sorted(n for k, n in left.items() if k != "killed")

@@ -25,9 +25,11 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import struct
 import tempfile
 import threading
+import time
 import weakref
 import zlib
 from collections.abc import Iterable, Sequence
@@ -44,6 +46,8 @@ DETACH_AFTER = 2000  # merges after which the scratch directory is removed in th
 # take there: a pick leaves up to about 64 KiB (a cold report on Xen, 1,100
 # picks onto six lines and their chains, peaked at 37 MB).
 IN_MEMORY = ("XDG_RUNTIME_DIR", "/dev/shm")
+SCRATCH_PREFIX = "backport-sim-"  # then the pid of the run that made it, and a random part
+LEFT_FOR = 3600  # seconds a scratch directory of a run that is gone is left before a new run removes it
 # Objects written at once from which on they go in one pack (write_objects),
 # not a file each: few enough packs that git's lookups stay quick.
 PACK_AT = 256
@@ -212,8 +216,10 @@ class Scratch:
         """A new private directory, known to close() and to the finalizer
         before it exists: Ctrl-C arriving in the middle (inside mkdtemp,
         after its mkdir) would otherwise leave it behind, unnamed."""
+        parent = scratch_parent(self._expected)
+        _sweep(parent)
         while True:
-            path = os.path.join(scratch_parent(self._expected), f"backport-sim-{secrets.token_hex(6)}")
+            path = os.path.join(parent, f"{SCRATCH_PREFIX}{os.getpid()}-{secrets.token_hex(6)}")
             self._tmp = path
             self._finalizer = weakref.finalize(self, shutil.rmtree, path, True)
             try:
@@ -427,6 +433,41 @@ def _pack(algorithm: str, objects: Sequence[tuple[str, str, bytes]]) -> tuple[by
     index += checksum
     index += hashlib.new(algorithm, index).digest()
     return bytes(pack), bytes(index), checksum.hex()
+
+
+def _sweep(parent: str) -> None:
+    """Remove what runs killed outright (SIGKILL, a power cut) left in
+    `parent`: scratch directories of ours whose run is gone, untouched for
+    LEFT_FOR. In memory they would hold it until the next boot. Another
+    live run's is never taken: its pid is alive (or was reused, and it
+    stays); only a run in another pid namespace sharing the directory, and
+    running for more than LEFT_FOR, could lose its own."""
+    try:
+        names = [n for n in os.listdir(parent) if n.startswith(SCRATCH_PREFIX)]
+    except OSError:
+        return
+    for name in names:
+        pid = name[len(SCRATCH_PREFIX) :].partition("-")[0]
+        path = os.path.join(parent, name)
+        try:
+            found = os.stat(path, follow_symlinks=False)
+        except OSError:
+            continue
+        mine = found.st_uid == os.getuid() and stat.S_ISDIR(found.st_mode)
+        if not (mine and pid.isdigit() and time.time() - found.st_mtime > LEFT_FOR and not _alive(int(pid))):
+            continue
+        if not remove_detached(path):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, someone else's
+        return True
+    return True
 
 
 def scratch_parent(picks: int) -> str:
