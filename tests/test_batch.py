@@ -111,6 +111,25 @@ def test_objects_written_as_a_pack_are_read_back_by_git(tmp_path: Path, object_f
         scratch.close()
 
 
+def test_a_batch_whose_merged_trees_the_repository_has_already(tmp_path: Path) -> None:
+    """The batch reads its merge's result from the tree objects git wrote in
+    the scratch directory; git writes none it finds made already, here
+    because unstable has the very tree the pick makes. Then git lists it."""
+    repo = RepoBuilder(tmp_path / "r")
+    lines = [f"{n}\n" for n in range(20)]
+    repo.commit("base", {"d/f.c": "".join(lines)})
+    repo.branch("line")
+    fix = repo.commit("fix", {"d/f.c": "".join(["fixed\n", *lines[1:]])})
+    repo.commit("both", {"d/f.c": "".join(["fixed\n", *lines[1:10], "line's\n", *lines[11:]])})
+    repo.checkout("line")
+    repo.commit("line's", {"d/f.c": "".join([*lines[:10], "line's\n", *lines[11:]])})
+    results = both_ways(repo, [fix], [repo.head("line")])
+    batched, single = results[0]
+    assert batched is not None and single.clean
+    assert single.tree == repo.head("master^{tree}")  # the tree git found made already
+    same(batched, single)
+
+
 def test_what_the_batch_leaves_to_single_merges(tmp_path: Path) -> None:
     """A commit that adds a file, one whose path is a directory on the tree
     picked onto, and one that only modifies: the batch takes the last one."""

@@ -362,6 +362,17 @@ class Scratch:
             os.replace(temp, os.path.join(folder, f"pack-{name}{suffix}"))
         return ids
 
+    def read_loose(self, oid: str, kind: str) -> bytes | None:
+        """The body of a loose object in the scratch directory (git writes
+        a merge's new trees there), None unless it is there, of that kind."""
+        try:
+            with open(os.path.join(self._objects, oid[:2], oid[2:]), "rb") as handle:
+                data = zlib.decompress(handle.read())
+        except (OSError, zlib.error):
+            return None
+        head, _, body = data.partition(b"\0")
+        return body if head == f"{kind} {len(body)}".encode() else None
+
     def write_object(self, kind: str, body: bytes) -> str:
         """A loose object, written whole or not at all (a temporary file
         renamed into place), even with two threads writing the same one.
