@@ -222,3 +222,25 @@ def test_after_lists_replayed_with_git_are_clean_and_minimal(tmp_path: Path, see
         for left_out in after:
             fewer = [c for c in after if c != left_out]
             assert not replay(clone, tip, [*fewer, commit], merges), f"seed {seed}: {commit} without {left_out}"
+
+
+def test_foresight_that_fails_costs_time_not_answers(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The chain waits for each candidate's level of picks worked out ahead
+    (chain.Foresight, on a thread of its own); should that thread fail, the
+    chain merges what it did not, and the plan is the same."""
+    from backport.verdict import chain
+
+    repo, tip, picks = grow(tmp_path, 1, modify_only=True)
+    info = open_repository(str(repo.path))
+    plans = []
+    for broken in (False, True):
+        if broken:
+
+            def fail(*args: object, **kwargs: object) -> None:
+                raise RuntimeError("foresight broke")
+
+            monkeypatch.setattr(chain, "picks_on_overlays", fail)
+        with Simulator(Git(info.path), info, cache=False, jobs=2) as sim:
+            plans.append(sim.plan_line(tip, picks))
+    assert plans[0] == plans[1]
+    assert any(p.after for p in plans[0].values())  # a chain with something to wait for

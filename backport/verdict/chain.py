@@ -11,7 +11,9 @@ picks as a coordinator would.
 from __future__ import annotations
 
 import queue
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 
 from backport.background import background
 from backport.record import record, replace
@@ -74,11 +76,29 @@ def plan_chain(
     picks = OntoTip(scratch, commits, own, tip_tree, reader if reader is not None else TreeReader(scratch))
     # the tip's directories on every candidate's paths, read at once (one `cat-file` a depth)
     picks.reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
-    foresee(picks, alone, names, trials)
-    replay = Replay(picks, {commits[n].id: alone[n] for n in names})
-    ids = [commits[n].id for n in names]
-    branch = VirtualBranch(picks)
-    steps = _chained(branch, commits, own, alone, names, trials, plans, before)
+    foresight = Foresight(picks, alone, names, trials, beside=beside)
+    try:
+        return _planned(picks, alone, names, trials, plans, before, foresight.wait, beside=beside)
+    finally:
+        foresight.close()
+
+
+def _planned(
+    picks: OntoTip,
+    alone: Mapping[str, Outcome],
+    names: Sequence[str],
+    trials: Collection[str],
+    plans: dict[str, LinePlan],
+    before: dict[str, tuple[str, ...]],
+    ready: Callable[[str], None],
+    *,
+    beside: bool,
+) -> dict[str, LinePlan]:
+    """The chain, and the `after` lists completed (plan_chain); `ready(name)`
+    waits until the candidate may be picked (Foresight.wait)."""
+    replay = Replay(picks, {picks.commits[n].id: alone[n] for n in names})
+    ids = [picks.commits[n].id for n in names]
+    steps = _chained(VirtualBranch(picks), picks.commits, picks.own, alone, names, trials, plans, before, ready)
     if not beside:
         for _ in steps:
             pass
@@ -108,10 +128,13 @@ def _chained(
     trials: Collection[str],
     plans: dict[str, LinePlan],
     before: dict[str, tuple[str, ...]],
+    ready: Callable[[str], None],
 ) -> Iterator[str]:
-    """Each candidate picked onto the branch in turn: its plan (and what
-    the branch had taken before it) written, then its name yielded."""
+    """Each candidate picked onto the branch in turn, once `ready` says so:
+    its plan (and what the branch had taken before it) written, then its
+    name yielded."""
     for name in names:
+        ready(name)
         c = commits[name]
         single = alone[name]
         if single.failure is not None:  # nothing is known of it: it stays off the branch
@@ -127,9 +150,12 @@ def _chained(
         yield name
 
 
-def foresee(picks: OntoTip, alone: Mapping[str, Outcome], names: Sequence[str], trials: Collection[str]) -> None:
+class Foresight:
     """The virtual branch's picks worked out ahead, into the memo, a level
-    at a time: the file merges of a level's picks in one merge-tree.
+    at a time: the file merges of a level's picks in one merge-tree. On a
+    thread of its own (`beside`, else here, before the chain): the chain
+    asks wait() before it picks a candidate, and waits only for that
+    candidate's level, so the `after` lists start while later levels merge.
 
     Picked path by path (backport.verdict.batch), a candidate depends only
     on the branch's entries at its paths: on the earlier candidates that
@@ -144,6 +170,53 @@ def foresee(picks: OntoTip, alone: Mapping[str, Outcome], names: Sequence[str], 
     renames, on paths the branch changed) cannot be foreseen: the levels
     end at the first such candidate.
     """
+
+    def __init__(
+        self,
+        picks: OntoTip,
+        alone: Mapping[str, Outcome],
+        names: Sequence[str],
+        trials: Collection[str],
+        *,
+        beside: bool,
+    ) -> None:
+        self._levels = _levels(picks, alone, names)
+        self._level_of = {name: i for i, group in enumerate(self._levels) for name, _ in group}
+        self._done = -1  # the levels worked out: 0 to this
+        self._moved = threading.Condition()
+        run = partial(self._run, picks, alone, trials)
+        self._job = background(run, "foresee") if beside else None
+        if self._job is None:
+            run()
+
+    def wait(self, name: str) -> None:
+        """Until the picks of `name`'s level are in the memo (or foresight gave up)."""
+        level = self._level_of.get(name)
+        if level is not None:
+            with self._moved:
+                self._moved.wait_for(lambda: self._done >= level)
+
+    def close(self) -> None:
+        """Wait for the thread; its error, if any, is dropped: the chain merges what it did not."""
+        if self._job is not None:
+            self._job.close()
+
+    def _run(self, picks: OntoTip, alone: Mapping[str, Outcome], trials: Collection[str]) -> None:
+        try:
+            branch: Overlay = {}  # what the branch is foreseen to have changed at the paths decided so far
+            for i, group in enumerate(self._levels):
+                _foresee_level(picks, alone, group, trials, branch)
+                with self._moved:
+                    self._done = i
+                    self._moved.notify_all()
+        finally:
+            with self._moved:
+                self._done = len(self._levels)
+                self._moved.notify_all()
+
+
+def _levels(picks: OntoTip, alone: Mapping[str, Outcome], names: Sequence[str]) -> list[list[tuple[str, set[str]]]]:
+    """The candidates by level (Foresight), each with the paths it involves."""
     levels: list[list[tuple[str, set[str]]]] = []
     level_of: dict[str, int] = {}  # path: the level of the last candidate involving it
     for name in names:
@@ -159,16 +232,25 @@ def foresee(picks: OntoTip, alone: Mapping[str, Outcome], names: Sequence[str], 
         level_of.update(dict.fromkeys(paths, level))
         levels[len(levels) : level + 1] = [[] for _ in range(level + 1 - len(levels))]
         levels[level].append((name, paths))
-    branch: Overlay = {}  # what the branch is foreseen to have changed at the paths decided so far
-    for group in levels:
-        asked = [(name, paths & branch.keys()) for name, paths in group if paths & branch.keys()]
-        wanted = [(c := picks.commits[n], picks.own.get(c.id, ()), {p: branch[p] for p in on}) for n, on in asked]
-        outcomes = picks_on_overlays(picks.scratch, picks.reader, picks.tip_tree, wanted, picks.memo)
-        found = {name: outcome for (name, _), outcome in zip(asked, outcomes, strict=True)}
-        for name, _ in group:
-            outcome = found[name] if name in found else alone[name]
-            if outcome is not None and outcome.clean and outcome.changes and name not in trials:
-                branch.update(overlaid({}, outcome.changes))
+    return levels
+
+
+def _foresee_level(
+    picks: OntoTip,
+    alone: Mapping[str, Outcome],
+    group: Sequence[tuple[str, set[str]]],
+    trials: Collection[str],
+    branch: Overlay,
+) -> None:
+    """One level's picks into the memo, and what they change onto `branch`."""
+    asked = [(name, paths & branch.keys()) for name, paths in group if paths & branch.keys()]
+    wanted = [(c := picks.commits[n], picks.own.get(c.id, ()), {p: branch[p] for p in on}) for n, on in asked]
+    outcomes = picks_on_overlays(picks.scratch, picks.reader, picks.tip_tree, wanted, picks.memo)
+    found = {name: outcome for (name, _), outcome in zip(asked, outcomes, strict=True)}
+    for name, _ in group:
+        outcome = found[name] if name in found else alone[name]
+        if outcome is not None and outcome.clean and outcome.changes and name not in trials:
+            branch.update(overlaid({}, outcome.changes))
 
 
 def _footprint(single: Outcome, changes: tuple[Change, ...]) -> set[str]:
