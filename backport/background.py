@@ -8,9 +8,10 @@ thread backport starts is started here, for one of two reasons:
 - a git command and what is made of its answer, beside the caller's own
   work: the scanner's notes and its listing of the range
   (backport.scan.history), the fork points' walk (backport.forks), the
-  candidates' patch-ids while the lines' are read (backport.verdict.detect),
-  a line's `after` lists completed one candidate behind its virtual branch
-  (backport.verdict.chain);
+  candidates' patch-ids while the lines' are read, and the fixes' while
+  the fixed commits' detection runs (backport.verdict.detect), a line's
+  picks worked out ahead a level at a time, and its `after` lists completed
+  one candidate behind its virtual branch (backport.verdict.chain);
 - a pump between a git process and us (backport.git: Stream and
   ObjectReader read git's stdout as it comes, Git.pipe writes stdin): it
   lives as long as its process, and ends when the process does; killing

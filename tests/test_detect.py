@@ -321,12 +321,9 @@ def test_patch_ids_worked_out_ahead_answer_the_later_detection_and_are_all_kept(
     repo.checkout("staging")
     cache = Cache.open(open_repository(str(repo.path)))
     both = detector(repo, V19, V20, cache=cache, git=LateAhead(str(repo.path)))
-    ahead = both.ahead(fixes, {})
-    try:
+    with both.ahead(fixes, {}):
         fixed = both.detect(bugs)
         found = both.detect(fixes)
-    finally:
-        ahead.close()
     assert {c for c in bugs if fixed.on_line(c, V20)} == {bugs[0], bugs[1]}
     assert {c for c in fixes if found.on_line(c, V20)} == {fixes[0]}
     for commit, copy in copies.items():

@@ -6,6 +6,7 @@ import gc
 import os
 import re
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -529,7 +530,7 @@ def test_scratch_goes_in_memory_when_it_fits_else_where_the_user_said(
     # more picks than memory is to hold: the system's temporary directory
     assert merge.scratch_parent(merge.MEMORY_AT_MOST // merge.PICK_BYTES + 1) != str(memory)
     # a directory in memory without room (a container's 64 MiB /dev/shm): not there either
-    monkeypatch.setattr(merge, "IN_MEMORY", ("XDG_RUNTIME_DIR", "/nonexistent"))
+    monkeypatch.setattr(merge, "MEMORY_DIRECTORY", "/nonexistent")
     monkeypatch.setattr(os, "statvfs", lambda path: os.statvfs_result((4096, 4096, 1, 1, 1, 1, 1, 1, 0, 255)))
     assert merge.scratch_parent(1) != str(memory)
     monkeypatch.undo()
@@ -547,26 +548,43 @@ def test_scratch_goes_in_memory_when_it_fits_else_where_the_user_said(
 def test_scratch_directories_of_runs_killed_outright_are_removed_by_the_next(
     busy: RepoBuilder, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A run holds its scratch directory's lock file locked while it lives;
+    the next run removes those it can lock, and only those."""
     parent = tmp_path / "tmp"
     parent.mkdir()
     monkeypatch.setenv("TMPDIR", str(parent))
     monkeypatch.setattr(tempfile, "tempdir", None)
-    gone = subprocess.Popen(["true"])
-    gone.wait()  # a pid no process has now
-    old = time.time() - 2 * 3600
-    left = {
-        "killed": f"backport-sim-{gone.pid}-0a1b2c",  # its run is gone, untouched for two hours: removed
-        "fresh": f"backport-sim-{gone.pid}-3d4e5f",  # its run is gone, but only just: kept
-        "running": f"backport-sim-{os.getpid()}-6a7b8c",  # its run is alive: kept
-        "other": "backport-sim-notes",  # not named as ours: kept
-    }
-    for kind, name in left.items():
-        (parent / name / "objects").mkdir(parents=True)
-        if kind != "fresh":
-            os.utime(parent / name, (old, old))
-    with simulator(busy) as sim:
-        sim.pick("master", "line")
-    deadline = time.time() + 20
-    while (parent / left["killed"]).exists() and time.time() < deadline:
-        time.sleep(0.05)  # removed by an rm left running
-    assert sorted(p.name for p in parent.iterdir()) == sorted(n for k, n in left.items() if k != "killed")
+    run = [
+        sys.executable,
+        "-c",
+        "import sys; from backport.verdict.simulate import Simulator\n"
+        "from backport.git import Git, open_repository\n"
+        "info = open_repository(sys.argv[1])\n"
+        "sim = Simulator(Git(info.path), info, cache=False)\n"
+        "sim.pick('master', 'line'); print(sim.scratch.directory, flush=True); sys.stdin.read()",
+        str(busy.path),
+    ]
+    env = {**os.environ, "TMPDIR": str(parent), "PYTHONPATH": os.pathsep.join(sys.path)}
+    killed = subprocess.Popen(run, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    living = subprocess.Popen(run, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        left = Path(str(killed.stdout and killed.stdout.readline()).strip())
+        alive = Path(str(living.stdout and living.stdout.readline()).strip())
+        killed.kill()  # SIGKILL: nothing of its own cleans up
+        killed.wait()
+        assert left.is_dir() and alive.is_dir()
+        making = parent / "backport-sim-1-0123456789ab"  # being made: no lock file yet
+        (making / "objects").mkdir(parents=True)
+        old_kind = parent / "backport-sim-123456789012"  # not a name of ours: never touched
+        old_kind.mkdir()
+        with simulator(busy) as sim:
+            sim.pick("master", "line")
+        deadline = time.time() + 20
+        while left.exists() and time.time() < deadline:
+            time.sleep(0.05)  # removed by an rm left running
+        assert not left.exists()
+        assert alive.is_dir() and making.is_dir() and old_kind.is_dir()
+    finally:
+        for proc in (killed, living):
+            proc.kill()
+            proc.wait()

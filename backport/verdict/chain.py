@@ -163,8 +163,9 @@ class Foresight:
     candidates share no path, and each level's picks need only what the
     levels below decided. The chain then finds its picks in the memo, which
     is keyed by the very entries a pick saw: a guess that went wrong costs
-    a merge, never a wrong answer. On the Xen 4.21.1..2 window the chain's
-    115 merges, one after another, fall to a level each of 24 levels.
+    a merge, never a wrong answer. On the Xen 4.21.1..2 window the chain
+    had 115 merges to do one after another; foreseen, they are 24 levels,
+    and 32 merge-trees.
 
     What a merge of the whole trees does (a candidate that adds, deletes or
     renames, on paths the branch changed) cannot be foreseen: the levels

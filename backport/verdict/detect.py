@@ -27,7 +27,8 @@ from __future__ import annotations
 import re
 import threading
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -576,11 +577,13 @@ class Detector:
         present = {w for w in resolved if len(w) != 40}
         return present | set(self.git.resolve_many(sorted(full))) if full else present
 
-    def ahead(self, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> Background[dict[str, str]]:
-        """Start working out the patch-ids of `commits`, which a later
-        detect() is to ask about, beside what the caller does meanwhile; a
-        detect() asking about one of them waits for it. The caller closes
-        what this returns when it no longer needs it.
+    @contextmanager
+    def ahead(self, commits: Sequence[str], parents: Mapping[str, Sequence[str]]) -> Iterator[None]:
+        """While in this context, the patch-ids of `commits`, which a
+        detect() in it is to ask about, are worked out on a thread beside
+        what the caller does; a detect() asking about one of them waits for
+        it. Leaving waits for the thread; its error, if any, is dropped (a
+        detect() that needed its answer has raised it).
 
         The report detects twice: where the commits that fixes name are
         (the lines their bugs are on), then where those fixes are. On a
@@ -588,7 +591,11 @@ class Detector:
         each), and the first leaves a core idle."""
         job = background(lambda: self._work_out_patch_ids(list(commits), parents), "patch-ids ahead")
         self._ahead = (frozenset(commits), job)
-        return job
+        try:
+            yield
+        finally:
+            self._ahead = None
+            job.close()
 
     def _commit_patch_ids(self, commits: list[str], parents: Mapping[str, Sequence[str]]) -> dict[str, str]:
         """Patch-ids of the commits asked about (a commit's diff never changes);

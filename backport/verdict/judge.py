@@ -166,16 +166,13 @@ def _detect(
     # (on Xen 977 commits, of which 972 are asked), their patch-ids worked
     # out while the first runs; the fixed ones the first works out itself
     likely = [c for c in commits if (c.nominations or c.commit in fix_targets) and c.commit not in known]
-    ahead = detector.ahead([c.commit for c in likely], {c.commit: c.parents for c in likely})
-    try:
+    with detector.ahead([c.commit for c in likely], {c.commit: c.parents for c in likely}):
         fixed_detection = detector.detect(fixed, {t: c.parents for t, c in known.items()}, _subjects(known.values()))
         bug_on = _bug_lines(fixed_detection, fix_targets, versions)
         interesting = [c for c in commits if c.nominations or bug_on.get(c.commit)]
         found = detector.detect(
             [c.commit for c in interesting], {c.commit: c.parents for c in interesting}, _subjects(interesting)
         )
-    finally:
-        ahead.close()
     detection = Detection(
         {**fixed_detection.applied, **found.applied}, {**fixed_detection.missing, **found.missing}
     )

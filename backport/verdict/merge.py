@@ -20,22 +20,21 @@ each file can cost more than the merge of a small one.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
 import secrets
 import shutil
-import stat
 import struct
 import tempfile
 import threading
-import time
 import weakref
 import zlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from backport.errors import GitError, MissingObject, git_failure, missing_text
+from backport.errors import GitError, MissingObject, RepoError, git_failure, missing_text
 from backport.git import Git, remove_detached
 from backport.record import record
 
@@ -45,9 +44,12 @@ DETACH_AFTER = 2000  # merges after which the scratch directory is removed in th
 # Where a scratch directory may go in memory (scratch_parent), and what it may
 # take there: a pick leaves up to about 64 KiB (a cold report on Xen, 1,100
 # picks onto six lines and their chains, peaked at 37 MB).
-IN_MEMORY = ("XDG_RUNTIME_DIR", "/dev/shm")
-SCRATCH_PREFIX = "backport-sim-"  # then the pid of the run that made it, and a random part
-LEFT_FOR = 3600  # seconds a scratch directory of a run that is gone is left before a new run removes it
+MEMORY_VARIABLE = "XDG_RUNTIME_DIR"  # the user's own directory in memory, where there is one
+MEMORY_DIRECTORY = "/dev/shm"
+# A scratch directory: the pid of the run that made it, and a random part;
+# in it, the file the run holds locked while it lives (_sweep).
+SCRATCH_NAME = re.compile(r"backport-sim-\d+-[0-9a-f]{12}")
+LOCK = "lock"
 # Objects written at once from which on they go in one pack (write_objects),
 # not a file each: few enough packs that git's lookups stay quick.
 PACK_AT = 256
@@ -175,6 +177,7 @@ class Scratch:
         self._merges = 0  # merge-trees run: how big the directory has grown
         self._expected = 0  # picks announced (expect()): where the directory goes
         self._finalizer: weakref.finalize | None = None
+        self._held: int | None = None  # the lock file's descriptor, while the directory lives
 
     @property
     def made(self) -> bool:
@@ -187,7 +190,9 @@ class Scratch:
 
     def expect(self, picks: int) -> None:
         """Announce about `picks` more picks, before the first: the directory
-        goes in memory only when they fit there (scratch_parent)."""
+        goes in memory only when they fit there (scratch_parent). It is
+        placed at the first merge, on what was announced by then: a run
+        announces all its work at once (Simulator.plan_lines)."""
         self._expected += picks
 
     def objects(self) -> Git:
@@ -202,31 +207,47 @@ class Scratch:
             self._tmp = self._make_directory()
             self._objects = os.path.join(self._tmp, "objects")
             self._algorithm = algorithm
-            os.makedirs(os.path.join(self._objects, "info"))
             # The repository's objects as an alternate, in a file rather than
             # GIT_ALTERNATE_OBJECT_DIRECTORIES: that variable is split at ':',
             # which a repository path may contain. (Any alternates the user
             # set in the environment still apply: the environment is kept.)
-            with open(os.path.join(self._objects, "info", "alternates"), "wb") as handle:
-                handle.write(os.fsencode(objects) + b"\n")
+            try:  # under self._lock, so not _write_file, which takes it
+                os.makedirs(os.path.join(self._objects, "info"))
+                with open(os.path.join(self._objects, "info", "alternates"), "wb") as handle:
+                    handle.write(os.fsencode(objects) + b"\n")
+            except OSError as err:
+                raise _unwritable(self._tmp, err) from None
             self._scratch = self.git.with_env({"GIT_OBJECT_DIRECTORY": self._objects})
             return self._scratch
 
     def _make_directory(self) -> str:
         """A new private directory, known to close() and to the finalizer
         before it exists: Ctrl-C arriving in the middle (inside mkdtemp,
-        after its mkdir) would otherwise leave it behind, unnamed."""
+        after its mkdir) would otherwise leave it behind, unnamed. Its lock
+        file is held for as long as this process lives (_sweep)."""
         parent = scratch_parent(self._expected)
         _sweep(parent)
         while True:
-            path = os.path.join(parent, f"{SCRATCH_PREFIX}{os.getpid()}-{secrets.token_hex(6)}")
+            path = os.path.join(parent, f"backport-sim-{os.getpid()}-{secrets.token_hex(6)}")
             self._tmp = path
             self._finalizer = weakref.finalize(self, shutil.rmtree, path, True)
             try:
                 os.mkdir(path, 0o700)
-                return path
             except FileExistsError:
                 self._finalizer.detach()  # someone else's: try another name
+                continue
+            except OSError as err:
+                self._tmp = None
+                self._finalizer.detach()
+                raise _unwritable(parent, err) from None
+            # locked before it has its name, so that no sweep finds it unlocked
+            try:
+                self._held = os.open(os.path.join(path, f"{LOCK}.new"), os.O_RDWR | os.O_CREAT, 0o600)
+                fcntl.flock(self._held, fcntl.LOCK_EX)
+                os.replace(os.path.join(path, f"{LOCK}.new"), os.path.join(path, LOCK))
+            except OSError as err:
+                raise _unwritable(path, err) from None
+            return path
 
     def close(self) -> None:
         if self._tmp is not None:
@@ -234,6 +255,9 @@ class Scratch:
             if self._finalizer is not None:
                 self._finalizer.detach()
             self._tmp = None
+        if self._held is not None:
+            os.close(self._held)  # the lock goes with it
+            self._held = None
         self._scratch = None
         self._folders.clear()
         self._deferred.clear()
@@ -351,15 +375,8 @@ class Scratch:
             return [self.write_object(kind, body) for kind, body in objects]
         pack, index, name = packed
         folder = os.path.join(self._objects, "pack")
-        os.makedirs(folder, exist_ok=True)
         for data, suffix in ((pack, ".pack"), (index, ".idx")):  # the pack first: git looks for the index
-            with self._lock:
-                self._seq += 1
-                temp = os.path.join(folder, f"tmp_pack_{threading.get_ident()}_{self._seq}")
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-            os.replace(temp, os.path.join(folder, f"pack-{name}{suffix}"))
+            self._write_file(folder, f"pack-{name}{suffix}", data)
         return ids
 
     def read_loose(self, oid: str, kind: str) -> bytes | None:
@@ -374,15 +391,22 @@ class Scratch:
         return body if head == f"{kind} {len(body)}".encode() else None
 
     def write_object(self, kind: str, body: bytes) -> str:
-        """A loose object, written whole or not at all (a temporary file
-        renamed into place), even with two threads writing the same one.
-        The temporary name is ours alone (thread and a counter): mkstemp's
-        random names cost 1 ms an object, a second of a cold report on Xen."""
+        """A loose object (its id), written once (_write_file)."""
         data = f"{kind} {len(body)}\0".encode() + body
         oid = hashlib.new(self._algorithm, data).hexdigest()
         folder = os.path.join(self._objects, oid[:2])
         path = os.path.join(folder, oid[2:])
         if not os.path.exists(path):
+            self._write_file(folder, oid[2:], zlib.compress(data, 1))
+        return oid
+
+    def _write_file(self, folder: str, name: str, data: bytes) -> None:
+        """A file of the scratch directory, written whole or not at all (a
+        temporary file renamed into place), even with two threads writing
+        the same one. The temporary name is ours alone (thread and a
+        counter): mkstemp's random names cost 1 ms a file. A full disk is
+        the user's to fix: RepoError, saying where."""
+        try:
             if folder not in self._folders:
                 os.makedirs(folder, exist_ok=True)
                 self._folders.add(folder)
@@ -391,9 +415,10 @@ class Scratch:
                 temp = os.path.join(folder, f"tmp_obj_{threading.get_ident()}_{self._seq}")
             fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
             with os.fdopen(fd, "wb") as handle:
-                handle.write(zlib.compress(data, 1))
-            os.replace(temp, path)
-        return oid
+                handle.write(data)
+            os.replace(temp, os.path.join(folder, name))
+        except OSError as err:
+            raise _unwritable(self._tmp or folder, err) from None
 
     def diff_trees(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[Change, ...]]:
         """Raw differences of many tree pairs, in one `git diff-tree`."""
@@ -447,38 +472,38 @@ def _pack(algorithm: str, objects: Sequence[tuple[str, str, bytes]]) -> tuple[by
 
 
 def _sweep(parent: str) -> None:
-    """Remove what runs killed outright (SIGKILL, a power cut) left in
-    `parent`: scratch directories of ours whose run is gone, untouched for
-    LEFT_FOR. In memory they would hold it until the next boot. Another
-    live run's is never taken: its pid is alive (or was reused, and it
-    stays); only a run in another pid namespace sharing the directory, and
-    running for more than LEFT_FOR, could lose its own."""
+    """Remove what runs killed outright (SIGKILL, the out-of-memory killer,
+    a power cut) left in `parent`: in memory, that would be held until the
+    next boot. A run holds its directory's lock file locked (flock) while
+    it lives, and the kernel lets go when the process ends, however it
+    ends; so a directory whose lock we can take belongs to no live run,
+    whichever pid namespace or host (NFS) it ran in. One without a lock
+    file yet (being made) is left, and so is anything not named as ours."""
     try:
-        names = [n for n in os.listdir(parent) if n.startswith(SCRATCH_PREFIX)]
+        names = [n for n in os.listdir(parent) if SCRATCH_NAME.fullmatch(n)]
     except OSError:
         return
     for name in names:
-        pid = name[len(SCRATCH_PREFIX) :].partition("-")[0]
         path = os.path.join(parent, name)
         try:
-            found = os.stat(path, follow_symlinks=False)
+            held = os.open(os.path.join(path, LOCK), os.O_RDWR | os.O_NOFOLLOW)
         except OSError:
             continue
-        mine = found.st_uid == os.getuid() and stat.S_ISDIR(found.st_mode)
-        if not (mine and pid.isdigit() and time.time() - found.st_mtime > LEFT_FOR and not _alive(int(pid))):
-            continue
+        try:
+            fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a live run's
+        finally:
+            os.close(held)
         if not remove_detached(path):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:  # alive, someone else's
-        return True
-    return True
+def _unwritable(place: str, err: OSError) -> RepoError:
+    return RepoError(
+        f"cannot write scratch objects in {place}: {err.strerror or err}",
+        "free some space there, or set TMPDIR to a directory with room",
+    )
 
 
 def scratch_parent(picks: int) -> str:
@@ -497,7 +522,7 @@ def scratch_parent(picks: int) -> str:
         return tempfile.gettempdir()
     need = picks * PICK_BYTES
     if need <= MEMORY_AT_MOST:
-        for place in (os.environ.get(IN_MEMORY[0]), IN_MEMORY[1]):
+        for place in (os.environ.get(MEMORY_VARIABLE), MEMORY_DIRECTORY):
             if place and os.path.isdir(place) and os.access(place, os.W_OK | os.X_OK):
                 try:
                     room = os.statvfs(place)
