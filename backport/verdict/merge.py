@@ -241,12 +241,16 @@ class Scratch:
                 self._finalizer.detach()
                 raise _unwritable(parent, err) from None
             # locked before it has its name, so that no sweep finds it unlocked
+            unnamed = os.path.join(path, f"{LOCK}.new")
             try:
-                self._held = os.open(os.path.join(path, f"{LOCK}.new"), os.O_RDWR | os.O_CREAT, 0o600)
-                fcntl.flock(self._held, fcntl.LOCK_EX)
-                os.replace(os.path.join(path, f"{LOCK}.new"), os.path.join(path, LOCK))
+                self._held = os.open(unnamed, os.O_RDWR | os.O_CREAT, 0o600)
             except OSError as err:
                 raise _unwritable(path, err) from None
+            try:
+                fcntl.flock(self._held, fcntl.LOCK_EX)
+                os.replace(unnamed, os.path.join(path, LOCK))
+            except OSError:
+                pass  # no locks there (NFS without its lock manager): no sweep will take it
             return path
 
     def close(self) -> None:
