@@ -78,45 +78,29 @@ def plan_chain(
     picks.reader.load((tip_tree, ch.path) for n in names for ch in own.get(commits[n].id, ()))
     foresight = Foresight(picks, alone, names, trials, beside=beside)
     try:
-        return _planned(picks, alone, names, trials, plans, before, foresight.wait, beside=beside)
+        replay = Replay(picks, {commits[n].id: alone[n] for n in names})
+        ids = [commits[n].id for n in names]
+        steps = _chained(VirtualBranch(picks), commits, own, alone, names, trials, plans, before, foresight.wait)
+        if not beside:
+            for _ in steps:
+                pass
+            return completed(replay, ids, names, plans, before)
+        # Each `after` is completed beside the chain, one candidate behind
+        # it: the two wait on different merges, and a candidate's completion
+        # needs only what the chain and the completion said of the ones before it.
+        arrived: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        completing = background(lambda: completed(replay, ids, names, plans, before, _until_none(arrived)), "after")
+        try:
+            for name in steps:
+                arrived.put(name)
+        except BaseException:
+            arrived.put(None)
+            completing.close()  # the chain's own error wins
+            raise
+        arrived.put(None)
+        return completing.result()
     finally:
         foresight.close()
-
-
-def _planned(
-    picks: OntoTip,
-    alone: Mapping[str, Outcome],
-    names: Sequence[str],
-    trials: Collection[str],
-    plans: dict[str, LinePlan],
-    before: dict[str, tuple[str, ...]],
-    ready: Callable[[str], None],
-    *,
-    beside: bool,
-) -> dict[str, LinePlan]:
-    """The chain, and the `after` lists completed (plan_chain); `ready(name)`
-    waits until the candidate may be picked (Foresight.wait)."""
-    replay = Replay(picks, {picks.commits[n].id: alone[n] for n in names})
-    ids = [picks.commits[n].id for n in names]
-    steps = _chained(VirtualBranch(picks), picks.commits, picks.own, alone, names, trials, plans, before, ready)
-    if not beside:
-        for _ in steps:
-            pass
-        return completed(replay, ids, names, plans, before)
-    # Each `after` is completed beside the chain, one candidate behind it:
-    # the two wait on different merges, and a candidate's completion needs
-    # only what the chain and the completion said of the ones before it.
-    arrived: queue.SimpleQueue[str | None] = queue.SimpleQueue()
-    completing = background(lambda: completed(replay, ids, names, plans, before, _until_none(arrived)), "after")
-    try:
-        for name in steps:
-            arrived.put(name)
-    except BaseException:
-        arrived.put(None)
-        completing.close()  # the chain's own error wins
-        raise
-    arrived.put(None)
-    return completing.result()
 
 
 def _chained(
