@@ -40,6 +40,7 @@ import common  # noqa: E402
 import synth  # noqa: E402
 
 from backport.git import Git, open_repository  # noqa: E402
+from backport.verdict.merge import scratch_parent  # noqa: E402
 from backport.verdict.simulate import Simulator  # noqa: E402
 
 COLD_TARGET = 1.0  # cold check / floor
@@ -85,7 +86,8 @@ def metadata(repo: str, commits: Sequence[str]) -> dict[str, tuple[str, str]]:
 
 
 class Floor:
-    """commit-tree + merge-tree per pair, sequentially, objects in a scratch directory."""
+    """commit-tree + merge-tree per pair, sequentially, objects in a scratch
+    directory where backport's own would go (scratch_parent)."""
 
     def __init__(self, repo: str, lines: list[Line], with_log: bool) -> None:
         self.repo, self.lines, self.with_log = repo, lines, with_log
@@ -94,7 +96,10 @@ class Floor:
         self.name = "floor: commit-tree + merge-tree per pair" + (" + git log per line" if with_log else "")
 
     def run(self) -> float:
-        with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
+        # where `backport` would put its own scratch objects for as many
+        # picks (in memory when they fit, else TMPDIR): the same storage
+        pairs = sum(len(line.pending) for line in self.lines)
+        with tempfile.TemporaryDirectory(prefix="bench-floor-", dir=scratch_parent(pairs)) as tmp:
             env = {
                 **os.environ,
                 "GIT_OBJECT_DIRECTORY": tmp,

@@ -34,7 +34,9 @@ maintained line and the newest window with at least 60 such commits;
 The floor for the check, as in bench_check.py: per pending pair (as `check`
 itself finds them) one `git commit-tree` (the line's tree with the commit's
 parent) and one `git merge-tree --write-tree`, run one after the other,
-scratch objects in a temporary directory; plus one log per side: the line's
+scratch objects in a temporary directory where backport's own go (in
+memory when they fit, else TMPDIR: the same storage for both); plus one
+log per side: the line's
 own commits (fork..release) and unstable's (release..unstable), as the
 check reads both.
 
