@@ -289,3 +289,37 @@ def test_reasons_say_counts_in_words() -> None:
         "changes 4 to 9 files",
         "changes 10+ files",
     ]
+    assert [reason_text(f"filerate:{v}") for v in ("0", "0.15-0.3", "0.5+")] == [
+        "none of the earlier commits to its files were backported",
+        "15% to 30% of the earlier commits to its files were backported",
+        "50% or more of the earlier commits to its files were backported",
+    ]
+
+
+def test_backport_rates_count_only_what_was_taken_by_then(tmp_path: Path) -> None:
+    """A row's backport rates (of the commit's files, of its author) count
+    the earlier commits the lines had taken at the row's moment, not those
+    taken later: here an author's six earlier fixes of a.c, all backported,
+    but only after the moment the seventh is seen."""
+    from backport.git import Git
+    from backport.models import Line, Version
+    from backport.suggest.engine import Rows, read_knowledge
+
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"a.c": "0\n", "b.c": "b\n"}, when=START)
+    repo.branch("stable-1.0")
+    fixes = [
+        repo.commit(f"a: fix {n}", {"a.c": f"v{n}\n"}, when=START + (n + 1) * DAY, author="Al <al@example.org>")
+        for n in range(7)
+    ]
+    for n, fix in enumerate(fixes[:6]):  # backported a month later
+        _pick(repo, "stable-1.0", fix, START + (30 + n) * DAY)
+    lines = [Line(Version.parse("1.0"), "stable-1.0", repo.head("stable-1.0"))]
+    knowledge = read_knowledge(Git(str(repo.path)), repo.head("master"), lines)
+    seventh = next(c for c in knowledge.commits if c.id == fixes[6])
+
+    def rates(at: int) -> list[str]:
+        return [t for t in Rows(knowledge).row(seventh, lines[0].version, at).tokens if "rate:" in t]
+
+    assert rates(seventh.committed + DAY) == ["filerate:0", "authorrate:0"]
+    assert rates(START + 40 * DAY) == ["filerate:0.5+", "authorrate:0.5+"]

@@ -48,6 +48,14 @@ _VALUED = {
     **_LINE,
 }
 
+# a backport rate (engine.Rows._rate), of the commit's files or of its author
+_RATES = {
+    "filerate": "{} of the earlier commits to its files were backported",
+    "authorrate": "{} of its author's earlier commits were backported",
+}
+
+_FEW = {"filerate": "few earlier commits to its files", "authorrate": "few earlier commits by its author"}
+
 _KIND = {"sec": "a security fix", "fix": "a fix of a bug on the line", "other": "this kind of commit"}
 
 
@@ -57,6 +65,16 @@ def _count_range(value: str) -> str:
     if dash and low.isdigit() and high.isdigit():
         return f"{low} to {int(high) - 1}" if int(high) - int(low) > 2 else f"{low} or {int(low) + 1}"
     return value
+
+
+def _rate_range(value: str) -> str:
+    """A rate's bucket in words: "0.15-0.3" is "15% to 30%" ("few": _FEW)."""
+    low, dash, high = value.partition("-")
+    if value.endswith("+"):
+        return f"{float(value[:-1]):.0%} or more"
+    if dash:
+        return f"{float(low):.0%} to {float(high):.0%}"
+    return "none" if float(value) == 0 else f"{float(value):.0%}"
 
 
 def reason_text(token: str) -> str:
@@ -74,6 +92,8 @@ def reason_text(token: str) -> str:
         return f"{count} {key} trailers" if count else f"has {key} trailers"
     if name == "files":
         return f"changes {_count_range(value)} {'file' if value == '1' else 'files'}"
+    if name in _RATES:
+        return _FEW[name] if value == "few" else _RATES[name].format(_rate_range(value))
     if name in _VALUED:
         return _VALUED[name].format(value)
     return token
