@@ -333,6 +333,18 @@ class Git:
             pos += size + 1
         return [found.get(n) for n in names]
 
+    def tree_files(self, tree: str) -> dict[str, tuple[str, str]]:
+        """Every file of a tree (or a commit's), path -> (mode, object id),
+        from one `git ls-tree -r -z`; paths as Python keeps names that are not UTF-8."""
+        out = self.run(["ls-tree", "-r", "-z", "--full-tree", tree, "--"]).stdout
+        files: dict[str, tuple[str, str]] = {}
+        for item in out.split(b"\0"):
+            if item:
+                info, _, path = item.partition(b"\t")
+                mode, _, oid = info.decode().split(" ")
+                files[path.decode("utf-8", "surrogateescape")] = (mode, oid)
+        return files
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         proc = self.run(["merge-base", "--is-ancestor", ancestor, descendant], check=False)
         if proc.returncode in (0, 1):

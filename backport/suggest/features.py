@@ -236,16 +236,7 @@ def series(commits: Sequence[Commit]) -> dict[str, tuple[str, ...]]:
 
 def fork_trees(git: Git, forks: Iterable[str]) -> dict[str, dict[str, str]]:
     """Fork commit -> {path: blob} of its whole tree, one `git ls-tree -r` each."""
-    found: dict[str, dict[str, str]] = {}
-    for fork in dict.fromkeys(forks):
-        out = git.run(["ls-tree", "-r", "-z", "--full-tree", fork, "--"]).stdout
-        tree: dict[str, str] = {}
-        for item in out.split(b"\0"):
-            if item:
-                meta, _, path = item.partition(b"\t")
-                tree[path.decode("utf-8", "surrogateescape")] = meta.split(b" ")[2].decode()
-        found[fork] = tree
-    return found
+    return {fork: {path: oid for path, (_, oid) in git.tree_files(fork).items()} for fork in dict.fromkeys(forks)}
 
 
 def presence(commit: Commit, tree: Mapping[str, str]) -> tuple[str, str]:

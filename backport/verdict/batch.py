@@ -195,7 +195,7 @@ def _merge(scratch: Scratch, ours: str, theirs: str, written: Mapping[str, bytes
         _, conflicts, result = scratch.merge_tree(ours, theirs)
         entries = _files(scratch, result, written)
         if entries is None:
-            entries = _listed(scratch.objects().run(["ls-tree", "-r", "-z", "--full-tree", result]).stdout)
+            entries = scratch.objects().tree_files(result)
     except GitError:
         return None
     return frozenset(conflicts), entries
@@ -222,17 +222,6 @@ def _files(scratch: Scratch, root: str, written: Mapping[str, bytes]) -> dict[st
                 todo.append((path, child))
             else:
                 entries[path] = (mode, child)
-    return entries
-
-
-def _listed(listing: bytes) -> dict[str, Entry]:
-    """`git ls-tree -r -z` output: path -> (mode, id)."""
-    entries: dict[str, Entry] = {}
-    for record in listing.decode("utf-8", "surrogateescape").split("\0"):
-        if record:
-            info, _, path = record.partition("\t")
-            mode, _, oid = info.split(" ")
-            entries[path] = (mode, oid)
     return entries
 
 
