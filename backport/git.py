@@ -28,7 +28,7 @@ from backport.record import record
 TYPE_CHECKING = False  # not typing's: importing typing costs the hook 12 ms
 if TYPE_CHECKING:
     import queue
-    from typing import IO
+    from typing import IO, Any
 
 # Quiet, predictable, read-only git: no prompts, no optional index refresh.
 _BASE_ENV = {
@@ -225,27 +225,17 @@ class Git:
         import signal
         import tempfile
 
-        commands = [["git", *first], ["git", *second]]
+        def start(args: Sequence[str], stdin: Any, stderr: Any) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
+                ["git", *args], cwd=self.cwd, env=self.env, stdin=stdin, stdout=subprocess.PIPE, stderr=stderr
+            )
+
         with tempfile.TemporaryFile() as err1, tempfile.TemporaryFile() as err2:
             try:
-                producer = subprocess.Popen(
-                    commands[0],
-                    cwd=self.cwd,
-                    env=self.env,
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=err1,
-                )
+                producer = start(first, subprocess.PIPE, err1)
             except FileNotFoundError:
                 raise _not_found(self.cwd) from None
-            consumer = subprocess.Popen(
-                commands[1],
-                cwd=self.cwd,
-                env=self.env,
-                stdin=producer.stdout,
-                stdout=subprocess.PIPE,
-                stderr=err2,
-            )
+            consumer = start(second, producer.stdout, err2)
             assert producer.stdout is not None and producer.stdin is not None
             producer.stdout.close()  # the consumer owns it now; a dead consumer then stops the producer
 
