@@ -323,3 +323,39 @@ def test_backport_rates_count_only_what_was_taken_by_then(tmp_path: Path) -> Non
 
     assert rates(seventh.committed + DAY) == ["filerate:0", "authorrate:0"]
     assert rates(START + 40 * DAY) == ["filerate:0.5+", "authorrate:0.5+"]
+
+
+def test_a_series_mate_that_fixes_the_line_is_seen(tmp_path: Path) -> None:
+    """The preparatory patch of a series whose last patch fixes a bug the
+    line has is seen as such; a series whose fix is for code the line lacks
+    is not, and one whose mate names an advisory says that."""
+    from backport.git import Git
+    from backport.models import Line, Version
+    from backport.suggest.engine import Rows, read_knowledge
+    from backport.suggest.wording import reason_text
+
+    repo = RepoBuilder(tmp_path / "r")
+    old = repo.commit("a: add a", {"a.c": "a\n", "b.c": "b\n"}, when=START)
+    repo.branch("stable-1.0")
+    new = repo.commit("b: add more", {"b.c": "more\n"}, when=START + DAY)
+    ids = {}
+    for name, target, when in (("on", old, 10), ("off", new, 20)):
+        t = START + when * DAY
+        ids[name] = repo.commit(f"{name}: prepare", {f"{name}.c": "1\n"}, when=t, author="Al <al@example.org>")
+        fix = f"{name}: fix\n\nFixes: {target[:12]}\n"
+        repo.commit(fix, {f"{name}.c": "2\n"}, when=t + 60, author="Al <al@example.org>")
+    t = START + 30 * DAY
+    ids["sec"] = repo.commit("c: prepare", {"c.c": "1\n"}, when=t, author="Al <al@example.org>")
+    repo.commit("c: fix\n\nThis is XSA-1.\n", {"c.c": "2\n"}, when=t + 60, author="Al <al@example.org>")
+    line = Line(Version.parse("1.0"), "stable-1.0", repo.head("stable-1.0"))
+    knowledge = read_knowledge(Git(str(repo.path)), repo.head("master"), [line])
+    rows = Rows(knowledge)
+
+    def mates(name: str) -> list[str]:
+        commit = next(c for c in knowledge.commits if c.id == ids[name])
+        return [t for t in rows.row(commit, line.version, commit.committed).tokens if t.startswith("series:")]
+
+    assert mates("on") == ["series:2", "series:mate-fixes"]
+    assert mates("off") == ["series:2"]
+    assert mates("sec") == ["series:2", "series:mate-security"]
+    assert reason_text("series:mate-fixes") == "another patch of its series fixes something on the line"

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from backport.git import Git, RecordSplitter
 from backport.record import record
 
-VERSION = 2  # bump when what a commit's features are changes: cached models are then retrained
+VERSION = 3  # bump when what a commit's features are changes: cached models are then retrained
 
 _FORMAT = "%H%x00%P%x00%ae%x00%ce%x00%ct%x00%B"
 _FIELDS = 6

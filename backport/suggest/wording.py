@@ -21,6 +21,8 @@ _FIXED = {
     "taken:newer": "a newer line took it",
     "taken:older": "an older line took it",
     "series:mate-taken": "another patch of its series was taken",
+    "series:mate-fixes": "another patch of its series fixes something on the line",
+    "series:mate-security": "another patch of its series names a security advisory",
     "series:alone": "a single patch, not part of a series",
     "exist:all": "every file it changes is on the line",
     "exist:most": "most files it changes are on the line",
