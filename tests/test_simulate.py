@@ -588,3 +588,35 @@ def test_scratch_directories_of_runs_killed_outright_are_removed_by_the_next(
         for proc in (killed, living):
             proc.kill()
             proc.wait()
+
+
+def test_picks_at_once_say_what_each_pick_says(forked: RepoBuilder) -> None:
+    """`picks` (every commit alone onto one commit, in any order) gives each
+    commit the verdict `pick` gives it, a conflict with the same paths."""
+    forked.checkout("line")
+    forked.commit("line edit", {"a.c": edit(TEN, 2, "line two")})
+    forked.checkout("master")
+    clean = forked.commit("edit b", {"b.c": edit(TEN, 5, "five")})
+    conflict = forked.commit("edit a", {"a.c": edit(TEN, 2, "master two")})
+    added = forked.commit("add c", {"c.c": "new\n"})
+    ranked = [added, conflict, clean]  # not unstable order
+    with simulator(forked) as sim:
+        together = sim.picks(ranked, "line")
+    for commit in ranked:
+        with simulator(forked) as sim:
+            alone = sim.pick(commit, "line")
+        assert (together[commit].clean, together[commit].conflicts) == (alone.clean, alone.conflicts)
+    assert together[conflict].conflicts == ("a.c",) and together[clean].clean and together[added].clean
+
+
+def test_a_replay_thousands_long_needs_no_deep_stack() -> None:
+    """An `after` list thousands of commits long is replayed in a loop: a
+    sequence whose first pick conflicts conflicts, with no RecursionError."""
+    from backport.verdict.chain import Replay
+    from backport.verdict.merge import Outcome
+
+    conflicting = Outcome(clean=False, conflicts=("a.c",), tree="", changes=())
+    replay = Replay(None, {"c0": conflicting})  # type: ignore[arg-type]  # a conflict needs no picks
+    names = [f"c{n}" for n in range(5 * sys.getrecursionlimit())]
+    assert not replay.clean(names)
+    assert not replay.clean(names[:10])

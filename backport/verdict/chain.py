@@ -368,11 +368,16 @@ class Replay:
         return self._state(tuple(commits)) is not None
 
     def _state(self, commits: tuple[str, ...]) -> Overlay | None:
-        if commits in self.states:
-            return self.states[commits]
-        below = self._state(commits[:-1])
-        state = None if below is None else self._pick(self.picks.commits[commits[-1]], below)
-        self.states[commits] = state
+        """From the longest prefix known, one pick at a time: a loop, since
+        an `after` list can be thousands of commits long."""
+        known = len(commits)
+        while commits[:known] not in self.states:
+            known -= 1
+        state = self.states[commits[:known]]
+        for end in range(known + 1, len(commits) + 1):
+            if state is not None:
+                state = self._pick(self.picks.commits[commits[end - 1]], state)
+            self.states[commits[:end]] = state
         return state
 
     def _pick(self, commit: Commit, below: Overlay) -> Overlay | None:

@@ -112,6 +112,18 @@ class Simulator:
         c, tip = self._commits[commit], self._commits[onto]
         return self._alone([(c, tip.tree)])[0].pick(c.merge)
 
+    def picks(self, commits: Sequence[str], onto: str) -> dict[str, Pick]:
+        """Each commit cherry-picked alone onto the commit `onto`, as `pick`
+        would say, all at once (in batches and in parallel), with no virtual
+        branch: for a list ranked by something else than unstable order."""
+        self._prepare()
+        self._load([*commits, onto])
+        self.scratch.expect(len(commits))
+        self._load_own(commits)
+        tree = self._commits[onto].tree
+        found = self._alone([(self._commits[c], tree) for c in commits])
+        return {c: outcome.pick(self._commits[c].merge) for c, outcome in zip(commits, found, strict=True)}
+
     def plan_line(self, tip: str, commits: Sequence[str]) -> dict[str, LinePlan]:
         return self.plan_lines([(tip, commits)])[0]
 
