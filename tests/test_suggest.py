@@ -176,19 +176,25 @@ def test_never_suggested(run: Callable, make_repo: Callable[..., RepoBuilder], t
     listed = {s["commit"] for s in doc["suggestions"]}
     assert plain in listed
     assert not listed & {declined, requested, opted_out, skipped, applied}
+    # a request for 3.0 is the report's business there only: the other lines may take it too
+    every = _json(run, repo.path, "--limit", "0")
+    where = {s["version"] for s in every["suggestions"] if s["commit"] == requested}
+    assert where == {"1.0", "2.0"}
+    assert not {s["commit"] for s in every["suggestions"]} & {declined, opted_out}
 
 
-def test_prerequisite_for_a_conflict_one_earlier_commit_resolves(
-    run: Callable, tmp_path: Path  # type: ignore[type-arg]
-) -> None:
-    repo, ids = planted(tmp_path / "r", fresh=3)
+def _needs_an_earlier_commit(tmp_path: Path, extra: str = "") -> tuple[RepoBuilder, str, str]:
+    """The planted history, then a fix that conflicts on line 3.0 unless an
+    earlier, unremarkable change (with `extra` in its message) goes first:
+    (the repository, that earlier commit, the fix)."""
+    repo, _ = planted(tmp_path / "r", fresh=3)
     when = START + 400 * DAY
     text = "".join(f"line {i}\n" for i in range(20))
     repo.commit("core: add table", {"core/table.c": text}, when=when)
     _pick(repo, "stable-3.0", repo.head(), when + 1)
     # an unremarkable change the line never took ...
     first = repo.commit(
-        "ui: rename an entry\n", {"core/table.c": text.replace("line 10\n", "entry 10\n")}, when=when + 2 * DAY
+        f"ui: rename an entry\n\n{extra}\n", {"core/table.c": text.replace("line 10\n", "entry 10\n")}, when=when + 2 * DAY
     )
     # ... and a fix on the same lines, which conflicts without it
     repo.commit(
@@ -197,7 +203,13 @@ def test_prerequisite_for_a_conflict_one_earlier_commit_resolves(
         when=when + 3 * DAY + 60,
         author="Fay Fixer <fay@example.org>",
     )
-    fix = repo.head()
+    return repo, first, repo.head()
+
+
+def test_prerequisite_for_a_conflict_one_earlier_commit_resolves(
+    run: Callable, tmp_path: Path  # type: ignore[type-arg]
+) -> None:
+    repo, first, fix = _needs_an_earlier_commit(tmp_path)
     doc = _json(run, repo.path, "--line", "3.0", "--limit", "8")
     found = {s["commit"]: s for s in doc["suggestions"]}
     assert found[fix]["applies"] == "conflict"
@@ -205,6 +217,26 @@ def test_prerequisite_for_a_conflict_one_earlier_commit_resolves(
     assert found[first]["needed_by"] == fix
     assert found[first]["reasons"][0] == f"needed first by {fix[:12]}"
     assert found[first]["applies"] == "clean"
+
+
+@pytest.mark.parametrize(
+    ("extra", "note"),
+    [("Backport-to: none", None), ("Cc: stable+noautosel@kernel.org # no", None), ("", "Backport-skip: 3.0")],
+    ids=["none", "opt-out", "skip"],
+)
+def test_a_commit_never_to_suggest_is_no_prerequisite_either(
+    run: Callable, tmp_path: Path, extra: str, note: str | None  # type: ignore[type-arg]
+) -> None:
+    """The earlier commit that would make the fix apply is declined, opted
+    out or skipped on the line: it is not suggested, as a prerequisite or
+    otherwise, and the fix stays a conflict."""
+    repo, first, fix = _needs_an_earlier_commit(tmp_path, extra)
+    if note:
+        repo.note(first, note)
+    doc = _json(run, repo.path, "--line", "3.0", "--limit", "0")
+    found = {s["commit"]: s for s in doc["suggestions"]}
+    assert first not in found
+    assert found[fix]["applies"] == "conflict"
 
 
 def test_bad_as_of_is_a_usage_error(run: Callable, make_repo: Callable[..., RepoBuilder]) -> None:  # type: ignore[type-arg]
@@ -359,3 +391,35 @@ def test_a_series_mate_that_fixes_the_line_is_seen(tmp_path: Path) -> None:
     assert mates("off") == ["series:2"]
     assert mates("sec") == ["series:2", "series:mate-security"]
     assert reason_text("series:mate-fixes") == "another patch of its series fixes something on the line"
+
+
+def test_as_of_reads_the_notes_as_they_were(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """With --as-of D, a decision noted before D counts and one noted after
+    D does not: the notes are read as the notes ref was at D."""
+    repo, ids = planted(tmp_path / "r", fresh=3)
+    moment = START + 370 * DAY  # after the last commit
+    early, late = ids["fresh-fix"][:2]
+    for commit, when in ((early, moment - DAY), (late, moment + DAY)):
+        env = {"GIT_COMMITTER_DATE": f"@{when} +0000"}
+        repo.git("notes", "--ref=refs/notes/backport", "append", "-m", "Backport-to: none", commit, env=env)
+    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    assert early not in then and late in then
+    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
+    assert early not in now and late not in now
+
+
+def test_as_of_ranks_the_lines_of_its_date(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]
+    """--as-of ranks the lines maintained at the date, not today's: a line
+    forked later is neither ranked nor said to be idle; a date before any
+    line, or one after every line went quiet, is a usage error."""
+    repo, _ = history
+    between = datetime.fromtimestamp(START + 200 * DAY, timezone.utc).isoformat()  # 1.0 and 2.0 exist, 3.0 not yet
+    doc = _json(run, repo.path, "--as-of", between, "--limit", "1")
+    assert [line["version"] for line in doc["lines"]] == ["1.0", "2.0"]
+    assert doc["not_ranked"] == []
+    for date, said in (("2019-01-01", "no stable line had forked by 2019-01-01"), ("2031-01-01", "no line had a commit")):
+        result = run("suggest", "--as-of", date, repo=repo.path)
+        assert result.code == 2 and said in result.err and "Traceback" not in result.err
+    named = run("--line", "3.0", "suggest", "--as-of", between, repo=repo.path)
+    assert named.code == 2 and "not forked by" in named.err

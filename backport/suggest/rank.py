@@ -8,17 +8,20 @@ re-run over unchanged refs reads two cache files.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
-from backport.errors import GitError
+from backport.config import NOTES_REF
+from backport.errors import GitError, UsageError
 from backport.lines import discover
-from backport.models import Line, Version
+from backport.models import Line, Nomination, Version
+from backport.nominations import parse
 from backport.record import layout, rebuild, record, replace
 from backport.session import Session
 from backport.suggest import features, prerequisites
 from backport.suggest.engine import TRAIN_LINES, Row, Rows, read_knowledge, training_rows
+from backport.suggest.features import Commit
 from backport.suggest.model import Model, train
 from backport.suggest.phase import DAY, phase_at
 from backport.suggest.wording import reason_text
@@ -26,6 +29,10 @@ from backport.suggest.wording import reason_text
 FORGOTTEN = 3 * 365 * DAY  # a line without a commit for this long is not read
 Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]
 REASONS = 3
+# conflicting suggestions per line whose prerequisite is looked for, from the
+# top: each costs up to prerequisites.TRIES simulations, and `--limit 0`
+# lists thousands (on Xen 4.17, 5,345 commits scored)
+SEARCHED = 50
 
 
 @record
@@ -94,8 +101,10 @@ def suggest(
     moment = when if when is not None else knowledge.end
     known = knowledge.as_of(moment)
     rows = Rows(known)
+    if when is not None:
+        run_lines = _lines_then(session, run_lines, every, rows, when, knowledge.end)
     model, trained, taken = _model(cache, key[:3], rows, moment)
-    excluded = _declined(session, [line.version for line in run_lines])
+    excluded = _declined(session, [line.version for line in run_lines], when)
     result_lines: list[LineSuggestions] = []
     skipped: list[str] = []
     for line in run_lines:
@@ -115,6 +124,34 @@ def suggest(
     )
     cache.put("suggest", key, result)
     return result
+
+
+def _lines_then(
+    session: Session, run_lines: list[Line], every: Sequence[Line], rows: Rows, when: int, newest: int
+) -> list[Line]:
+    """The lines to rank as of `when`: those named with --line, else every
+    line maintained then (forked by then, with a commit of its own in the
+    year before), as the project would have ranked them. None to rank is a
+    usage error saying why; `newest` is the date of the newest commit read."""
+    date = _day(when)
+    histories = rows.k.labels.lines
+    if session.line_specs:
+        unborn = [str(line.version) for line in run_lines if line.version not in histories]
+        if unborn:
+            hint = "name lines that existed then, or give a later --as-of"
+            raise UsageError(f"not forked by {date}: {', '.join(unborn)}", hint)
+        return run_lines
+    then = [line for line in every if line.version in histories and rows.alive(line.version, when)]
+    if not histories and when < newest:
+        raise UsageError(f"no stable line had forked by {date}: nothing to learn from", "give a later --as-of")
+    if not then:
+        why = f"no line had a commit in the year before {date}; the newest commit read is of {_day(newest)}"
+        raise UsageError(why, "give an earlier --as-of")
+    return then
+
+
+def _day(moment: int) -> str:
+    return datetime.fromtimestamp(moment, timezone.utc).date().isoformat()
 
 
 def _all_lines(session: Session, run_lines: Sequence[Line], when: int | None) -> list[Line]:
@@ -170,22 +207,61 @@ def _model(cache: Any, key: list[Any], rows: Rows, moment: int) -> tuple[Model, 
     return model, len(data), taken
 
 
-def _declined(session: Session, versions: Sequence[Version]) -> dict[Version, set[str]]:
-    """Per line, the commits never to suggest: nominated already (a request
-    is the report's business), declined with `none`, or skipped there."""
+def _declined(session: Session, versions: Sequence[Version], when: int | None) -> dict[Version, set[str]]:
+    """Per line, the commits never to suggest there: requested for the line
+    already (the report's business), declined with `none`, or skipped there.
+    As of `when`, with the notes as they were then: a decision noted later
+    was not known."""
     from backport.scan.scanner import scan_session
 
     scanned = scan_session(session, session.cache)
     known = session.known_versions
+    then = _notes_then(session, when) if when is not None else None
     found: dict[Version, set[str]] = {v: set() for v in versions}
     for candidate in scanned.commits:
-        if not candidate.nominations:
+        nominations: Sequence[Nomination] = candidate.nominations
+        if then is not None:
+            noted = [parse(note, session.grammar, "note").nominations for note in then.pop(candidate.commit, ())]
+            nominations = [n for n in nominations if n.source != "note"] + [n for ns in noted for n in ns]
+        _decline(found, candidate.commit, nominations, known)
+    for commit, notes in (then or {}).items():  # noted then, and no longer
+        _decline(found, commit, [n for note in notes for n in parse(note, session.grammar, "note").nominations], known)
+    return found
+
+
+def _decline(
+    found: dict[Version, set[str]], commit: str, nominations: Sequence[Nomination], known: Sequence[Version]
+) -> None:
+    """`commit` into `found` for the lines its nominations keep it from:
+    every line for `none`, the lines named for a request or a skip."""
+    for n in nominations:
+        if n.kind == "none":
+            lines: Iterable[Version] = found
+        elif n.kind in ("request", "skip"):
+            lines = [v for v in n.versions(known) if v in found]
+        else:
             continue
-        for version in versions:
-            if candidate.declined or candidate.nominated:
-                found[version].add(candidate.commit)
-            elif any(n.kind == "skip" and version in n.versions(known) for n in candidate.nominations):
-                found[version].add(candidate.commit)
+        for version in lines:
+            found[version].add(commit)
+
+
+def _notes_then(session: Session, when: int) -> dict[str, list[str]]:
+    """Each commit's note on refs/notes/backport as it was at `when` (the
+    notes ref's last commit by then), by commit id."""
+    git = session.git
+    now = git.resolve_many([NOTES_REF]).get(NOTES_REF)
+    if now is None:
+        return {}
+    moment = datetime.fromtimestamp(when, timezone.utc).isoformat()
+    then = git.out(["rev-list", "-1", f"--before={moment}", now, "--"]).strip()
+    if not then:
+        return {}
+    files = git.tree_files(then)
+    texts = git.blobs(oid for _, oid in files.values())
+    found: dict[str, list[str]] = {}
+    for path, (_, oid) in files.items():
+        if oid in texts:
+            found.setdefault(path.replace("/", ""), []).append(texts[oid].decode("utf-8", "replace"))
     return found
 
 
@@ -194,11 +270,7 @@ def _rank_line(
 ) -> LineSuggestions:
     version = line.version
     scored: list[tuple[float, Row]] = []
-    for commit in rows.candidates(version, 0, moment):
-        if commit.id in excluded or commit.opt_out or commit.id in rows.reverted:
-            continue
-        if rows.taken(commit.id, version):
-            continue
+    for commit in _pool(rows, version, moment, excluded):
         row = rows.row(commit, version, moment)
         scored.append((model.score(row.tokens), row))
     scored.sort(key=lambda s: (-s[0], s[1].commit.committed))
@@ -215,6 +287,16 @@ def _rank_line(
         for score, row in shown
     )
     return LineSuggestions(version, line.ref, phase.describe(), len(scored), suggestions)
+
+
+def _pool(rows: Rows, version: Version, moment: int, excluded: Collection[str]) -> list[Commit]:
+    """The commits that may be suggested for the line: since its fork, not on
+    it, and neither excluded (_declined), opted out nor reverted."""
+    return [
+        c
+        for c in rows.candidates(version, 0, moment)
+        if c.id not in excluded and not c.opt_out and c.id not in rows.reverted and not rows.taken(c.id, version)
+    ]
 
 
 def _check_picks(
@@ -240,13 +322,13 @@ def _check_picks(
             tip = tips[line.version]
             if tip is None:
                 continue
+            pool = _pool(rows, line.version, moment, excluded.get(line.version, set()))
             if line.suggestions:
                 plan = _plan(simulator, tip, [s.commit for s in line.suggestions])
-                line = _with_picks(simulator, rows, line, tip, plan, moment)
+                line = _with_picks(simulator, rows, line, tip, plan, pool)
             waiting = pending.get(line.version, ())
             if waiting:
-                skip = excluded.get(line.version, set())
-                line = _for_pending(simulator, rows, model, line, tip, moment, waiting, skip)
+                line = _for_pending(simulator, rows, model, line, tip, moment, waiting, pool)
             updated[line.version] = line
     return [updated[line.version] for line in found]
 
@@ -259,14 +341,9 @@ def _for_pending(
     tip: str,
     moment: int,
     waiting: Sequence[tuple[str, tuple[str, ...]]],
-    skip: set[str],
+    pool: Sequence[Commit],
 ) -> LineSuggestions:
     """Prerequisites of the line's conflicting pending commits, first in the list."""
-    pool = [
-        c
-        for c in rows.candidates(line.version, 0, moment)
-        if not rows.taken(c.id, line.version) and c.id not in skip and not c.opt_out
-    ]
     listed = {s.commit for s in line.suggestions}
     added: list[Suggestion] = []
     for commit, conflicts in waiting:
@@ -299,7 +376,7 @@ def _plan(simulator: Any, tip: str, commits: list[str]) -> dict[str, Any]:
     """Each commit picked alone onto `tip`; one git cannot merge (a merge-ort
     assertion on some renames in git 2.39) leaves only that one unchecked."""
     try:
-        return {c: p.alone for c, p in simulator.plan_line(tip, commits).items()}
+        return simulator.picks(commits, tip)  # type: ignore[no-any-return]
     except GitError:
         found = {}
         for commit in commits:
@@ -311,13 +388,13 @@ def _plan(simulator: Any, tip: str, commits: list[str]) -> dict[str, Any]:
 
 
 def _with_picks(
-    simulator: Any, rows: Rows, line: LineSuggestions, tip: str, plan: Mapping[str, Any], moment: int
+    simulator: Any, rows: Rows, line: LineSuggestions, tip: str, plan: Mapping[str, Any], pool: Sequence[Commit]
 ) -> LineSuggestions:
     """The line's suggestions with `applies`, and each prerequisite found
-    for a conflicting one: marked where it is listed already, else added."""
-    pool = [c for c in rows.candidates(line.version, 0, moment) if not rows.taken(c.id, line.version)]
+    (among `pool`) for a conflicting one: marked where it is listed already, else added."""
     checked: list[Suggestion] = []
     needs: dict[str, Suggestion] = {}  # prerequisite -> the suggestion that needs it
+    searched = 0
     for s in line.suggestions:
         alone = plan.get(s.commit)
         if alone is None:
@@ -325,7 +402,8 @@ def _with_picks(
             continue
         s = replace(s, applies="clean" if alone.clean else "conflict", conflicts=tuple(alone.conflicts))
         checked.append(s)
-        if not alone.clean:
+        if not alone.clean and searched < SEARCHED:
+            searched += 1
             try:
                 needed = prerequisites.find(simulator, tip, rows.by_id[s.commit], alone.conflicts, pool)
             except GitError:
