@@ -321,6 +321,17 @@ def test_reasons_say_counts_in_words() -> None:
         "changes 4 to 9 files",
         "changes 10+ files",
     ]
+    assert [reason_text(t) for t in ("t:reviewed-by:2", "t:reviewed-by:3", "taken:1", "taken:3")] == [
+        "2 reviewed-by trailers",
+        "3 or more reviewed-by trailers",
+        "1 other line took it",
+        "3 or more other lines took it",
+    ]
+    assert reason_text("lately:1-3") == "the line took 1 or 2 commits of the same area in the last 90 days"
+    assert reason_text("since:never") == "the line never took a fix"
+    # no feature name is shown as it is
+    for token in ("same:new", "same:none", "same:some", "exist:none", "exist:some", "lately-author:10+"):
+        assert ":" not in reason_text(token), token
     assert [reason_text(f"filerate:{v}") for v in ("0", "0.15-0.3", "0.5+")] == [
         "none of the earlier commits to its files were backported",
         "15% to 30% of the earlier commits to its files were backported",
@@ -423,3 +434,15 @@ def test_as_of_ranks_the_lines_of_its_date(run: Callable, history: tuple[RepoBui
         assert result.code == 2 and said in result.err and "Traceback" not in result.err
     named = run("--line", "3.0", "suggest", "--as-of", between, repo=repo.path)
     assert named.code == 2 and "not forked by" in named.err
+
+
+def test_reasons_are_about_the_commit() -> None:
+    """What is the same for every commit of a line's list (its phase, age,
+    rank), or on nearly every commit (a Signed-off-by), is never a reason.
+    A reason is said once."""
+    from backport.suggest.wording import reasons_text, worth_saying
+
+    line_wide = ("phase:active", "phase:active&fix", "rank:0", "since:15-30", "t:signed-off-by", "t:reported-by:1")
+    assert [t for t in line_wide if worth_saying(t)] == []
+    assert worth_saying("fixes:on-line") and worth_saying("t:reported-by") and worth_saying("w:overflow")
+    assert reasons_text(["exist:new", "same:new", "w:leak"]) == ("adds files only", "'leak' in the subject")

@@ -24,7 +24,7 @@ from backport.suggest.engine import TRAIN_LINES, Row, Rows, read_knowledge, trai
 from backport.suggest.features import Commit
 from backport.suggest.model import Model, train
 from backport.suggest.phase import DAY, phase_at
-from backport.suggest.wording import reason_text
+from backport.suggest.wording import reasons_text, worth_saying
 
 FORGOTTEN = 3 * 365 * DAY  # a line without a commit for this long is not read
 Pending = Mapping[Version, Sequence[tuple[str, tuple[str, ...]]]]
@@ -282,7 +282,7 @@ def _rank_line(
             subject=row.commit.subject,
             version=version,
             score=round(score, 3),
-            reasons=tuple(reason_text(t) for t, _ in model.reasons(row.tokens, REASONS)),
+            reasons=reasons_text([t for t, _ in model.reasons(filter(worth_saying, row.tokens), REASONS)]),
         )
         for score, row in shown
     )

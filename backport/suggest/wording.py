@@ -29,6 +29,12 @@ _FIXED = {
     "same:all": "the files it changes are as it found them on the line",
     "same:most": "most files it changes are as it found them on the line",
     "exist:new": "adds files only",
+    "exist:some": "few of the files it changes are on the line",
+    "exist:none": "none of the files it changes are on the line",
+    "same:new": "adds files only",
+    "same:some": "a few of the files it changes are as it found them on the line",
+    "same:none": "the files it changes differ on the line from what it found",
+    "since:never": "the line never took a fix",
 }
 _LINE = {
     "phase": "the line is {}",
@@ -45,10 +51,16 @@ _VALUED = {
     "s": "subject starts '{}:'",
     "p": "touches {}/",
     "ext": "changes .{} files",
-    "taken": "{} other lines took it",
     "series": "one of a series of {}",
+    "lately": "the line took {} commits of the same area in the last 90 days",
+    "lately-author": "the line took {} commits by its author in the last 90 days",
     **_LINE,
 }
+# line-wide features: the same on every commit of a line's list, so they
+# explain nothing about one commit against another; crossed with the kind
+# of commit ("&fix") they only repeat what the kind's own feature says
+_LINE_WIDE = ("phase:", "age:", "rank:", "recent:", "recentsec:", "since:")
+_SAID_BY_EVERY = ("bias", "t:signed-off-by")
 
 # a backport rate (engine.Rows._rate), of the commit's files or of its author
 _RATES = {
@@ -67,6 +79,11 @@ def _count_range(value: str) -> str:
     if dash and low.isdigit() and high.isdigit():
         return f"{low} to {int(high) - 1}" if int(high) - int(low) > 2 else f"{low} or {int(low) + 1}"
     return value
+
+
+def _at_least(value: str) -> str:
+    """A count the features cap at 3 (trailers, other lines) in words: "3" is "3 or more"."""
+    return f"{value} or more" if value == "3" else value
 
 
 def _rate_range(value: str) -> str:
@@ -91,7 +108,13 @@ def reason_text(token: str) -> str:
         return _PEOPLE[name].format(value)
     if name == "t":
         key, _, count = value.partition(":")
-        return f"{count} {key} trailers" if count else f"has {key} trailers"
+        if not count:
+            return f"has {key} trailers"
+        return f"1 {key} trailer" if count == "1" else f"{_at_least(count)} {key} trailers"
+    if name == "taken":
+        return "1 other line took it" if value == "1" else f"{_at_least(value)} other lines took it"
+    if name in ("lately", "lately-author"):
+        return _VALUED[name].format(_count_range(value).replace("10+", "10 or more"))
     if name == "files":
         return f"changes {_count_range(value)} {'file' if value == '1' else 'files'}"
     if name in _RATES:
@@ -99,3 +122,16 @@ def reason_text(token: str) -> str:
     if name in _VALUED:
         return _VALUED[name].format(value)
     return token
+
+
+def worth_saying(token: str) -> bool:
+    """Whether a feature is a reason for one commit rather than another:
+    not line-wide, and not one nearly every commit has."""
+    if token.startswith("t:") and token.endswith(":1"):
+        return False  # one such trailer: "has ... trailers" says it
+    return not token.startswith(_LINE_WIDE) and not token.startswith(_SAID_BY_EVERY)
+
+
+def reasons_text(tokens: list[str]) -> tuple[str, ...]:
+    """The reasons in words, each said once."""
+    return tuple(dict.fromkeys(reason_text(t) for t in tokens))
