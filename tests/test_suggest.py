@@ -280,6 +280,9 @@ def test_report_suggest_section_in_every_format(
         return
     assert "Suggested (" in result.out or "Suggested <span" in result.out
     assert "the line is active" in result.out
+    # ranked as of the newest commit read, which the report's own date is long after
+    newest = datetime.fromtimestamp(int(repo.git("log", "-1", "--format=%ct", "--all")), timezone.utc)
+    assert f"as of {newest.date().isoformat()}" in result.out
     assert first[:12] in result.out
     plain = run("--line", "3.0", "report", "--format", fmt, repo=repo.path)
     assert "Suggested" not in plain.out
@@ -446,3 +449,19 @@ def test_reasons_are_about_the_commit() -> None:
     assert [t for t in line_wide if worth_saying(t)] == []
     assert worth_saying("fixes:on-line") and worth_saying("t:reported-by") and worth_saying("w:overflow")
     assert reasons_text(["exist:new", "same:new", "w:leak"]) == ("adds files only", "'leak' in the subject")
+
+
+def test_a_history_with_nothing_to_learn_says_so(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """No line has taken anything yet: every commit scores alike, and the
+    text says why instead of ranking as if it knew."""
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"a.c": "a\n"}, when=START)
+    repo.branch("stable-1.0")
+    for n in range(3):
+        _fix(repo, n, START + (n + 1) * DAY, "")
+    result = run("suggest", repo=repo.path)
+    assert result.code == 0, result.err
+    assert "nothing learned yet: no line has taken a commit that names its original" in result.out
+    repo.commit("core: fix a " + "very " * 60 + "long subject", {"core/x.c": "x\n"}, when=START + 9 * DAY)
+    shown = run("suggest", repo=repo.path).out
+    assert "very very" in shown and max(len(row) for row in shown.splitlines()) < 140

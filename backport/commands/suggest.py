@@ -125,11 +125,21 @@ def to_json(result: Any) -> dict[str, Any]:
     }
 
 
+SUBJECT = 100  # characters of a subject shown in text; JSON has it whole
+
+
 def to_text(result: Any) -> str:
     out = [
         f"Suggestions as of {result.as_of[:10]} (learned from {result.trained_rows} commit-line pairs, "
         f"{result.trained_taken} taken)"
     ]
+    if not result.lines and not result.skipped_lines:
+        out.append("no maintained stable line to rank: name one with --line VERSION=REF")
+    elif not result.trained_taken:
+        out.append(
+            "nothing learned yet: no line has taken a commit that names its original "
+            "(cherry-pick -x, or a reference line), so every commit scores alike"
+        )
     for line in result.lines:
         out.append("")
         out.append(f"{line.version} ({line.ref}): {line.phase}; {line.scored} commits scored")
@@ -139,7 +149,8 @@ def to_text(result: Any) -> str:
             applies = s.applies or "not checked"
             if s.conflicts:
                 applies += ": " + ", ".join(s.conflicts)
-            out.append(f"  {s.score:5.2f}  {s.commit[:12]}  {s.subject}")
+            subject = s.subject if len(s.subject) <= SUBJECT else s.subject[: SUBJECT - 1] + "…"
+            out.append(f"  {s.score:5.2f}  {s.commit[:12]}  {subject}")
             out.append("         " + "; ".join([applies, *s.reasons]))
     if result.skipped_lines:
         out.append("")

@@ -186,7 +186,9 @@ def _suggested(line: LineReport, suggestions: SuggestResult) -> LineReport:
     found = suggestions.for_line(line.line.version)
     if found is None:
         return replace(line, phase="not maintained (no commit of its own in 12 months)")
-    return replace(line, suggested=found.suggestions, phase=found.phase)
+    # the ranking's moment is the newest commit read, which the report's own
+    # date (the clock, or --now) may be long after: said beside the phase
+    return replace(line, suggested=found.suggestions, phase=f"{found.phase} as of {suggestions.as_of[:10]}")
 
 
 def pick_command(version: Version, commits: Iterable[str] = ()) -> str:
