@@ -349,35 +349,43 @@ class OntoTip:
         return outcome
 
 
+_Prefixes = dict[str, tuple["Overlay | None", "_Prefixes"]]
+
+
 class Replay:
     """Picks replayed one after another from a line's tip, as a coordinator
     following `after` would do them: whether a sequence comes out clean.
-    Every prefix's result is kept (as the entries it changed on the tip), so
+    Every prefix's result is kept (as the entries it changed on the tip, in
+    a tree of prefixes), so
     sequences that share a start share the picks; a sequence of one is the
     candidate's pick onto the tip (`alone`), known already unless it came
     from an earlier run's cache (its merged objects are gone then)."""
 
     def __init__(self, picks: OntoTip, alone: Mapping[str, Outcome]) -> None:
         self.picks = picks
-        self.states: dict[tuple[str, ...], Overlay | None] = {(): {}}  # None: that prefix conflicts
+        # the prefixes replayed, as a tree: commit -> (the state after it, what came next)
+        self.root: _Prefixes = {}
         for commit, outcome in alone.items():
             if outcome.failure is None and (not outcome.clean or outcome.tree in picks.scratch.live):
-                self.states[(commit,)] = overlaid({}, outcome.changes) if outcome.clean else None
+                self.root[commit] = (overlaid({}, outcome.changes) if outcome.clean else None, {})
 
     def clean(self, commits: Sequence[str]) -> bool:
-        return self._state(tuple(commits)) is not None
+        return self._state(commits) is not None
 
-    def _state(self, commits: tuple[str, ...]) -> Overlay | None:
-        """From the longest prefix known, one pick at a time: a loop, since
-        an `after` list can be thousands of commits long."""
-        known = len(commits)
-        while commits[:known] not in self.states:
-            known -= 1
-        state = self.states[commits[:known]]
-        for end in range(known + 1, len(commits) + 1):
-            if state is not None:
-                state = self._pick(self.picks.commits[commits[end - 1]], state)
-            self.states[commits[:end]] = state
+    def _state(self, commits: Sequence[str]) -> Overlay | None:
+        """Down the tree of prefixes, one pick where a prefix is new: a loop
+        and no copy of the prefix, since an `after` list can be thousands of
+        commits long. A conflict ends it (None): what follows cannot be clean."""
+        state: Overlay = {}
+        level = self.root
+        for name in commits:
+            known = level.get(name)
+            if known is None:
+                known = level[name] = (self._pick(self.picks.commits[name], state), {})
+            after, level = known
+            if after is None:
+                return None
+            state = after
         return state
 
     def _pick(self, commit: Commit, below: Overlay) -> Overlay | None:
