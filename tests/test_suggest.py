@@ -245,6 +245,8 @@ def test_bad_as_of_is_a_usage_error(run: Callable, make_repo: Callable[..., Repo
     result = run("suggest", "--as-of", "last tuesday", repo=repo.path)
     assert result.code == 2
     assert "--as-of" in result.err and "Traceback" not in result.err
+    lineless = run("suggest", "--as-of", "2020-01-01", repo=repo.path)
+    assert lineless.code == 2 and "no stable line found to rank; name one with --line" in lineless.err
 
 
 def test_trailers_are_not_words() -> None:
@@ -412,15 +414,45 @@ def test_as_of_reads_the_notes_as_they_were(run: Callable, tmp_path: Path) -> No
     D does not: the notes are read as the notes ref was at D."""
     repo, ids = planted(tmp_path / "r", fresh=3)
     moment = START + 370 * DAY  # after the last commit
-    early, late = ids["fresh-fix"][:2]
-    for commit, when in ((early, moment - DAY), (late, moment + DAY)):
+    early, late, merged = ids["fresh-fix"][:3]
+    noted = ((early, "backport", moment - 3 * DAY), (late, "backport", moment + DAY), (merged, "other", moment - DAY))
+    for commit, ref, when in noted:
         env = {"GIT_COMMITTER_DATE": f"@{when} +0000"}
-        repo.git("notes", "--ref=refs/notes/backport", "append", "-m", "Backport-to: none", commit, env=env)
+        repo.git("notes", f"--ref=refs/notes/{ref}", "append", "-m", "Backport-to: none", commit, env=env)
+    # another clone's notes, merged in after the date: its own commit is older than the date
+    repo.git("notes", "--ref=refs/notes/backport", "merge", "refs/notes/other", env={"GIT_COMMITTER_DATE": f"@{moment + 2 * DAY} +0000"})
     date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
     then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
-    assert early not in then and late in then
+    assert early not in then and late in then and merged in then
     now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
-    assert early not in now and late not in now
+    assert not now & {early, late, merged}
+
+
+def test_as_of_sees_the_requests_since_an_older_lines_fork(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """A line maintained at the date, long quiet now, is ranked with
+    --as-of; a commit since its fork whose message says `none` is not
+    suggested there, though today's lines forked after that commit."""
+    repo = RepoBuilder(tmp_path / "r")
+    repo.commit("base", {"core/f0.c": "base\n", "ui/base.c": "ui\n"}, when=START)
+    declined = ""
+    for n in range(1, 360):
+        when = START + n * 2 * DAY
+        if n == 2:
+            repo.branch("stable-1.0")
+        if n == 300:
+            repo.branch("stable-2.0")
+        if 100 < n < 300:
+            continue  # a quiet year: 1.0 is not maintained today
+        if n == 41:
+            declined = _fix(repo, n, when, "Backport-to: none")
+            continue
+        commit = _fix(repo, n, when) if n % 2 else _feature(repo, n, when)
+        if n % 2 and (2 < n < 40 or 300 < n < 350):
+            _pick(repo, "stable-1.0" if n < 40 else "stable-2.0", commit, when + DAY)
+    date = datetime.fromtimestamp(START + 90 * DAY, timezone.utc).isoformat()
+    doc = _json(run, repo.path, "--as-of", date, "--limit", "0")
+    assert [line["version"] for line in doc["lines"]] == ["1.0"]
+    assert declined not in {s["commit"] for s in doc["suggestions"]}
 
 
 def test_as_of_ranks_the_lines_of_its_date(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]

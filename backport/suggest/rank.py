@@ -104,7 +104,7 @@ def suggest(
     if when is not None:
         run_lines = _lines_then(session, run_lines, every, rows, when, knowledge.end)
     model, trained, taken = _model(cache, key[:3], rows, moment)
-    excluded = _declined(session, [line.version for line in run_lines], when)
+    excluded = _declined(session, run_lines, when)
     result_lines: list[LineSuggestions] = []
     skipped: list[str] = []
     for line in run_lines:
@@ -135,6 +135,8 @@ def _lines_then(
     usage error saying why; `newest` is the date of the newest commit read."""
     date = _day(when)
     histories = rows.k.labels.lines
+    if not session.known_versions:
+        raise UsageError("no stable line found to rank", "name one with --line VERSION=REF")
     if session.line_specs:
         unborn = [str(line.version) for line in run_lines if line.version not in histories]
         if unborn:
@@ -207,25 +209,27 @@ def _model(cache: Any, key: list[Any], rows: Rows, moment: int) -> tuple[Model, 
     return model, len(data), taken
 
 
-def _declined(session: Session, versions: Sequence[Version], when: int | None) -> dict[Version, set[str]]:
+def _declined(session: Session, lines: Sequence[Line], when: int | None) -> dict[Version, set[str]]:
     """Per line, the commits never to suggest there: requested for the line
     already (the report's business), declined with `none`, or skipped there.
-    As of `when`, with the notes as they were then: a decision noted later
-    was not known."""
-    from backport.scan.scanner import scan_session
+    The scan reaches back to the oldest of `lines` (as of a date, it may be
+    older than today's). As of `when`, with the notes as they were then: a
+    decision noted later was not known."""
+    from backport.scan.scanner import scan
 
-    scanned = scan_session(session, session.cache)
-    known = session.known_versions
+    git, grammar, known = session.git, session.grammar, session.known_versions
+    unstable = session.unstable
+    scanned = scan(git, unstable.ref, unstable.commit, lines, known, grammar, cache=session.cache, forks=session.forks)
     then = _notes_then(session, when) if when is not None else None
-    found: dict[Version, set[str]] = {v: set() for v in versions}
+    found: dict[Version, set[str]] = {line.version: set() for line in lines}
     for candidate in scanned.commits:
         nominations: Sequence[Nomination] = candidate.nominations
         if then is not None:
-            noted = [parse(note, session.grammar, "note").nominations for note in then.pop(candidate.commit, ())]
+            noted = [parse(note, grammar, "note").nominations for note in then.pop(candidate.commit, ())]
             nominations = [n for n in nominations if n.source != "note"] + [n for ns in noted for n in ns]
         _decline(found, candidate.commit, nominations, known)
     for commit, notes in (then or {}).items():  # noted then, and no longer
-        _decline(found, commit, [n for note in notes for n in parse(note, session.grammar, "note").nominations], known)
+        _decline(found, commit, [n for note in notes for n in parse(note, grammar, "note").nominations], known)
     return found
 
 
@@ -247,13 +251,14 @@ def _decline(
 
 def _notes_then(session: Session, when: int) -> dict[str, list[str]]:
     """Each commit's note on refs/notes/backport as it was at `when` (the
-    notes ref's last commit by then), by commit id."""
+    notes ref's last commit by then, down its own history: a `git notes
+    merge` brings in commits the ref was not at), by commit id."""
     git = session.git
     now = git.resolve_many([NOTES_REF]).get(NOTES_REF)
     if now is None:
         return {}
     moment = datetime.fromtimestamp(when, timezone.utc).isoformat()
-    then = git.out(["rev-list", "-1", f"--before={moment}", now, "--"]).strip()
+    then = git.out(["rev-list", "-1", "--first-parent", f"--before={moment}", now, "--"]).strip()
     if not then:
         return {}
     files = git.tree_files(then)
