@@ -143,9 +143,9 @@ def _lines_then(
             hint = "name lines that existed then, or give a later --as-of"
             raise UsageError(f"not forked by {date}: {', '.join(unborn)}", hint)
         return run_lines
-    then = [line for line in every if line.version in histories and rows.alive(line.version, when)]
     if not histories and when < newest:
         raise UsageError(f"no stable line had forked by {date}: nothing to learn from", "give a later --as-of")
+    then = [line for line in every if line.version in histories and rows.alive(line.version, when)]
     if not then:
         why = f"no line had a commit in the year before {date}; the newest commit read is of {_day(newest)}"
         raise UsageError(why, "give an earlier --as-of")
@@ -221,15 +221,18 @@ def _declined(session: Session, lines: Sequence[Line], when: int | None) -> dict
     unstable = session.unstable
     scanned = scan(git, unstable.ref, unstable.commit, lines, known, grammar, cache=session.cache, forks=session.forks)
     then = _notes_then(session, when) if when is not None else None
+
+    def noted(notes: Sequence[str]) -> list[Nomination]:
+        return [n for note in notes for n in parse(note, grammar, "note").nominations]
+
     found: dict[Version, set[str]] = {line.version: set() for line in lines}
     for candidate in scanned.commits:
         nominations: Sequence[Nomination] = candidate.nominations
-        if then is not None:
-            noted = [parse(note, grammar, "note").nominations for note in then.pop(candidate.commit, ())]
-            nominations = [n for n in nominations if n.source != "note"] + [n for ns in noted for n in ns]
+        if then is not None:  # what its note said then, not now
+            nominations = [n for n in nominations if n.source != "note"] + noted(then.pop(candidate.commit, ()))
         _decline(found, candidate.commit, nominations, known)
     for commit, notes in (then or {}).items():  # noted then, and no longer
-        _decline(found, commit, [n for note in notes for n in parse(note, grammar, "note").nominations], known)
+        _decline(found, commit, noted(notes), known)
     return found
 
 

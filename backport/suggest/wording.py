@@ -29,10 +29,10 @@ _FIXED = {
     "same:all": "the files it changes are as it found them on the line",
     "same:most": "most files it changes are as it found them on the line",
     "exist:new": "adds files only",
-    "exist:some": "few of the files it changes are on the line",
+    "exist:some": "fewer than half of the files it changes are on the line",
     "exist:none": "none of the files it changes are on the line",
     "same:new": "adds files only",
-    "same:some": "a few of the files it changes are as it found them on the line",
+    "same:some": "fewer than half of the files it changes are as it found them on the line",
     "same:none": "the files it changes differ on the line from what it found",
     "since:never": "the line never took a fix",
 }
