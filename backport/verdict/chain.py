@@ -356,10 +356,10 @@ class Replay:
     """Picks replayed one after another from a line's tip, as a coordinator
     following `after` would do them: whether a sequence comes out clean.
     Every prefix's result is kept (as the entries it changed on the tip, in
-    a tree of prefixes), so
-    sequences that share a start share the picks; a sequence of one is the
-    candidate's pick onto the tip (`alone`), known already unless it came
-    from an earlier run's cache (its merged objects are gone then)."""
+    a tree of prefixes), so sequences that share a start share the picks; a
+    sequence of one is the candidate's pick onto the tip (`alone`), known
+    already unless it came from an earlier run's cache (its merged objects
+    are gone then)."""
 
     def __init__(self, picks: OntoTip, alone: Mapping[str, Outcome]) -> None:
         self.picks = picks

@@ -106,20 +106,17 @@ class Simulator:
 
     def pick(self, commit: str, onto: str) -> Pick:
         """Cherry-pick `commit` onto the commit `onto`, as `git cherry-pick` would."""
-        self._prepare()
-        self._load([commit, onto])
-        self.scratch.expect(1)
-        c, tip = self._commits[commit], self._commits[onto]
-        return self._alone([(c, tip.tree)])[0].pick(c.merge)
+        return self.picks([commit], onto)[commit]
 
     def picks(self, commits: Sequence[str], onto: str) -> dict[str, Pick]:
-        """Each commit cherry-picked alone onto the commit `onto`, as `pick`
-        would say, all at once (in batches and in parallel), with no virtual
-        branch: for a list ranked by something else than unstable order."""
+        """Each commit cherry-picked alone onto the commit `onto`, as `pick`,
+        all at once (in batches and in parallel), with no virtual branch:
+        for a list ranked by something else than unstable order."""
         self._prepare()
         self._load([*commits, onto])
         self.scratch.expect(len(commits))
-        self._load_own(commits)
+        if len(commits) > 1:  # what each changes, for the batches; one pick is merged whole
+            self._load_own(commits)
         tree = self._commits[onto].tree
         found = self._alone([(self._commits[c], tree) for c in commits])
         return {c: outcome.pick(self._commits[c].merge) for c, outcome in zip(commits, found, strict=True)}
