@@ -428,6 +428,30 @@ def test_as_of_reads_the_notes_as_they_were(run: Callable, tmp_path: Path) -> No
     assert not now & {early, late, merged}
 
 
+def test_as_of_reads_no_request_for_a_prerequisite_made_later(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """Linux's `Cc: stable@vger.kernel.org # 3.0.x: <sha>` asks for <sha> on
+    3.0: the report's business, never a suggestion there. With --as-of D,
+    such a request counts when its note was written or its commit landed by
+    D, and not when either came later."""
+    repo, ids = planted(tmp_path / "r", fresh=3)
+    repo.git("config", "backport.preset", "linux")
+    repo.git("config", "backport.line-patterns", r"stable-(?P<version>\d+\.\d+)")
+    moment = START + 370 * DAY  # after the planted history
+    early, late, landed = ids["fresh-fix"][:3]
+    asker = ids["fresh-feature"][0]
+    for needed, when in ((early, moment - DAY), (late, moment + DAY)):
+        note = f"Cc: stable@vger.kernel.org # 3.0.x: {needed[:12]}: core: fix"
+        env = {"GIT_COMMITTER_DATE": f"@{when} +0000"}
+        repo.git("notes", "--ref=refs/notes/backport", "append", "-m", note, asker, env=env)
+    message = f"core: fix it more\n\nCc: stable@vger.kernel.org # 3.0.x: {landed[:12]}: core: fix\n"
+    repo.commit(message, {"core/more.c": "more\n"}, when=moment + 2 * DAY)
+    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    assert early not in then and late in then and landed in then
+    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
+    assert not now & {early, late, landed}
+
+
 def test_as_of_sees_the_requests_since_an_older_lines_fork(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
     """A line maintained at the date, long quiet now, is ranked with
     --as-of; a commit since its fork whose message says `none` is not

@@ -214,25 +214,41 @@ def _declined(session: Session, lines: Sequence[Line], when: int | None) -> dict
     already (the report's business), declined with `none`, or skipped there.
     The scan reaches back to the oldest of `lines` (as of a date, it may be
     older than today's). As of `when`, with the notes as they were then: a
-    decision noted later was not known."""
+    decision noted later was not known; nor was a request that Linux's
+    `# 5.15.x: <sha>` makes for <sha>, written later in a note or in the
+    message of a commit that landed later."""
     from backport.scan.scanner import scan
 
     git, grammar, known = session.git, session.grammar, session.known_versions
     unstable = session.unstable
     scanned = scan(git, unstable.ref, unstable.commit, lines, known, grammar, cache=session.cache, forks=session.forks)
-    then = _notes_then(session, when) if when is not None else None
+    found: dict[Version, set[str]] = {line.version: set() for line in lines}
+    if when is None:
+        for candidate in scanned.commits:
+            _decline(found, candidate.commit, candidate.nominations, known)
+        return found
+    then = _notes_then(session, when)
 
     def noted(notes: Sequence[str]) -> list[Nomination]:
         return [n for note in notes for n in parse(note, grammar, "note").nominations]
 
-    found: dict[Version, set[str]] = {line.version: set() for line in lines}
+    asking: list[Nomination] = []  # what asked then for other commits to go first
     for candidate in scanned.commits:
-        nominations: Sequence[Nomination] = candidate.nominations
-        if then is not None:  # what its note said then, not now
-            nominations = [n for n in nominations if n.source != "note"] + noted(then.pop(candidate.commit, ()))
+        own = [n for n in candidate.nominations if n.source not in ("note", "prerequisite")]
+        if datetime.fromisoformat(candidate.committed).timestamp() > when:
+            own = []  # its message was not written yet
+        nominations = own + noted(then.pop(candidate.commit, ()))  # what its note said then, not now
         _decline(found, candidate.commit, nominations, known)
-    for commit, notes in (then or {}).items():  # noted then, and no longer
-        _decline(found, commit, noted(notes), known)
+        asking.extend(n for n in nominations if n.kind == "prerequisite")
+    for commit, notes in then.items():  # noted then, and no longer
+        nominations = noted(notes)
+        _decline(found, commit, nominations, known)
+        asking.extend(n for n in nominations if n.kind == "prerequisite")
+    resolved = git.resolve_many(sorted({w for n in asking for w in n.needs}))
+    for n in asking:
+        for written in n.needs:
+            if written in resolved:
+                _decline(found, resolved[written], [replace(n, kind="request")], known)
     return found
 
 
