@@ -33,7 +33,13 @@ def parse_as_of(value: str | None) -> datetime | None:
     callback=lambda _ctx, _param, value: parse_as_of(value),
     help="Learn and rank with only what existed at DATE (ISO 8601).",
 )
-@click.option("--limit", type=click.IntRange(min=0), default=15, show_default=True, help="Per line; 0 for all.")
+@click.option(
+    "--limit",
+    type=click.IntRange(min=0),
+    default=15,
+    show_default=True,
+    help="Per line, besides what they need first; 0 for all.",
+)
 @format_options(("text", "json"))
 @pass_globals
 def cli_command(g: Globals, as_of: datetime | None, limit: int, fmt: str, output: str | None) -> int:
