@@ -18,7 +18,9 @@ For each, per line and pooled: precision at the top of the ranking (P@15 per
 line; in the replay per line and snapshot, averaged), precision at recall 0.6
 and 0.8, and average precision (the area under the precision-recall curve);
 and the `Fixes:` rule (a Fixes: whose target is on the line) as a point, with
-the model's precision at the rule's recall. Commits of the last 90 days are
+the model's precision at the rule's recall. The replay also gives AP and
+precision at recall 0.6 and 0.8 per snapshot (one moment's ranking over every
+line), averaged over the snapshots with a row taken. Commits of the last 90 days are
 not scored: their fate is not known yet.
 
 `--compare` also trains scikit-learn's LogisticRegression on the same rows
@@ -239,6 +241,25 @@ def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         label = f"model ({kind}, {timing[kind]:.0f} s training in all)"
         report(label, rows, scored, labels, per_line=args.per_line, top=sum(tops) / len(tops) if tops else 0.0)
         report_rule(rows, labels, scored)
+        report_moments([(snap, s, y) for _, s, y, snap in results[kind]])
+
+
+def report_moments(scored: Sequence[tuple[int, float, bool]]) -> None:
+    """The same figures per snapshot, averaged over the snapshots with a
+    row taken: each is one ranking a coordinator sees at one moment, over
+    every line. The pooled figures above also compare scores across
+    moments, which no coordinator does: they count each snapshot's share
+    of positives (0 to 64 rows on Xen, following the maintainers'
+    batches) against the model."""
+    moments: dict[int, list[tuple[float, bool]]] = {}
+    for snap, s, y in scored:
+        moments.setdefault(snap, []).append((s, y))
+    found = [m for m in (ranking_metrics(g) for g in moments.values()) if m.get("positives")]
+    if not found:
+        return
+    mean = {key: sum(m[key] for m in found) / len(found) for key in ("ap", "p60", "p80")}
+    print(f"  per snapshot, averaged over the {len(found)} of {len(moments)} with a row taken: "
+          f"AP {mean['ap']:.3f}  P@R0.6 {mean['p60']:.3f}  P@R0.8 {mean['p80']:.3f}")
 
 
 def decay(times: Sequence[int], when: int, half_life: float) -> list[float] | None:
