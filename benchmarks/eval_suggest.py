@@ -18,7 +18,8 @@ For each, per line and pooled: precision at the top of the ranking (P@15 per
 line; in the replay per line and snapshot, averaged), precision at recall 0.6
 and 0.8, and average precision (the area under the precision-recall curve);
 and the `Fixes:` rule (a Fixes: whose target is on the line) as a point, with
-the model's precision at the rule's recall. The replay also gives AP and
+the model's precision at the rule's recall. `--split` also gives the figures
+on the rows of some paths or subjects and on the rest. The replay also gives AP and
 precision at recall 0.6 and 0.8 per snapshot (one moment's ranking over every
 line), averaged over the snapshots with a row taken. Commits of the last 90 days are
 not scored: their fate is not known yet.
@@ -67,6 +68,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--ablate", default="", help="comma-separated feature prefixes to drop")
     parser.add_argument("--half-life", type=float, default=0, help="days: older training rows count less")
     parser.add_argument("--per-line", action="store_true", help="print every line's figures")
+    parser.add_argument(
+        "--split",
+        default="",
+        help="comma-separated path prefixes (ending in /) and subject prefixes: the figures also on the rows "
+        "whose commit matches one, and on the rest (e.g. automation/,CI:,automation,cirrus)",
+    )
     return parser.parse_args(argv)
 
 
@@ -196,6 +203,7 @@ def cutoff(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         scored = [(score(strip(r.tokens, drop)), y) for r, y in zip(test, labels, strict=True)]
         report(f"model ({kind}, trained in {seconds:.1f} s)", test, scored, labels, per_line=True)
         report_rule(test, labels, scored)
+        report_split(test, scored, args.split)
 
 
 def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: Sequence[str]) -> None:
@@ -242,6 +250,29 @@ def replay(k: Knowledge, args: argparse.Namespace, kinds: Sequence[str], drop: S
         report(label, rows, scored, labels, per_line=args.per_line, top=sum(tops) / len(tops) if tops else 0.0)
         report_rule(rows, labels, scored)
         report_moments([(snap, s, y) for _, s, y, snap in results[kind]])
+        report_split(rows, scored, args.split)
+
+
+def report_split(rows: Sequence[Row], scored: Sequence[tuple[float, bool]], split: str) -> None:
+    """The figures on the rows whose commit matches `split` and on the rest:
+    on Xen, CI changes (`automation/,CI:,automation,cirrus`), which the lines
+    began to take in bursts after the cutoff."""
+    prefixes = [p.strip() for p in split.split(",") if p.strip()]
+    if not prefixes:
+        return
+    paths = tuple(p for p in prefixes if p.endswith("/"))
+    subjects = tuple(p.lower() for p in prefixes if not p.endswith("/"))
+
+    def matches(row: Row) -> bool:
+        commit = row.commit
+        return commit.subject.lower().startswith(subjects) or any(path.startswith(paths) for path in commit.paths)
+
+    marked = [matches(r) for r in rows]
+    for name, side in ((f"matching {split}", True), ("the rest", False)):
+        m = ranking_metrics([s for s, hit in zip(scored, marked, strict=True) if hit == side])
+        if m.get("positives"):
+            print(f"  {name}: {int(m['rows'])} rows, {int(m['positives'])} taken: AP {m['ap']:.3f}  "
+                  f"P@R0.6 {m['p60']:.3f}  P@R0.8 {m['p80']:.3f}")
 
 
 def report_moments(scored: Sequence[tuple[int, float, bool]]) -> None:
