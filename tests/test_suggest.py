@@ -521,3 +521,24 @@ def test_a_history_with_nothing_to_learn_says_so(run: Callable, tmp_path: Path) 
     repo.commit("core: fix a " + "very " * 60 + "long subject", {"core/x.c": "x\n"}, when=START + 9 * DAY)
     shown = run("suggest", repo=repo.path).out
     assert "very very" in shown and max(len(row) for row in shown.splitlines()) < 140
+
+
+def test_as_of_makes_no_request_of_a_note_the_scan_does_not_read(run: Callable, tmp_path: Path) -> None:  # type: ignore[type-arg]
+    """A note on a commit the scan does not read (here: on the line's own
+    tip, outside `unstable ^line`) naming a prerequisite: today's scan makes
+    no request of it, so the commit is suggested; --as-of a date after
+    every commit and note should agree."""
+    repo, ids = planted(tmp_path / "r", fresh=3)
+    repo.git("config", "backport.preset", "linux")
+    repo.git("config", "backport.line-patterns", r"stable-(?P<version>\d+\.\d+)")
+    moment = START + 370 * DAY
+    needed = ids["fresh-fix"][0]
+    outside = repo.git("rev-parse", "stable-3.0").strip()
+    note = f"Cc: stable@vger.kernel.org # 3.0.x: {needed[:12]}: core: fix"
+    env = {"GIT_COMMITTER_DATE": f"@{moment - DAY} +0000"}
+    repo.git("notes", "--ref=refs/notes/backport", "append", "-m", note, outside, env=env)
+    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
+    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    assert needed in now
+    assert needed in then

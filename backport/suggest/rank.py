@@ -104,7 +104,7 @@ def suggest(
     if when is not None:
         run_lines = _lines_then(session, run_lines, every, rows, when, knowledge.end)
     model, trained, taken = _model(cache, key[:3], rows, moment)
-    excluded = _declined(session, run_lines, when)
+    excluded = _declined(session, run_lines, when, rows)
     result_lines: list[LineSuggestions] = []
     skipped: list[str] = []
     for line in run_lines:
@@ -209,14 +209,15 @@ def _model(cache: Any, key: list[Any], rows: Rows, moment: int) -> tuple[Model, 
     return model, len(data), taken
 
 
-def _declined(session: Session, lines: Sequence[Line], when: int | None) -> dict[Version, set[str]]:
+def _declined(session: Session, lines: Sequence[Line], when: int | None, rows: Rows) -> dict[Version, set[str]]:
     """Per line, the commits never to suggest there: requested for the line
     already (the report's business), declined with `none`, or skipped there.
     The scan reaches back to the oldest of `lines` (as of a date, it may be
     older than today's). As of `when`, with the notes as they were then: a
     decision noted later was not known; nor was a request that Linux's
     `# 5.15.x: <sha>` makes for <sha>, written later in a note or in the
-    message of a commit that landed later."""
+    message of a commit that landed later. As in the scan, only a commit of
+    the scanned range (unstable since the oldest line's fork) asks so."""
     from backport.scan.scanner import scan
 
     git, grammar, known = session.git, session.grammar, session.known_versions
@@ -240,10 +241,13 @@ def _declined(session: Session, lines: Sequence[Line], when: int | None) -> dict
         nominations = own + noted(then.pop(candidate.commit, ()))  # what its note said then, not now
         _decline(found, candidate.commit, nominations, known)
         asking.extend(n for n in nominations if n.kind == "prerequisite")
+    oldest = min(line.version for line in lines) if lines else None
+    scanned_range = set(rows.by_id) - rows.k.below.get(oldest, frozenset()) if oldest else set()
     for commit, notes in then.items():  # noted then, and no longer
         nominations = noted(notes)
         _decline(found, commit, nominations, known)
-        asking.extend(n for n in nominations if n.kind == "prerequisite")
+        if commit in scanned_range:
+            asking.extend(n for n in nominations if n.kind == "prerequisite")
     resolved = git.resolve_many(sorted({w for n in asking for w in n.needs}))
     for n in asking:
         for written in n.needs:
