@@ -38,7 +38,7 @@ def parse_as_of(value: str | None) -> datetime | None:
     type=click.IntRange(min=0),
     default=15,
     show_default=True,
-    help="Per line, besides what they need first; 0 for all.",
+    help="Per line, not counting the commits needed first; 0 for all.",
 )
 @format_options(("text", "json"))
 @pass_globals
