@@ -93,6 +93,22 @@ def _json(run: Callable, path: Path, *args: str) -> dict:  # type: ignore[type-a
     return json.loads(result.out)
 
 
+def _then_and_now(run: Callable, path: Path, moment: int) -> tuple[set[str], set[str]]:  # type: ignore[type-arg]
+    """The commits suggested for 3.0 with --as-of `moment`, and without."""
+    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
+    then = _json(run, path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]
+    now = _json(run, path, "--line", "3.0", "--limit", "0")["suggestions"]
+    return {s["commit"] for s in then}, {s["commit"] for s in now}
+
+
+def _linux_planted(path: Path) -> tuple[RepoBuilder, dict[str, list[str]]]:
+    """The planted history read with Linux's request forms."""
+    repo, ids = planted(path, fresh=3)
+    repo.git("config", "backport.preset", "linux")
+    repo.git("config", "backport.line-patterns", r"stable-(?P<version>\d+\.\d+)")
+    return repo, ids
+
+
 def test_the_planted_kind_comes_first(run: Callable, history: tuple[RepoBuilder, dict[str, list[str]]]) -> None:  # type: ignore[type-arg]
     repo, ids = history
     doc = _json(run, repo.path, "--line", "3.0", "--limit", "6")
@@ -421,10 +437,8 @@ def test_as_of_reads_the_notes_as_they_were(run: Callable, tmp_path: Path) -> No
         repo.git("notes", f"--ref=refs/notes/{ref}", "append", "-m", "Backport-to: none", commit, env=env)
     # another clone's notes, merged in after the date: its own commit is older than the date
     repo.git("notes", "--ref=refs/notes/backport", "merge", "refs/notes/other", env={"GIT_COMMITTER_DATE": f"@{moment + 2 * DAY} +0000"})
-    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
-    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    then, now = _then_and_now(run, repo.path, moment)
     assert early not in then and late in then and merged in then
-    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
     assert not now & {early, late, merged}
 
 
@@ -433,9 +447,7 @@ def test_as_of_reads_no_request_for_a_prerequisite_made_later(run: Callable, tmp
     3.0: the report's business, never a suggestion there. With --as-of D,
     such a request counts when its note was written or its commit landed by
     D, and not when either came later."""
-    repo, ids = planted(tmp_path / "r", fresh=3)
-    repo.git("config", "backport.preset", "linux")
-    repo.git("config", "backport.line-patterns", r"stable-(?P<version>\d+\.\d+)")
+    repo, ids = _linux_planted(tmp_path / "r")
     moment = START + 370 * DAY  # after the planted history
     early, late, landed = ids["fresh-fix"][:3]
     asker = ids["fresh-feature"][0]
@@ -445,10 +457,8 @@ def test_as_of_reads_no_request_for_a_prerequisite_made_later(run: Callable, tmp
         repo.git("notes", "--ref=refs/notes/backport", "append", "-m", note, asker, env=env)
     message = f"core: fix it more\n\nCc: stable@vger.kernel.org # 3.0.x: {landed[:12]}: core: fix\n"
     repo.commit(message, {"core/more.c": "more\n"}, when=moment + 2 * DAY)
-    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
-    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    then, now = _then_and_now(run, repo.path, moment)
     assert early not in then and late in then and landed in then
-    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
     assert not now & {early, late, landed}
 
 
@@ -528,17 +538,13 @@ def test_as_of_makes_no_request_of_a_note_the_scan_does_not_read(run: Callable, 
     tip, outside `unstable ^line`) naming a prerequisite: today's scan makes
     no request of it, so the commit is suggested; --as-of a date after
     every commit and note should agree."""
-    repo, ids = planted(tmp_path / "r", fresh=3)
-    repo.git("config", "backport.preset", "linux")
-    repo.git("config", "backport.line-patterns", r"stable-(?P<version>\d+\.\d+)")
+    repo, ids = _linux_planted(tmp_path / "r")
     moment = START + 370 * DAY
     needed = ids["fresh-fix"][0]
     outside = repo.git("rev-parse", "stable-3.0").strip()
     note = f"Cc: stable@vger.kernel.org # 3.0.x: {needed[:12]}: core: fix"
     env = {"GIT_COMMITTER_DATE": f"@{moment - DAY} +0000"}
     repo.git("notes", "--ref=refs/notes/backport", "append", "-m", note, outside, env=env)
-    now = {s["commit"] for s in _json(run, repo.path, "--line", "3.0", "--limit", "0")["suggestions"]}
-    date = datetime.fromtimestamp(moment, timezone.utc).isoformat()
-    then = {s["commit"] for s in _json(run, repo.path, "--as-of", date, "--line", "3.0", "--limit", "0")["suggestions"]}
+    then, now = _then_and_now(run, repo.path, moment)
     assert needed in now
     assert needed in then
