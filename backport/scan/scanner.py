@@ -9,7 +9,7 @@ of git producing the log of the range.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from functools import cache
@@ -208,7 +208,7 @@ def _add_prerequisites(git: Git, history: History, seen: _Seen, details: _Detail
     <sha>, to be picked first: that commit, where it is on unstable within
     the range, gets a request of source "prerequisite" for those lines,
     whatever its own message says."""
-    wanted = _prerequisites(git, seen)
+    wanted = prerequisite_requests(git, ((c, n) for c, (_, _, parsed, _) in seen.items() for n in parsed.nominations))
     if not wanted:
         return
     positions = history.positions()
@@ -223,10 +223,11 @@ def _add_prerequisites(git: Git, history: History, seen: _Seen, details: _Detail
             seen[commit] = (position, subject, parsed, problems)
 
 
-def _prerequisites(git: Git, seen: _Seen) -> dict[str, list[Nomination]]:
+def prerequisite_requests(git: Git, nominations: Iterable[tuple[str, Nomination]]) -> dict[str, list[Nomination]]:
     """The commits that nominations ask to be picked first, by full id, with
-    a request for each asking nomination."""
-    asking = [(c, n) for c, (_, _, parsed, _) in seen.items() for n in parsed.nominations if n.kind == "prerequisite"]
+    a request (source "prerequisite") for each asking nomination; `nominations`
+    are (the commit whose message or note it is, nomination)."""
+    asking = [(c, n) for c, n in nominations if n.kind == "prerequisite"]
     if not asking:
         return {}
     resolved = git.resolve_many(w for _, n in asking for w in n.needs)

@@ -218,7 +218,7 @@ def _declined(session: Session, lines: Sequence[Line], when: int | None, rows: R
     `# 5.15.x: <sha>` makes for <sha>, written later in a note or in the
     message of a commit that landed later. As in the scan, only a commit of
     the scanned range (unstable since the oldest line's fork) asks so."""
-    from backport.scan.scanner import scan
+    from backport.scan.scanner import prerequisite_requests, scan
 
     git, grammar, known = session.git, session.grammar, session.known_versions
     unstable = session.unstable
@@ -233,26 +233,23 @@ def _declined(session: Session, lines: Sequence[Line], when: int | None, rows: R
     def noted(notes: Sequence[str]) -> list[Nomination]:
         return [n for note in notes for n in parse(note, grammar, "note").nominations]
 
-    asking: list[Nomination] = []  # what asked then for other commits to go first
+    asking: list[tuple[str, Nomination]] = []  # what said then which commits go first
     for candidate in scanned.commits:
         own = [n for n in candidate.nominations if n.source not in ("note", "prerequisite")]
         if datetime.fromisoformat(candidate.committed).timestamp() > when:
             own = []  # its message was not written yet
         nominations = own + noted(then.pop(candidate.commit, ()))  # what its note said then, not now
         _decline(found, candidate.commit, nominations, known)
-        asking.extend(n for n in nominations if n.kind == "prerequisite")
+        asking.extend((candidate.commit, n) for n in nominations)
     oldest = min(line.version for line in lines) if lines else None
     scanned_range = set(rows.by_id) - rows.k.below.get(oldest, frozenset()) if oldest else set()
     for commit, notes in then.items():  # noted then, and no longer
         nominations = noted(notes)
         _decline(found, commit, nominations, known)
         if commit in scanned_range:
-            asking.extend(n for n in nominations if n.kind == "prerequisite")
-    resolved = git.resolve_many(sorted({w for n in asking for w in n.needs}))
-    for n in asking:
-        for written in n.needs:
-            if written in resolved:
-                _decline(found, resolved[written], [replace(n, kind="request")], known)
+            asking.extend((commit, n) for n in nominations)
+    for commit, requests in prerequisite_requests(git, asking).items():
+        _decline(found, commit, requests, known)
     return found
 
 
